@@ -1,0 +1,37 @@
+# Set-up and everyday commands. Every target installs what it needs into .venv first;
+# a second run installs nothing (the stamp file is newer than setup.cfg).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,dist
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+# The demo's default snapshot (the embedded synthetic marketplace).
+DEMO_SNAPSHOT ?= snapshots/demo-zh
+DEMO_ITEMS ?= 20000
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the pinned CPU build lies on disk here, so later requirements are already met.
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[$(EXTRAS)]"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/qx corpus synth --lang zh --items $(DEMO_ITEMS) --seed 0 --out $(DEMO_SNAPSHOT) --overwrite
+	$(BIN)/qx corpus info $(DEMO_SNAPSHOT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check --line-length 110 qx_env indexes policies training benchmarks tests
+
+clean:
+	rm -rf $(VENV) snapshots reports

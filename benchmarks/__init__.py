@@ -1,0 +1,1 @@
+"""Benchmarks: retrieval modes x policies, speed and scale, training comparisons."""

@@ -1,0 +1,1 @@
+"""Retrieval indexes over a snapshot: keyword (pyserini/Lucene), embedding (faiss), graph (networkx)."""

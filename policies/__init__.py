@@ -1,0 +1,1 @@
+"""Policies: read report texts and return search queries (baselines and LLM policies)."""

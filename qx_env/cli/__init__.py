@@ -1,0 +1,40 @@
+"""``qx``: the command line of qx-env. Each tool registers its subcommands from its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from qx_env import __version__
+from qx_env.cli import corpus
+from qx_env.errors import QxError
+
+TOOLS = (corpus,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qx", description="qx-env: search-engine-feedback simulation "
+                                     "for query extraction in toxic-content exploration")
+    parser.add_argument("--version", action="version", version=f"qx-env {__version__}")
+    tools = parser.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    for tool in TOOLS:
+        tool.register(tools)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``qx``; errors caused by the input print one line and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (QxError, ValueError) as exc:
+        print(f"qx: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qx: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

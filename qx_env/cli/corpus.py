@@ -1,0 +1,114 @@
+"""``qx corpus synth|compose|info``: make and inspect snapshot corpora."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from qx_env.corpus import PRESETS, Source, SynthConfig, compose, get_preset, synthesize
+from qx_env.snapshot import Snapshot, describe
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three numbers like 0.7,0.1,0.2, got {text!r}") from None
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected three numbers like 0.7,0.1,0.2, got {text!r}")
+    return parts
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, type=Path, help="snapshot directory to write")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report-share", type=float, default=0.2, help="share of toxic items reported (0.2)")
+    parser.add_argument("--splits", type=_fractions, default=(0.7, 0.1, 0.2), help="train,dev,test fractions")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing snapshot at --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    parser = tools.add_parser("corpus", help="make and inspect snapshot corpora")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    synth = commands.add_parser("synth", help="generate the synthetic second-hand marketplace")
+    synth.add_argument("--lang", choices=("zh", "en"), default="zh")
+    synth.add_argument("--items", type=int, default=20_000)
+    synth.add_argument("--toxic-share", type=float, default=0.03)
+    synth.add_argument("--hard-negative-share", type=float, default=0.05)
+    synth.add_argument("--campaign-size", type=float, default=12.0, help="mean toxic campaign size")
+    synth.add_argument("--steps", type=int, default=100, help="length of the posting timeline")
+    _common(synth)
+    synth.set_defaults(run=run_synth)
+
+    comp = commands.add_parser("compose", help="build a snapshot from real labelled data",
+                               description="Presets: " + "; ".join(f"{p.name}: {p.description}"
+                                                                  for p in PRESETS.values()))
+    source = comp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", choices=sorted(PRESETS))
+    source.add_argument("--input", type=Path, action="append",
+                        help="a CSV/TSV/JSON/JSONL/Parquet/TXT file (repeatable), read with the column flags")
+    comp.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder of the real corpora")
+    comp.add_argument("--text-col", default="text")
+    comp.add_argument("--label-col", default="label")
+    comp.add_argument("--toxic-values", default="", help="comma-separated label values meaning toxic")
+    comp.add_argument("--category-col", default=None)
+    comp.add_argument("--format", default=None, help="input format when the suffix does not tell")
+    comp.add_argument("--lang", choices=("zh", "en"), default=None)
+    comp.add_argument("--toxic-share", type=float, default=None, help="drop toxic clusters or normal items "
+                      "until toxic items are this share")
+    comp.add_argument("--cluster-size", type=int, default=20, help="mean size of toxic near-duplicate clusters")
+    _common(comp)
+    comp.set_defaults(run=run_compose)
+
+    info = commands.add_parser("info", help="summarize a snapshot")
+    info.add_argument("snapshot", type=Path)
+    info.add_argument("--samples", type=int, default=3, help="sample rows per class")
+    info.set_defaults(run=run_info)
+
+
+def _finish(snapshot: Snapshot, args: argparse.Namespace, started: float) -> int:
+    path = snapshot.save(args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {path} in {time.perf_counter() - started:.1f} s\n")
+        print(describe(Snapshot.load(path)))
+    return 0
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    config = SynthConfig(
+        language=args.lang, items=args.items, toxic_share=args.toxic_share,
+        hard_negative_share=args.hard_negative_share, report_share=args.report_share,
+        mean_campaign_size=args.campaign_size, steps=args.steps, seed=args.seed, split_fractions=args.splits,
+    )
+    return _finish(synthesize(config, progress=not args.quiet), args, started)
+
+
+def run_compose(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.preset:
+        sources = get_preset(args.preset)
+        data_dir = args.data_dir
+    else:
+        toxic_values = tuple(v for v in args.toxic_values.split(",") if v)
+        sources = [
+            Source(path=str(path), text_col=args.text_col, label_col=args.label_col, toxic_values=toxic_values,
+                   category_col=args.category_col, category=None if args.category_col else path.stem,
+                   format=args.format)
+            for path in args.input
+        ]
+        data_dir = None
+    snapshot = compose(sources, data_dir=data_dir, language=args.lang, seed=args.seed,
+                       report_share=args.report_share, toxic_share=args.toxic_share,
+                       cluster_size=args.cluster_size, split_fractions=args.splits, progress=not args.quiet)
+    return _finish(snapshot, args, started)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    print(describe(Snapshot.load(args.snapshot), samples=args.samples))
+    return 0

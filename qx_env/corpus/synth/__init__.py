@@ -1,0 +1,7 @@
+"""The embedded default corpus: a synthetic second-hand marketplace with toxic campaigns."""
+
+from qx_env.corpus.synth._camouflage import OPERATORS, camouflage
+from qx_env.corpus.synth._generator import SynthConfig, synthesize
+from qx_env.corpus.synth._vocabulary import LANGUAGES, Vocabulary, load_vocabulary
+
+__all__ = ["LANGUAGES", "OPERATORS", "SynthConfig", "Vocabulary", "camouflage", "load_vocabulary", "synthesize"]

@@ -1,0 +1,20 @@
+"""Snapshot corpora: items with hidden labels, reports, metadata, splits."""
+
+from qx_env.snapshot._meta import SnapshotMeta
+from qx_env.snapshot._schema import ITEM_COLUMNS, REPORT_COLUMNS, SCHEMA_VERSION, SPLITS
+from qx_env.snapshot._snapshot import Snapshot, file_sha256
+from qx_env.snapshot._splits import DEFAULT_FRACTIONS, assign_splits
+from qx_env.snapshot._summary import describe
+
+__all__ = [
+    "DEFAULT_FRACTIONS",
+    "ITEM_COLUMNS",
+    "REPORT_COLUMNS",
+    "SCHEMA_VERSION",
+    "SPLITS",
+    "Snapshot",
+    "SnapshotMeta",
+    "assign_splits",
+    "describe",
+    "file_sha256",
+]

@@ -1,0 +1,177 @@
+"""The :class:`Snapshot`: a corpus of items with hidden labels, and the reports that start episodes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from qx_env.errors import SnapshotError
+from qx_env.snapshot._meta import SnapshotMeta
+from qx_env.snapshot._schema import SPLITS, validate_items, validate_reports
+
+ITEMS_FILE = "items.parquet"
+REPORTS_FILE = "reports.parquet"
+META_FILE = "meta.json"
+DATA_FILES = (ITEMS_FILE, REPORTS_FILE)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A validated snapshot held in memory as Arrow tables.
+
+    ``items`` has one row per listing (``id, text, label, category, cluster_id, seller_id,
+    created_step`` and any extra columns); ``reports`` one row per reported toxic item
+    (``report_id, item_id, annotations, split``). Build one with :meth:`from_tables` or
+    :meth:`load`; write it with :meth:`save`.
+    """
+
+    items: pa.Table
+    reports: pa.Table
+    meta: SnapshotMeta
+    path: Path | None = None
+
+    @classmethod
+    def from_tables(cls, items: pa.Table, reports: pa.Table, meta: SnapshotMeta) -> Snapshot:
+        """Validate tables made in memory (by a generator or a loader) and fill in the counts."""
+        items = validate_items(items)
+        reports = validate_reports(reports, items)
+        snapshot = cls(items=items, reports=reports, meta=meta)
+        meta.counts = snapshot.count_summary()
+        return snapshot
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, verify: bool = True) -> Snapshot:
+        """Open a snapshot directory; with ``verify``, check file checksums against ``meta.json``."""
+        root = Path(path)
+        if not root.is_dir():
+            raise SnapshotError(f"snapshot directory {root} does not exist")
+        meta = SnapshotMeta.read(root / META_FILE)
+        tables = {}
+        for name in DATA_FILES:
+            file = root / name
+            if not file.is_file():
+                raise SnapshotError(f"snapshot {root} has no {name}; rebuild it")
+            expected = meta.files.get(name, {}).get("sha256")
+            if verify and expected and file_sha256(file) != expected:
+                raise SnapshotError(
+                    f"{file} does not match its checksum in meta.json: the file is corrupted or was "
+                    f"edited. Rebuild the snapshot (meta.json 'generator' holds the parameters it was made with)"
+                )
+            try:
+                tables[name] = pq.read_table(file)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise SnapshotError(f"{file} is not a readable Parquet file ({exc}); rebuild the snapshot") from None
+        items = validate_items(tables[ITEMS_FILE], where=str(root / ITEMS_FILE))
+        reports = validate_reports(tables[REPORTS_FILE], items, where=str(root / REPORTS_FILE))
+        return cls(items=items, reports=reports, meta=meta, path=root)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the snapshot atomically: files go to a temporary directory beside ``path``,
+        which then replaces ``path`` in one rename. An existing directory is replaced only with
+        ``overwrite`` and only if it is a snapshot."""
+        target = Path(path).resolve()
+        if target.exists():
+            if not target.is_dir():
+                raise SnapshotError(f"{target} exists and is not a directory")
+            if any(target.iterdir()):
+                if not (target / META_FILE).is_file():
+                    raise SnapshotError(f"{target} exists, is not empty and is not a snapshot; choose another --out")
+                if not overwrite:
+                    raise SnapshotError(f"snapshot {target} already exists; pass overwrite (--overwrite) to replace it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            for name, table in ((ITEMS_FILE, self.items), (REPORTS_FILE, self.reports)):
+                pq.write_table(table, staging / name, compression="zstd", row_group_size=256_000)
+                self.meta.files[name] = {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
+            (staging / META_FILE).write_text(self.meta.to_json(), encoding="utf-8")
+            retired = None
+            if target.exists():
+                retired = target.with_name(f".{target.name}.{os.getpid()}.old")
+                os.replace(target, retired)
+            os.replace(staging, target)
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+    # ---- views -------------------------------------------------------------------------
+    @property
+    def language(self) -> str:
+        return self.meta.language
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the data files; changes whenever items or reports change."""
+        digests = "".join(self.meta.files.get(name, {}).get("sha256", "") for name in DATA_FILES)
+        if not digests:
+            raise SnapshotError("the snapshot has not been saved yet, so it has no fingerprint")
+        return hashlib.sha256(digests.encode()).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return self.items.num_rows
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return self.items.column("id").to_numpy(zero_copy_only=False)
+
+    @cached_property
+    def texts(self) -> list[str]:
+        return self.items.column("text").to_pylist()
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        return self.items.column("label").to_numpy().astype(np.int8, copy=False)
+
+    @cached_property
+    def position_of(self) -> dict[str, int]:
+        """Item id -> row position."""
+        return {item_id: i for i, item_id in enumerate(self.ids)}
+
+    def reports_in(self, splits: str | Sequence[str]) -> pa.Table:
+        """Reports of one split (``train``, ``dev``, ``test``) or several."""
+        names = [splits] if isinstance(splits, str) else list(splits)
+        unknown = [s for s in names if s not in SPLITS]
+        if unknown:
+            raise SnapshotError(f"unknown split(s) {unknown}; choose from {SPLITS}")
+        return self.reports.filter(pc.is_in(self.reports.column("split"), value_set=pa.array(names)))
+
+    def report_texts(self, reports: pa.Table | None = None) -> list[str]:
+        """Texts of the reported items, in report order."""
+        reports = self.reports if reports is None else reports
+        texts = self.texts
+        return [texts[self.position_of[i]] for i in reports.column("item_id").to_pylist()]
+
+    def count_summary(self) -> dict:
+        """Counts stored in ``meta.json``: items, toxic items, clusters, reports per split."""
+        labels = self.items.column("label")
+        splits = pc.value_counts(self.reports.column("split")).to_pylist()
+        return {
+            "items": self.items.num_rows,
+            "toxic": int(pc.sum(labels).as_py() or 0),
+            "categories": len(pc.unique(self.items.column("category"))),
+            "clusters": len(pc.unique(self.items.column("cluster_id").drop_null())),
+            "reports": self.reports.num_rows,
+            "splits": {row["values"]: row["counts"] for row in sorted(splits, key=lambda r: SPLITS.index(r["values"]))},
+        }

@@ -1,0 +1,117 @@
+"""The synthetic marketplace: determinism, configured shares, campaigns, camouflage, reports."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+
+from qx_env.corpus import SynthConfig, synthesize
+from qx_env.corpus.synth import load_vocabulary
+
+
+def test_same_seed_same_bytes_other_seed_other_corpus(synth_config, saved_snapshot, tmp_path):
+    again = synthesize(synth_config, progress=False).save(tmp_path / "again")
+    for name in ("items.parquet", "reports.parquet", "meta.json"):
+        assert (again / name).read_bytes() == (saved_snapshot / name).read_bytes(), name
+    other = synthesize(dataclasses.replace(synth_config, seed=8), progress=False)
+    assert other.texts != synthesize(synth_config, progress=False).texts
+
+
+def test_shares_are_as_configured(synth_snapshot, synth_config):
+    items = synth_snapshot.items
+    assert len(synth_snapshot) == synth_config.items
+    assert int(synth_snapshot.labels.sum()) == synth_config.toxic_count
+    hard = items.filter(items.column("hard_negative"))
+    assert hard.num_rows == synth_config.hard_negative_count
+    assert set(hard.column("label").to_pylist()) == {0}
+
+
+def test_vocabularies_cover_the_platform():
+    for language in ("zh", "en"):
+        vocab = load_vocabulary(language)
+        assert len(vocab.categories) >= 20
+        assert len(vocab.violations) >= 12
+        assert {"fake_diploma", "prohibited_animals", "escort", "gambling", "fake_invoice"} <= {
+            v.id for v in vocab.violations
+        }
+
+
+def test_listing_lengths_look_like_a_marketplace(synth_snapshot):
+    lengths = pc.utf8_length(synth_snapshot.items.column("text")).to_numpy()
+    p5, p50, p95 = np.percentile(lengths, [5, 50, 95])
+    assert 10 <= p5 and 25 <= p50 <= 120 and 100 <= p95 <= 450
+
+
+def test_campaigns_share_sellers_phrases_and_re_post_over_time(synth_snapshot):
+    toxic = synth_snapshot.items.filter(pc.equal(synth_snapshot.items.column("label"), 1)).to_pylist()
+    campaigns: dict[str, list[dict]] = {}
+    for row in toxic:
+        campaigns.setdefault(row["cluster_id"], []).append(row)
+    assert all(row["cluster_id"] for row in toxic)
+    big = [rows for rows in campaigns.values() if len(rows) >= 5]
+    assert big
+    for rows in big:
+        assert len({r["violation"] for r in rows}) == 1
+        assert len({r["seller_id"] for r in rows}) < len(rows)  # sellers post several listings
+        assert len({r["created_step"] for r in rows}) > 1
+        phrases = [p for r in rows for p in r["risk_phrases"]]
+        assert len(set(phrases)) < len(phrases)  # the campaign's phrases recur
+    for row in toxic:
+        assert all(p in row["text"] for p in row["risk_phrases"])
+
+
+def test_camouflaged_listings_use_variants_unlike_the_core(synth_snapshot):
+    vocab = load_vocabulary("zh")
+    cores = {p for v in vocab.violations for p in v.core_phrases}
+    rows = synth_snapshot.items.filter(pc.is_valid(synth_snapshot.items.column("camouflage"))).to_pylist()
+    assert len(rows) > 10
+    variants = [p for r in rows for p in r["risk_phrases"] if p not in cores]
+    assert variants and all(v not in cores for v in variants)
+    assert len({op for r in rows for op in r["camouflage"].split("+")}) >= 4
+
+
+def test_hard_negatives_share_broad_words_with_toxic_listings(synth_snapshot):
+    vocab = load_vocabulary("zh")
+    broad = {t for v in vocab.violations for t in v.broad_terms}
+    items = synth_snapshot.items
+    hard_texts = items.filter(items.column("hard_negative")).column("text").to_pylist()
+    toxic_texts = items.filter(pc.equal(items.column("label"), 1)).column("text").to_pylist()
+    shared = [t for t in broad if any(t in h for h in hard_texts) and any(t in x for x in toxic_texts)]
+    assert len(shared) >= 5
+
+
+def test_reports_point_at_toxic_items_with_table1_annotations(synth_snapshot, synth_config):
+    reports = synth_snapshot.reports.to_pylist()
+    assert len(reports) == round(synth_config.report_share * int(synth_snapshot.labels.sum()))
+    kinds = {k for r in reports for k in r["annotation_kinds"]}
+    assert {"good", "verbose", "broad"} <= kinds
+    for report in reports:
+        position = synth_snapshot.position_of[report["item_id"]]
+        assert synth_snapshot.labels[position] == 1
+        text = synth_snapshot.texts[position]
+        for phrase, kind in zip(report["annotations"], report["annotation_kinds"]):
+            if kind in ("good", "verbose"):
+                assert phrase in text
+        verbose = [p for p, k in zip(report["annotations"], report["annotation_kinds"]) if k == "verbose"]
+        good = [p for p, k in zip(report["annotations"], report["annotation_kinds"]) if k == "good"]
+        assert all(len(v) > min(map(len, good)) for v in verbose) if good else True
+
+
+def test_english_marketplace(tmp_path):
+    snapshot = synthesize(SynthConfig(language="en", items=800, toxic_share=0.05, seed=1), progress=False)
+    assert snapshot.language == "en"
+    assert int(snapshot.labels.sum()) == 40
+    assert all(" " in t for t in snapshot.texts[:50])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("language", "fr", "--lang"), ("items", 3, "--items"), ("toxic_share", 1.5, "toxic_share"),
+     ("report_share", 0, "report share")],
+)
+def test_bad_config_is_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        SynthConfig(**{field: value})
