@@ -115,3 +115,16 @@ def test_english_marketplace(tmp_path):
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
         SynthConfig(**{field: value})
+
+
+def test_campaigns_disguise_more_as_they_re_post():
+    snapshot = synthesize(SynthConfig(items=6000, toxic_share=0.1, seed=2), progress=False)
+    items = snapshot.items
+    toxic = items.filter(pc.equal(items.column("label"), 1)).to_pylist()
+    early, late = [], []
+    for cluster in {row["cluster_id"] for row in toxic}:
+        rows = sorted((r for r in toxic if r["cluster_id"] == cluster), key=lambda r: (r["created_step"], r["id"]))
+        half = len(rows) // 2
+        early += [r["camouflage"] is not None for r in rows[:half]]
+        late += [r["camouflage"] is not None for r in rows[half:]]
+    assert np.mean(late) > np.mean(early) + 0.05

@@ -248,11 +248,15 @@ class MarketplaceGenerator:
             ))
         return campaigns
 
-    def toxic(self, campaign: Campaign, step: int) -> Listing:
+    def toxic(self, campaign: Campaign, step: int, age: float = 0.0) -> Listing:
+        """A listing of ``campaign``; ``age`` in [0, 1] is how far the campaign has run. Sellers
+        disguise more as they re-post (their plain listings get removed), so older posts use
+        camouflaged forms more often."""
         rng = self.rng
         used_forms, used_ops = [], []
+        disguise = min(1.0, campaign.level * (0.5 + age))
         for core in rng.sample(list(campaign.forms), k=rng.randint(1, min(2, len(campaign.forms)))):
-            if rng.random() < campaign.level:
+            if rng.random() < disguise:
                 form, ops = rng.choice(campaign.forms[core])
             else:
                 form, ops = core, []
@@ -282,8 +286,8 @@ class MarketplaceGenerator:
     def campaign_listings(self, campaign: Campaign) -> list[Listing]:
         """Listings of one campaign, re-posted over time from its start step."""
         step, listings = campaign.start, []
-        for _ in range(campaign.size):
-            listings.append(self.toxic(campaign, min(step, self.config.steps - 1)))
+        for index in range(campaign.size):
+            listings.append(self.toxic(campaign, min(step, self.config.steps - 1), age=index / campaign.size))
             step += int(self.rng.expovariate(1 / max(0.5, self.config.steps / (4 * campaign.size))))
         return listings
 
