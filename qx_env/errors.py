@@ -12,3 +12,7 @@ class SnapshotError(QxError):
 
 class CorpusSourceError(QxError):
     """A corpus source file is missing or its column mapping does not fit its contents."""
+
+
+class IndexDataError(QxError):
+    """A retrieval index is missing, damaged, or was built for another snapshot."""

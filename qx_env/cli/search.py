@@ -1,0 +1,76 @@
+"""``qx index build`` and ``qx search``: build retrieval indexes and query the search system."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from qx_env.snapshot import Snapshot
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    index = tools.add_parser("index", help="build retrieval indexes of a snapshot")
+    commands = index.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    build = commands.add_parser("build", help="build indexes into DIR/indexes/<mode>/")
+    build.add_argument("snapshot", type=Path)
+    build.add_argument("--modes", type=_modes, default=("keyword", "embedding", "graph"),
+                       help="comma-separated: keyword,embedding,graph (default all)")
+    build.add_argument("--embedding-kind", choices=("auto", "flat", "hnsw"), default="auto")
+    build.add_argument("--encoder", default=None, help="local Hugging Face encoder path (default: n-gram SVD)")
+    build.add_argument("--quiet", action="store_true")
+    build.set_defaults(run=run_build)
+
+    search = tools.add_parser("search", help="search a snapshot through the simulated search system")
+    search.add_argument("snapshot", type=Path)
+    search.add_argument("queries", nargs="+", metavar="QUERY")
+    search.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
+    search.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
+    search.add_argument("--ranker", choices=("retrieval", "risk", "oracle"), default="retrieval")
+    search.add_argument("-k", type=int, default=100, help="items exposed per query")
+    search.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
+    search.add_argument("--show", type=int, default=10, help="rows printed per query")
+    search.add_argument("--show-labels", action="store_true", help="print the hidden labels too")
+    search.set_defaults(run=run_search)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from indexes import build_indexes, index_class
+
+    for mode in args.modes:
+        index_class(mode)
+    snapshot = Snapshot.load(args.snapshot)
+    options = {"embedding": {"kind": args.embedding_kind, "encoder": args.encoder}}
+    started = time.perf_counter()
+    built = build_indexes(snapshot, modes=args.modes, progress=not args.quiet, **options)
+    print(f"{'mode':<10}{'build s':>9}{'MiB':>9}  params")
+    for mode, index in built.items():
+        meta = index.meta
+        print(f"{mode:<10}{meta['build_seconds']:>9.1f}{meta['bytes'] / 2**20:>9.1f}  {meta['params']}")
+    print(f"built {', '.join(built)} in {time.perf_counter() - started:.1f} s under {snapshot.path / 'indexes'}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from qx_env.search import SearchSystem
+
+    snapshot = Snapshot.load(args.snapshot)
+    system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.candidates, args.k),
+                          ranker=args.ranker, match=args.match, progress=True)
+    texts, labels = snapshot.texts, snapshot.labels
+    for query in args.queries:
+        hits = system.search(query)
+        toxic = int(labels[hits.positions].sum()) if len(hits) else 0
+        summary = f"{len(hits)} exposed" + (f", {toxic} toxic" if args.show_labels else "")
+        print(f"\nquery {query!r}: {summary}")
+        for rank in range(min(args.show, len(hits))):
+            position = int(hits.positions[rank])
+            label = f"{labels[position]}  " if args.show_labels else ""
+            modes = "+".join(hits.mode_names(rank))
+            text = texts[position].replace("\n", " ")
+            print(f"{rank + 1:>4}  {snapshot.ids[position]}  {hits.scores[rank]:8.4f}  {modes:<24}{label}{text[:90]}")
+    return 0

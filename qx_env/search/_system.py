@@ -1,0 +1,125 @@
+"""The simulated search engine of the paper's Figure 1: retrieve candidates per mode, rank them by
+risk, expose the top k; detected items can be removed from every mode at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from indexes import INDEXES, MODES, GraphIndex, Index, KeywordIndex, index_class, reciprocal_rank_fusion
+from qx_env.errors import IndexDataError, QxError
+from qx_env.search._rankers import Ranker, make_ranker
+from qx_env.snapshot import Snapshot
+from qx_env.types import MODE_BITS, Hits
+
+HYBRID = "hybrid"
+
+
+def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
+    """``"hybrid"`` means every mode; names are checked."""
+    names = [modes] if isinstance(modes, str) else list(modes)
+    if HYBRID in names:
+        return MODES
+    if not names:
+        raise QxError("give at least one retrieval mode")
+    for name in names:
+        index_class(name)
+    return tuple(m for m in MODES if m in names)
+
+
+class SearchSystem:
+    """Retrieval (``modes``, fused by reciprocal rank fusion when several) -> ranking
+    (``ranker``: ``retrieval``, ``risk`` or ``oracle``) -> the top ``k`` exposed.
+
+    ``candidates`` live items are retrieved per mode. ``match`` is the keyword rule (``exact`` or
+    ``bm25``). Missing indexes are built when ``build`` is true. :meth:`remove` hides items from
+    every mode in O(1) each; :meth:`restore` brings them all back without rebuilding anything.
+    """
+
+    def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
+                 candidates: int = 1000, ranker: str | Ranker = "retrieval", match: str = "exact",
+                 build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None) -> None:
+        if k < 1 or candidates < k:
+            raise QxError(f"need 1 <= k <= candidates, got k={k}, candidates={candidates}")
+        self.snapshot = snapshot
+        self.modes = resolve_modes(modes)
+        self.k, self.candidates, self.match = k, candidates, match
+        self.alive = np.ones(len(snapshot), dtype=bool)
+        needed = set(self.modes) | ({"keyword", "embedding"} if "graph" in self.modes else set())
+        self.indexes: dict[str, Index] = {}
+        for mode in MODES:
+            if mode in needed:
+                self.indexes[mode] = self._open(mode, build, progress)
+        if "graph" in self.indexes:
+            graph = self.indexes["graph"]
+            assert isinstance(graph, GraphIndex)
+            graph.seeders = [self.indexes["keyword"], self.indexes["embedding"]]
+            graph.seed_mask = self.alive
+        self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
+        self._risk = self.ranker.scores()
+
+    def _open(self, mode: str, build: bool, progress: bool) -> Index:
+        cls = INDEXES[mode]
+        options = {"match": self.match} if cls is KeywordIndex else {}
+        try:
+            return cls.open(self.snapshot, **options)
+        except IndexDataError:
+            if not build:
+                raise
+        extra: dict[str, Any] = {}
+        if mode == "graph" and "embedding" in self.indexes:
+            extra["vectors"] = self.indexes["embedding"].vectors()
+        cls.build(self.snapshot, progress=progress, **extra)
+        return cls.open(self.snapshot, **options)
+
+    # ---- removal ------------------------------------------------------------------------------
+    def remove(self, positions: Iterable[int] | np.ndarray) -> int:
+        """Hide items from every mode; returns how many were live before."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(positions) and (positions.min() < 0 or positions.max() >= len(self.alive)):
+            raise QxError(f"item positions must be in [0, {len(self.alive)})")
+        newly = int(self.alive[positions].sum())
+        self.alive[positions] = False
+        return newly
+
+    def restore(self) -> None:
+        """Bring every removed item back."""
+        self.alive[:] = True
+
+    @property
+    def removed(self) -> int:
+        return int(len(self.alive) - self.alive.sum())
+
+    # ---- search -------------------------------------------------------------------------------
+    def retrieve(self, query: str) -> Hits:
+        """Up to ``candidates`` live items, with the modes that found each."""
+        alive = self.alive if self.removed else None
+        results = {mode: self.indexes[mode].search(query, self.candidates, alive) for mode in self.modes}
+        if len(results) == 1:
+            (mode, hits), = results.items()
+            return Hits(hits.positions, hits.scores, np.full(len(hits), MODE_BITS[mode], np.uint8))
+        return reciprocal_rank_fusion(results, self.candidates)
+
+    def rank(self, candidates: Hits) -> Hits:
+        """Order candidates by risk (ties by retrieval rank) and expose the top ``k``."""
+        if self._risk is None or not len(candidates):
+            return candidates.top(self.k)
+        risk = self._risk[candidates.positions]
+        order = np.lexsort((np.arange(len(candidates)), -risk))[: self.k]
+        return Hits(candidates.positions[order], risk[order], candidates.modes[order])
+
+    def search(self, query: str) -> Hits:
+        """The exposed top ``k`` of one query among the live items."""
+        return self.rank(self.retrieve(query))
+
+    def batch_search(self, queries: Sequence[str], threads: int = 2) -> list[Hits]:
+        """Exposed results of many queries (retrieval runs on ``threads`` threads)."""
+        if len(self.modes) == 1 and threads > 1:
+            mode = self.modes[0]
+            alive = self.alive if self.removed else None
+            batch = self.indexes[mode].batch_search(queries, self.candidates, alive, threads=threads)
+            bit = MODE_BITS[mode]
+            return [self.rank(Hits(h.positions, h.scores, np.full(len(h), bit, np.uint8))) for h in batch]
+        return [self.search(q) for q in queries]

@@ -1,0 +1,84 @@
+"""Keyword retrieval on a real Lucene index: exact vs bm25, Chinese and English, hostile queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes import MAX_QUERY_CHARS, KeywordIndex
+
+ZH = [
+    "红腹水虎小苗，8公分左右，同城自提",  # 0 the exact phrase
+    "红腹鹦鹉鱼一对，水族箱自提",  # 1 shares 红腹 only
+    "老虎玩偶，水洗不掉色",  # 2 shares nothing useful
+    "猛鱼水虎，吃食凶",  # 3 shares 水虎
+    "价格: 20 AND 包邮 title:\"鱼\" (限时*)",  # 4 Lucene syntax as text
+]
+EN = [
+    "red bellied piranha fry for sale, local pickup",
+    "red bellied parrot fish pair, aquarium",
+    "tiger plush toy, machine washable",
+    "piranha tank setup with filter",
+    'price: 20 AND free title:"fish" (limited*)',
+]
+
+
+@pytest.fixture(scope="module")
+def zh_index(tmp_path_factory, snapshot_factory):
+    snapshot = snapshot_factory(ZH, path=tmp_path_factory.mktemp("kwzh") / "s")
+    return KeywordIndex.build(snapshot, progress=False)
+
+
+@pytest.fixture(scope="module")
+def en_index(tmp_path_factory, snapshot_factory):
+    snapshot = snapshot_factory(EN, language="en", path=tmp_path_factory.mktemp("kwen") / "s")
+    return KeywordIndex.build(snapshot, progress=False)
+
+
+def _found(index, query, match):
+    index.match = match
+    try:
+        return sorted(index.search(query, 10).positions.tolist())
+    finally:
+        index.match = "exact"
+
+
+def test_exact_needs_the_whole_phrase_bm25_any_term(zh_index, en_index):
+    assert _found(zh_index, "红腹水虎", "exact") == [0]
+    assert _found(zh_index, "红腹水虎", "bm25") == [0, 1, 3]
+    assert _found(en_index, "red bellied piranha", "exact") == [0]
+    assert _found(en_index, "red bellied piranha", "bm25") == [0, 1, 3]
+
+
+def test_bm25_ranks_the_full_match_first(zh_index):
+    zh_index.match = "bm25"
+    hits = zh_index.search("红腹水虎", 10)
+    zh_index.match = "exact"
+    assert hits.positions[0] == 0
+    assert list(hits.scores) == sorted(hits.scores, reverse=True)
+
+
+def test_lucene_syntax_is_text(zh_index, en_index):
+    assert _found(en_index, 'title:"fish" (limited*)', "exact") == [4]
+    assert _found(en_index, "AND", "bm25") == []  # a stop word, not an operator
+    assert _found(zh_index, '20 AND 包邮 title:"鱼"', "exact") == [4]
+    for query in ['"', "(", "*", "title:", "a OR", "\\", "[1 TO 5]", "~2", "^3", "&&", "||", "/re/"]:
+        for match in ("exact", "bm25"):
+            _found(en_index, query, match)  # no exception, no JVM abort
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\t\n", "\x00\x01\x7f", "🐟🐟🔥", "\u200b"])
+def test_empty_or_unsearchable_queries_give_no_hits(zh_index, query):
+    assert len(zh_index.search(query, 10)) == 0
+
+
+def test_very_long_query_is_cut_not_fatal(zh_index, en_index):
+    assert len(zh_index.search("红腹水虎" * 2500, 10)) <= 10
+    assert len(en_index.search("piranha " * 1250, 10, )) >= 0
+    assert MAX_QUERY_CHARS < 10_000
+
+
+def test_control_characters_inside_a_query_are_spaces(zh_index):
+    assert sorted(zh_index.search("红腹\x00水虎", 10).positions.tolist()) == []  # split into 红腹 / 水虎
+    zh_index.match = "bm25"
+    assert 0 in zh_index.search("红腹\x00水虎", 10).positions.tolist()
+    zh_index.match = "exact"

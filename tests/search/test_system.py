@@ -1,0 +1,80 @@
+"""The search system: ranking, removal and restore across modes, rankers that never cheat."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from qx_env import QxError, SearchSystem
+from qx_env.search import OracleRanker, RiskRanker, evaluation_clusters
+
+
+def _queries(snapshot):
+    """The auditors' good phrases: each matches its campaign exactly."""
+    rows = snapshot.reports.select(["annotations", "annotation_kinds"]).to_pylist()
+    return [p for row in rows for p, kind in zip(row["annotations"], row["annotation_kinds"]) if kind == "good"][:10]
+
+
+@pytest.mark.parametrize("modes", [("keyword",), ("embedding",), ("graph",), "hybrid"])
+def test_removal_hides_items_everywhere_and_restore_brings_them_back(indexed_snapshot, modes):
+    system = SearchSystem(indexed_snapshot, modes=modes, k=20, candidates=50, build=False)
+    query = _queries(indexed_snapshot)[0]
+    before = system.search(query)
+    assert len(before) > 0
+    removed = before.positions[: max(1, len(before) // 2)]
+    assert system.remove(removed) == len(removed)
+    assert system.remove(removed) == 0  # already gone
+    after = system.search(query)
+    assert not set(removed.tolist()) & set(after.positions.tolist())
+    assert system.alive[after.positions].all()
+    system.restore()
+    assert system.search(query).positions.tolist() == before.positions.tolist()
+
+
+def test_risk_ranking_orders_exposed_items_by_risk(indexed_snapshot):
+    system = SearchSystem(indexed_snapshot, modes="keyword", match="bm25", k=10, candidates=200, ranker="risk",
+                          build=False)
+    risk = system.ranker.scores()
+    for query in _queries(indexed_snapshot):
+        hits = system.search(query)
+        assert list(risk[hits.positions]) == sorted(risk[hits.positions], reverse=True)
+        candidates = system.retrieve(query)
+        assert set(hits.positions.tolist()) <= set(candidates.positions.tolist())
+
+
+def test_risk_ranker_never_trains_on_evaluation_clusters(indexed_snapshot):
+    ranker = RiskRanker(indexed_snapshot, cache=False)
+    mask = ranker.training_mask()
+    clusters = np.array(indexed_snapshot.items.column("cluster_id").to_pylist(), dtype=object)
+    excluded = evaluation_clusters(indexed_snapshot)
+    assert excluded
+    assert not any(c in excluded for c in clusters[mask])
+    evaluation_items = indexed_snapshot.reports_in(["dev", "test"]).column("item_id").to_pylist()
+    assert not mask[[indexed_snapshot.position_of[i] for i in evaluation_items]].any()
+    assert mask.sum() > 0.8 * len(mask)
+
+
+def test_risk_scores_cached_equal_fresh(indexed_snapshot):
+    cached = RiskRanker(indexed_snapshot).scores()
+    again = RiskRanker(indexed_snapshot).scores()
+    fresh = RiskRanker(indexed_snapshot, cache=False).scores()
+    np.testing.assert_array_equal(cached, again)
+    np.testing.assert_allclose(cached, fresh, rtol=1e-5)
+
+
+def test_oracle_has_the_auc_asked_for(indexed_snapshot):
+    for auc in (0.6, 0.8, 0.95):
+        scores = OracleRanker(indexed_snapshot, auc=auc, seed=1).scores()
+        assert roc_auc_score(indexed_snapshot.labels, scores) == pytest.approx(auc, abs=0.06)
+
+
+def test_bad_arguments(indexed_snapshot):
+    with pytest.raises(QxError, match="unknown retrieval mode 'sparse'"):
+        SearchSystem(indexed_snapshot, modes=("sparse",))
+    with pytest.raises(QxError, match="unknown ranker"):
+        SearchSystem(indexed_snapshot, ranker="magic", build=False)
+    with pytest.raises(QxError, match="k <= candidates"):
+        SearchSystem(indexed_snapshot, k=100, candidates=10)
+    with pytest.raises(QxError, match="oracle auc"):
+        OracleRanker(indexed_snapshot, auc=1.5)
