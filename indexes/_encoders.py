@@ -45,12 +45,14 @@ class NgramSvdEncoder:
         self.ngram_range = tuple(ngram_range)
         self.dim = components.shape[0]
 
-    def _counts(self, texts: list[str]):
+    def _vectorizer(self):
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
-                                       alternate_sign=False, norm=None, lowercase=True)
-        return vectorizer.transform(texts)
+        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
+                                 alternate_sign=False, norm=None, lowercase=True)
+
+    def _counts(self, texts: list[str]):
+        return self._vectorizer().transform(texts)
 
     def _tfidf(self, counts):
         """Keep the known columns (renumbered), apply sublinear tf and idf, L2-normalise."""
@@ -92,7 +94,26 @@ class NgramSvdEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if getattr(self, "_projection", None) is None:
             self._projection = np.ascontiguousarray(self.components.T)
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
         return _normalize(self._tfidf(self._counts(texts)) @ self._projection)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """The same vector as the batch path, without sparse-matrix overhead (the query hot path):
+        n-grams hashed exactly as HashingVectorizer does (signed murmurhash3, absolute value)."""
+        from sklearn.utils import murmurhash3_32
+
+        if getattr(self, "_analyzer", None) is None:
+            self._analyzer = self._vectorizer().build_analyzer()
+        hashed = np.fromiter((abs(murmurhash3_32(g, seed=0)) % self.n_features for g in self._analyzer(text)),
+                             dtype=np.int64)
+        columns, counts = np.unique(self._lookup[hashed], return_counts=True)
+        counts, columns = counts[columns >= 0], columns[columns >= 0]
+        if not len(columns):
+            return np.zeros((1, self.dim), np.float32)
+        weights = (1.0 + np.log(counts)) * self.idf[columns]
+        weights /= np.linalg.norm(weights)
+        return _normalize((weights.astype(np.float32) @ self._projection[columns])[None, :])
 
     def save(self, directory: Path) -> None:
         np.savez(directory / "encoder.npz", columns=self.columns, idf=self.idf, components=self.components)

@@ -1,0 +1,173 @@
+"""Search-system speed against the raw library calls, measured in one process.
+
+    python -m benchmarks.search_speed --items 100000
+
+Builds (or reuses) a synthetic zh snapshot and its indexes, then reports build time and disk per
+mode; keyword queries/s at k=1000 against pyserini's ``LuceneSearcher.search`` on the same Lucene
+index; embedding queries/s against a raw faiss ``index.search`` of the same query vectors; graph
+latency percentiles; and batch throughput on two threads. Writes a JSON result file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Args:
+    items: int = 100_000
+    seed: int = 0
+    queries: int = 400
+    k: int = 1000
+    snapshot: str = ""  # default: snapshots/bench-zh-<items>
+    out: str = "reports/bench/search_speed.json"
+
+
+def _rate(function, queries, repeat: int = 1) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for query in queries:
+            function(query)
+    return repeat * len(queries) / (time.perf_counter() - started)
+
+
+def _queries(snapshot, count: int, seed: int) -> list[str]:
+    phrases = [p for row in snapshot.reports.column("annotations").to_pylist() for p in row]
+    phrases += [p for row in snapshot.items.column("risk_phrases").to_pylist() if row for p in row]
+    unique = sorted(set(phrases))
+    rng = np.random.default_rng(seed)
+    return [unique[i] for i in rng.choice(len(unique), size=min(count, len(unique)), replace=False)]
+
+
+def main(args: Args) -> dict:
+    from indexes import EmbeddingIndex, GraphIndex, KeywordIndex, build_indexes
+    from indexes._java import start_jvm
+    from qx_env import Snapshot
+    from qx_env.corpus import SynthConfig, synthesize
+
+    path = Path(args.snapshot or f"snapshots/bench-zh-{args.items}")
+    if not (path / "meta.json").is_file():
+        synthesize(SynthConfig(items=args.items, seed=args.seed)).save(path, overwrite=True)
+    snapshot = Snapshot.load(path)
+    build = {}
+    if not all((path / "indexes" / m / "index.json").is_file() for m in ("keyword", "embedding", "graph")):
+        for mode, index in build_indexes(snapshot).items():
+            build[mode] = {"seconds": index.meta["build_seconds"], "mib": round(index.meta["bytes"] / 2**20, 1)}
+    else:
+        for mode in ("keyword", "embedding", "graph"):
+            meta = json.loads((path / "indexes" / mode / "index.json").read_text())
+            build[mode] = {"seconds": meta["build_seconds"], "mib": round(meta["bytes"] / 2**20, 1)}
+    queries = _queries(snapshot, args.queries, args.seed)
+    results: dict = {"build": build, "queries": len(queries), "k": args.k}
+
+    # keyword: ours (bm25 rule = the same bag-of-words query as pyserini's default) vs raw pyserini
+    start_jvm()
+    from pyserini.search.lucene import LuceneSearcher
+
+    keyword = KeywordIndex.open(snapshot, match="bm25")
+    raw = LuceneSearcher(str(path / "indexes" / "keyword" / "lucene"))
+    raw.set_language("zh")
+    raw.set_bm25(0.9, 0.4)
+    _rate(lambda q: raw.search(q, k=args.k), queries[:50])  # warm-up
+    _rate(lambda q: keyword.search(q, args.k), queries[:50])
+    raw_qps = _rate(lambda q: raw.search(q, k=args.k), queries)
+    ours_qps = _rate(lambda q: keyword.search(q, args.k), queries)
+    exact = KeywordIndex.open(snapshot, match="exact")
+    exact_qps = _rate(lambda q: exact.search(q, args.k), queries)
+    started = time.perf_counter()
+    keyword.batch_search(queries, args.k, threads=2)
+    batch_qps = len(queries) / (time.perf_counter() - started)
+    raw_100 = _rate(lambda q: raw.search(q, k=100), queries)
+    ours_100 = _rate(lambda q: keyword.search(q, 100), queries)
+    results["keyword"] = {
+        "raw_pyserini_qps": round(raw_qps, 1), "ours_bm25_qps": round(ours_qps, 1),
+        "ratio": round(ours_qps / raw_qps, 2), "ours_exact_qps": round(exact_qps, 1),
+        "ours_batch_2_threads_qps": round(batch_qps, 1),
+        "raw_pyserini_qps_k100": round(raw_100, 1), "ours_bm25_qps_k100": round(ours_100, 1),
+        "ratio_k100": round(ours_100 / raw_100, 2),
+    }
+
+    # embedding: ours (encode + search + Hits) vs raw faiss search of the same vectors
+    embedding = EmbeddingIndex.open(snapshot)
+    vectors = embedding.encoder.encode(queries)
+    faiss_index = embedding.faiss_index
+    for _ in range(2):
+        raw_started = time.perf_counter()
+        for row in range(len(queries)):
+            faiss_index.search(vectors[row:row + 1], args.k)
+        raw_seconds = time.perf_counter() - raw_started
+        ours_started = time.perf_counter()
+        for query in queries:
+            embedding.search(query, args.k)
+        ours_seconds = time.perf_counter() - ours_started
+    results["embedding"] = {
+        "raw_faiss_qps": round(len(queries) / raw_seconds, 1), "ours_qps": round(len(queries) / ours_seconds, 1),
+        "overhead": round(ours_seconds / raw_seconds - 1, 3), "index": embedding.meta["params"]["kind"],
+    }
+
+    # graph latency
+    graph = GraphIndex.open(snapshot, seeders=[exact, embedding])
+    latencies = []
+    for query in queries:
+        started = time.perf_counter()
+        graph.search(query, 100)
+        latencies.append((time.perf_counter() - started) * 1000)
+    expand = []
+    for position in np.flatnonzero(snapshot.labels)[:200]:
+        started = time.perf_counter()
+        graph.expand(int(position), 100)
+        expand.append((time.perf_counter() - started) * 1000)
+    results["graph"] = {
+        "search_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        "search_p99_ms": round(float(np.percentile(latencies, 99)), 2),
+        "expand_p50_ms": round(float(np.percentile(expand, 50)), 2),
+        "nodes": int(graph.adjacency.shape[0]), "edges": int(graph.adjacency.nnz // 2),
+    }
+    results["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
+                          "cpus": os.cpu_count()}
+    try:
+        results["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                               check=False).stdout.strip()
+    except OSError:
+        results["git_commit"] = None
+    results["config"] = asdict(args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    _print(results)
+    print(f"\nwrote {out}")
+    return results
+
+
+def _print(results: dict) -> None:
+    print(f"\n{'mode':<10}{'build s':>9}{'MiB':>8}")
+    for mode, row in results["build"].items():
+        print(f"{mode:<10}{row['seconds']:>9.1f}{row['mib']:>8.1f}")
+    kw, em, gr = results["keyword"], results["embedding"], results["graph"]
+    print(f"\nkeyword k={results['k']}: ours {kw['ours_bm25_qps']} q/s vs pyserini {kw['raw_pyserini_qps']} q/s "
+          f"(ratio {kw['ratio']}); exact {kw['ours_exact_qps']} q/s; batch on 2 threads {kw['ours_batch_2_threads_qps']}"
+          f" q/s; at k=100 ratio {kw['ratio_k100']}")
+    print(f"embedding ({em['index']}): ours {em['ours_qps']} q/s vs raw faiss {em['raw_faiss_qps']} q/s "
+          f"(overhead {em['overhead']:.1%})")
+    print(f"graph: search p50 {gr['search_p50_ms']} ms, p99 {gr['search_p99_ms']} ms; expand p50 "
+          f"{gr['expand_p50_ms']} ms ({gr['nodes']:,} nodes, {gr['edges']:,} edges)")
+
+
+def parse(argv=None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, value in asdict(Args()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    return Args(**vars(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(parse())
