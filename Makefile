@@ -26,6 +26,8 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/qx corpus synth --lang zh --items $(DEMO_ITEMS) --seed 0 --out $(DEMO_SNAPSHOT) --overwrite
 	$(BIN)/qx corpus info $(DEMO_SNAPSHOT)
+	$(BIN)/qx index build $(DEMO_SNAPSHOT)
+	$(BIN)/qx search $(DEMO_SNAPSHOT) --mode hybrid --ranker risk --show 5 --show-labels 毕业证 红腹水虎
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

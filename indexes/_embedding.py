@@ -35,10 +35,13 @@ class EmbeddingIndex(Index):
 
     mode: ClassVar[str] = "embedding"
 
-    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], encoder: Encoder, faiss_index):
+    def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], encoder: Encoder, faiss_index,
+                 min_score: float = 0.0):
         super().__init__(snapshot, directory, meta)
         self.encoder = encoder
         self.faiss_index = faiss_index
+        #: Hits below this cosine similarity are not retrieved (a relevance cut-off).
+        self.min_score = min_score
 
     @classmethod
     def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, kind: str = "auto", dim: int = 128,
@@ -59,7 +62,8 @@ class EmbeddingIndex(Index):
         return {"kind": chosen, "encoder": model.kind, "dim": model.dim}
 
     @classmethod
-    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, **_: Any) -> EmbeddingIndex:
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, min_score: float = 0.0,
+              **_: Any) -> EmbeddingIndex:
         import faiss
 
         index = faiss.read_index(str(directory / FAISS_FILE))
@@ -69,7 +73,7 @@ class EmbeddingIndex(Index):
             index.hnsw.efSearch = HNSW_EF_SEARCH
         elif use_gpu():
             index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-        return cls(snapshot, directory, meta, load_encoder(directory), index)
+        return cls(snapshot, directory, meta, load_encoder(directory), index, min_score=min_score)
 
     def vectors(self) -> np.ndarray:
         """All item vectors (reconstructed from the index)."""
@@ -81,7 +85,7 @@ class EmbeddingIndex(Index):
         return index.reconstruct_n(0, index.ntotal)
 
     def _hits(self, scores: np.ndarray, ids: np.ndarray) -> Hits:
-        keep = ids >= 0
+        keep = (ids >= 0) & (scores >= self.min_score)
         return Hits(ids[keep].astype(np.int64), scores[keep].astype(np.float32))
 
     def _search(self, query: str, n: int) -> Hits:

@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from indexes import INDEXES, MODES, GraphIndex, Index, KeywordIndex, index_class, reciprocal_rank_fusion
+from indexes import INDEXES, MODES, GraphIndex, Index, index_class, reciprocal_rank_fusion
 from qx_env.errors import IndexDataError, QxError
 from qx_env.search._rankers import Ranker, make_ranker
 from qx_env.snapshot import Snapshot
 from qx_env.types import MODE_BITS, Hits
 
 HYBRID = "hybrid"
+#: Default relevance cut-off of embedding retrieval (cosine similarity of the n-gram SVD vectors).
+EMBEDDING_MIN_SCORE = 0.5
 
 
 def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
@@ -34,18 +36,21 @@ class SearchSystem:
     (``ranker``: ``retrieval``, ``risk`` or ``oracle``) -> the top ``k`` exposed.
 
     ``candidates`` live items are retrieved per mode. ``match`` is the keyword rule (``exact`` or
-    ``bm25``). Missing indexes are built when ``build`` is true. :meth:`remove` hides items from
+    ``bm25``); embedding hits below cosine ``embedding_min_score`` are not retrieved (a relevance
+    cut-off, so unrelated neighbours are not exposed). Missing indexes are built when ``build`` is true. :meth:`remove` hides items from
     every mode in O(1) each; :meth:`restore` brings them all back without rebuilding anything.
     """
 
     def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
                  candidates: int = 1000, ranker: str | Ranker = "retrieval", match: str = "exact",
-                 build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None) -> None:
+                 build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None,
+                 embedding_min_score: float = EMBEDDING_MIN_SCORE) -> None:
         if k < 1 or candidates < k:
             raise QxError(f"need 1 <= k <= candidates, got k={k}, candidates={candidates}")
         self.snapshot = snapshot
         self.modes = resolve_modes(modes)
         self.k, self.candidates, self.match = k, candidates, match
+        self.embedding_min_score = embedding_min_score
         self.alive = np.ones(len(snapshot), dtype=bool)
         needed = set(self.modes) | ({"keyword", "embedding"} if "graph" in self.modes else set())
         self.indexes: dict[str, Index] = {}
@@ -62,7 +67,7 @@ class SearchSystem:
 
     def _open(self, mode: str, build: bool, progress: bool) -> Index:
         cls = INDEXES[mode]
-        options = {"match": self.match} if cls is KeywordIndex else {}
+        options = {"keyword": {"match": self.match}, "embedding": {"min_score": self.embedding_min_score}}.get(mode, {})
         try:
             return cls.open(self.snapshot, **options)
         except IndexDataError:
@@ -113,6 +118,15 @@ class SearchSystem:
     def search(self, query: str) -> Hits:
         """The exposed top ``k`` of one query among the live items."""
         return self.rank(self.retrieve(query))
+
+    def expand(self, position: int) -> Hits:
+        """Graph retrieval from one item (e.g. the reported one), ranked and exposed like a query."""
+        graph = self.indexes.get("graph")
+        if graph is None:
+            raise QxError("expand needs the graph mode: SearchSystem(..., modes=('graph',)) or 'hybrid'")
+        assert isinstance(graph, GraphIndex)
+        hits = graph.expand(position, self.candidates, self.alive if self.removed else None)
+        return self.rank(Hits(hits.positions, hits.scores, np.full(len(hits), MODE_BITS["graph"], np.uint8)))
 
     def batch_search(self, queries: Sequence[str], threads: int = 2) -> list[Hits]:
         """Exposed results of many queries (retrieval runs on ``threads`` threads)."""

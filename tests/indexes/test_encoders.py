@@ -28,3 +28,34 @@ def test_similar_texts_are_close(synth_snapshot):
     encoder = NgramSvdEncoder.fit(texts, dim=64)
     a, b, c = encoder.encode([texts[0], texts[0] + "，包邮", texts[1]])
     assert a @ b > a @ c
+
+
+def test_local_transformer_encoder_builds_an_embedding_index(tmp_path, snapshot_factory):
+    """A Hugging Face encoder from a local directory (no download), e.g. a sentence-transformers model."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from indexes import EmbeddingIndex
+
+    texts = ["红腹水虎小苗", "老虎玩偶", "水族箱过滤器", "猛鱼水虎", "毕业证书框"] * 4
+    chars = sorted({c for t in texts for c in t})
+    model_dir = tmp_path / "encoder"
+    model_dir.mkdir()
+    (model_dir / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]) + "\n")
+    BertTokenizerFast(vocab_file=str(model_dir / "vocab.txt")).save_pretrained(model_dir)
+    config = BertConfig(vocab_size=5 + len(chars), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(model_dir)
+    snapshot = snapshot_factory([f"{t}{i}" for i, t in enumerate(texts)], path=tmp_path / "snap")
+    index = EmbeddingIndex.build(snapshot, encoder=str(model_dir), progress=False)
+    assert index.meta["params"]["encoder"] == "transformer" and index.meta["params"]["dim"] == 16
+    hits = EmbeddingIndex.open(snapshot).search("红腹水虎", 5)
+    assert len(hits) == 5
+
+
+def test_hnsw_kind_is_chosen_on_request(indexed_snapshot, tmp_path):
+    from indexes import EmbeddingIndex
+
+    index = EmbeddingIndex.build(indexed_snapshot, directory=tmp_path / "hnsw", kind="hnsw", progress=False)
+    assert index.meta["params"]["kind"] == "hnsw"
+    query = indexed_snapshot.texts[0]
+    assert 0 in index.search(query, 10).positions.tolist()

@@ -78,3 +78,14 @@ def test_bad_arguments(indexed_snapshot):
         SearchSystem(indexed_snapshot, k=100, candidates=10)
     with pytest.raises(QxError, match="oracle auc"):
         OracleRanker(indexed_snapshot, auc=1.5)
+
+
+def test_expand_from_a_reported_item_skips_removed_ones(indexed_snapshot):
+    system = SearchSystem(indexed_snapshot, modes=("graph",), k=20, candidates=100, build=False)
+    reported = indexed_snapshot.position_of[indexed_snapshot.reports.column("item_id")[0].as_py()]
+    hits = system.expand(reported)
+    assert reported in hits.positions.tolist()
+    system.remove([reported])
+    assert reported not in system.expand(reported).positions.tolist()
+    with pytest.raises(QxError, match="needs the graph mode"):
+        SearchSystem(indexed_snapshot, modes=("keyword",), build=False).expand(reported)
