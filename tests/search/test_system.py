@@ -89,3 +89,16 @@ def test_expand_from_a_reported_item_skips_removed_ones(indexed_snapshot):
     assert reported not in system.expand(reported).positions.tolist()
     with pytest.raises(QxError, match="needs the graph mode"):
         SearchSystem(indexed_snapshot, modes=("keyword",), build=False).expand(reported)
+
+
+HOSTILE = ["", "   ", "\x00\x07", "🐟" * 50, "红腹水虎" * 2500, 'title:"x" AND (y* OR z~2)^3 [a TO b]', "\\", "\u202e\u200b",
+           "a" * 10_000, "DROP TABLE items;--", "\ufffd"]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_in_every_mode_give_defined_results(indexed_snapshot, query):
+    system = SearchSystem(indexed_snapshot, modes="hybrid", k=10, candidates=30, build=False)
+    hits = system.search(query)
+    assert len(hits) <= 10
+    assert len(set(hits.positions.tolist())) == len(hits)
+    assert hits.positions.dtype.kind == "i" and hits.scores.dtype.kind == "f"
