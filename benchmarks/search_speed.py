@@ -79,19 +79,29 @@ def main(args: Args) -> dict:
     raw.set_bm25(0.9, 0.4)
     _rate(lambda q: raw.search(q, k=args.k), queries[:50])  # warm-up
     _rate(lambda q: keyword.search(q, args.k), queries[:50])
-    raw_qps = _rate(lambda q: raw.search(q, k=args.k), queries)
-    ours_qps = _rate(lambda q: keyword.search(q, args.k), queries)
+    raw_qps = ours_qps = 0.0
+    for _ in range(3):  # interleaved rounds, best of each: the machine is shared and noisy
+        raw_qps = max(raw_qps, _rate(lambda q: raw.search(q, k=args.k), queries))
+        ours_qps = max(ours_qps, _rate(lambda q: keyword.search(q, args.k), queries))
     exact = KeywordIndex.open(snapshot, match="exact")
     exact_qps = _rate(lambda q: exact.search(q, args.k), queries)
+    batch = queries * 4  # batch throughput wants a batch that dwarfs the workers' JIT warm-up
     started = time.perf_counter()
-    keyword.batch_search(queries, args.k, threads=2)
-    batch_qps = len(queries) / (time.perf_counter() - started)
-    raw_100 = _rate(lambda q: raw.search(q, k=100), queries)
-    ours_100 = _rate(lambda q: keyword.search(q, 100), queries)
+    keyword.batch_search(batch, args.k, threads=2)
+    batch_qps = len(batch) / (time.perf_counter() - started)
+    process_qps = 0.0
+    for _ in range(3):  # the worker JVMs warm up over the first passes; the best pass is reported
+        started = time.perf_counter()
+        keyword.batch_search(batch, args.k, processes=2)
+        process_qps = max(process_qps, len(batch) / (time.perf_counter() - started))
+    raw_100 = ours_100 = 0.0
+    for _ in range(3):
+        raw_100 = max(raw_100, _rate(lambda q: raw.search(q, k=100), queries))
+        ours_100 = max(ours_100, _rate(lambda q: keyword.search(q, 100), queries))
     results["keyword"] = {
         "raw_pyserini_qps": round(raw_qps, 1), "ours_bm25_qps": round(ours_qps, 1),
         "ratio": round(ours_qps / raw_qps, 2), "ours_exact_qps": round(exact_qps, 1),
-        "ours_batch_2_threads_qps": round(batch_qps, 1),
+        "ours_batch_2_threads_qps": round(batch_qps, 1), "ours_batch_2_processes_qps": round(process_qps, 1),
         "raw_pyserini_qps_k100": round(raw_100, 1), "ours_bm25_qps_k100": round(ours_100, 1),
         "ratio_k100": round(ours_100 / raw_100, 2),
     }
@@ -155,7 +165,7 @@ def _print(results: dict) -> None:
     kw, em, gr = results["keyword"], results["embedding"], results["graph"]
     print(f"\nkeyword k={results['k']}: ours {kw['ours_bm25_qps']} q/s vs pyserini {kw['raw_pyserini_qps']} q/s "
           f"(ratio {kw['ratio']}); exact {kw['ours_exact_qps']} q/s; batch on 2 threads {kw['ours_batch_2_threads_qps']}"
-          f" q/s; at k=100 ratio {kw['ratio_k100']}")
+          f" q/s, in 2 processes {kw['ours_batch_2_processes_qps']} q/s; at k=100 ratio {kw['ratio_k100']}")
     print(f"embedding ({em['index']}): ours {em['ours_qps']} q/s vs raw faiss {em['raw_faiss_qps']} q/s "
           f"(overhead {em['overhead']:.1%})")
     print(f"graph: search p50 {gr['search_p50_ms']} ms, p99 {gr['search_p99_ms']} ms; expand p50 "

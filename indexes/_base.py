@@ -108,7 +108,9 @@ class Index(ABC):
                 f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint}); {hint}"
             )
         try:
-            return cls._open(snapshot, path, meta, **options)
+            index = cls._open(snapshot, path, meta, **options)
+            index.open_options = {"directory": str(path), **options}
+            return index
         except QxError:
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged file surfaces as whatever its reader raises
@@ -148,9 +150,23 @@ class Index(ABC):
             n = min(self.size, max(2 * n, k + int(self.size - alive.sum())))
 
     def batch_search(self, queries: Sequence[str], k: int = 100, alive: np.ndarray | None = None,
-                     threads: int = 2) -> list[Hits]:
-        """Search many queries, on ``threads`` threads."""
+                     threads: int = 2, processes: int = 0) -> list[Hits]:
+        """Search many queries on ``threads`` threads, or in ``processes`` worker processes that
+        each open this index (for large batches: the GIL bounds threads, processes use every core;
+        the pool starts once and is reused)."""
+        if processes > 1 and len(queries) >= processes:
+            return self._pool(processes).search(queries, k, alive)
         if threads <= 1 or len(queries) < 2:
             return [self.search(q, k, alive) for q in queries]
         with ThreadPoolExecutor(threads) as pool:
             return list(pool.map(lambda q: self.search(q, k, alive), queries))
+
+    def _pool(self, processes: int):
+        from indexes._workers import SearchPool
+
+        pool = getattr(self, "_search_pool", None)
+        if pool is None or pool.processes != processes:
+            if pool is not None:
+                pool.close()
+            pool = self._search_pool = SearchPool(self, processes)
+        return pool

@@ -128,12 +128,14 @@ class SearchSystem:
         hits = graph.expand(position, self.candidates, self.alive if self.removed else None)
         return self.rank(Hits(hits.positions, hits.scores, np.full(len(hits), MODE_BITS["graph"], np.uint8)))
 
-    def batch_search(self, queries: Sequence[str], threads: int = 2) -> list[Hits]:
-        """Exposed results of many queries (retrieval runs on ``threads`` threads)."""
-        if len(self.modes) == 1 and threads > 1:
+    def batch_search(self, queries: Sequence[str], threads: int = 2, processes: int = 0) -> list[Hits]:
+        """Exposed results of many queries; single-mode retrieval runs on ``threads`` threads or in
+        ``processes`` worker processes (see :meth:`indexes.Index.batch_search`)."""
+        if len(self.modes) == 1 and self.modes[0] != "graph" and (threads > 1 or processes > 1):
             mode = self.modes[0]
             alive = self.alive if self.removed else None
-            batch = self.indexes[mode].batch_search(queries, self.candidates, alive, threads=threads)
+            batch = self.indexes[mode].batch_search(queries, self.candidates, alive, threads=threads,
+                                                    processes=processes)
             bit = MODE_BITS[mode]
             return [self.rank(Hits(h.positions, h.scores, np.full(len(h), bit, np.uint8))) for h in batch]
         return [self.search(q) for q in queries]

@@ -125,3 +125,14 @@ def test_fusion_attributes_hits_to_modes(indexed_snapshot):
             for mode, hits in results.items():
                 assert bool(fused.modes[i] & MODE_BITS[mode]) == (position in hits.positions.tolist())
         assert list(fused.scores) == sorted(fused.scores, reverse=True)
+
+
+def test_process_parallel_batch_equals_single_searches(indexed_snapshot):
+    keyword = KeywordIndex.open(indexed_snapshot, match="bm25")
+    queries = _queries(indexed_snapshot, 12)
+    alive = np.ones(len(indexed_snapshot), bool)
+    alive[::2] = False
+    batch = keyword.batch_search(queries, 30, alive, processes=2)
+    single = [keyword.search(q, 30, alive) for q in queries]
+    assert [h.positions.tolist() for h in batch] == [h.positions.tolist() for h in single]
+    keyword._search_pool.close()
