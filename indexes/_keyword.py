@@ -29,6 +29,18 @@ POSITIONS_FILE = "positions.npy"  # Lucene doc id -> item position
 BM25_K1, BM25_B = 0.9, 0.4  # Anserini's defaults
 
 
+def _open_lucene(lucene_dir: Path):
+    """A Lucene reader over ``lucene_dir`` and a searcher on it."""
+    start_jvm()
+    from jnius import cast
+
+    reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
+        autoclass("org.apache.lucene.store.FSDirectory").open(autoclass("java.io.File")(str(lucene_dir)).toPath())
+    )
+    searcher = autoclass("org.apache.lucene.search.IndexSearcher")(cast("org.apache.lucene.index.IndexReader", reader))
+    return reader, searcher
+
+
 class KeywordIndex(Index):
     """Lucene index over item texts; ``match`` picks the rule (``exact`` or ``bm25``)."""
 
@@ -39,19 +51,8 @@ class KeywordIndex(Index):
         if match not in RULES:
             raise QxError(f"unknown keyword match rule {match!r}; choose from {RULES}")
         self.match = match
-        start_jvm()
-        from jnius import cast
-
         self._language = meta["params"]["language"]
-        reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
-            autoclass("org.apache.lucene.store.FSDirectory").open(
-                autoclass("java.io.File")(str(directory / LUCENE_DIR)).toPath()
-            )
-        )
-        self._reader = reader
-        self._searcher = autoclass("org.apache.lucene.search.IndexSearcher")(
-            cast("org.apache.lucene.index.IndexReader", reader)
-        )
+        self._reader, self._searcher = _open_lucene(directory / LUCENE_DIR)
         self._searcher.setSimilarity(autoclass("org.apache.lucene.search.similarities.BM25Similarity")(BM25_K1, BM25_B))
         self._local = threading.local()
         self._doc_positions = np.load(directory / POSITIONS_FILE)
@@ -86,14 +87,8 @@ class KeywordIndex(Index):
     @staticmethod
     def _positions_in_doc_order(lucene_dir: Path, count: int) -> np.ndarray:
         """Item position of every Lucene document, read in one call (stored ids are positions)."""
-        from jnius import cast
-
-        reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
-            autoclass("org.apache.lucene.store.FSDirectory").open(autoclass("java.io.File")(str(lucene_dir)).toPath())
-        )
+        reader, searcher = _open_lucene(lucene_dir)
         try:
-            searcher = autoclass("org.apache.lucene.search.IndexSearcher")(
-                cast("org.apache.lucene.index.IndexReader", reader))
             top = searcher.search(autoclass("org.apache.lucene.search.MatchAllDocsQuery")(), max(1, reader.maxDoc()))
             scored = autoclass("io.anserini.search.ScoredDocs").fromTopDocs(top, searcher)
             positions = np.empty(reader.maxDoc(), dtype=np.int64)
