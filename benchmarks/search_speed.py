@@ -10,16 +10,14 @@ latency percentiles; and batch throughput on two threads. Writes a JSON result f
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._common import describe_run, parse_args
 
 
 @dataclass
@@ -49,23 +47,16 @@ def _queries(snapshot, count: int, seed: int) -> list[str]:
 
 
 def main(args: Args) -> dict:
-    from indexes import EmbeddingIndex, GraphIndex, KeywordIndex, build_indexes
+    from benchmarks._common import ensure_snapshot
+    from indexes import EmbeddingIndex, GraphIndex, KeywordIndex
     from indexes._java import start_jvm
-    from qx_env import Snapshot
-    from qx_env.corpus import SynthConfig, synthesize
 
-    path = Path(args.snapshot or f"snapshots/bench-zh-{args.items}")
-    if not (path / "meta.json").is_file():
-        synthesize(SynthConfig(items=args.items, seed=args.seed)).save(path, overwrite=True)
-    snapshot = Snapshot.load(path)
+    snapshot = ensure_snapshot(args.items, args.seed, args.snapshot)
+    path = snapshot.path
     build = {}
-    if not all((path / "indexes" / m / "index.json").is_file() for m in ("keyword", "embedding", "graph")):
-        for mode, index in build_indexes(snapshot).items():
-            build[mode] = {"seconds": index.meta["build_seconds"], "mib": round(index.meta["bytes"] / 2**20, 1)}
-    else:
-        for mode in ("keyword", "embedding", "graph"):
-            meta = json.loads((path / "indexes" / mode / "index.json").read_text())
-            build[mode] = {"seconds": meta["build_seconds"], "mib": round(meta["bytes"] / 2**20, 1)}
+    for mode in ("keyword", "embedding", "graph"):
+        meta = json.loads((path / "indexes" / mode / "index.json").read_text())
+        build[mode] = {"seconds": meta["build_seconds"], "mib": round(meta["bytes"] / 2**20, 1)}
     queries = _queries(snapshot, args.queries, args.seed)
     results: dict = {"build": build, "queries": len(queries), "k": args.k}
 
@@ -142,14 +133,7 @@ def main(args: Args) -> dict:
         "expand_p50_ms": round(float(np.percentile(expand, 50)), 2),
         "nodes": int(graph.adjacency.shape[0]), "edges": int(graph.adjacency.nnz // 2),
     }
-    results["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
-                          "cpus": os.cpu_count()}
-    try:
-        results["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                               check=False).stdout.strip()
-    except OSError:
-        results["git_commit"] = None
-    results["config"] = asdict(args)
+    results.update(describe_run(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -172,12 +156,5 @@ def _print(results: dict) -> None:
           f"{gr['expand_p50_ms']} ms ({gr['nodes']:,} nodes, {gr['edges']:,} edges)")
 
 
-def parse(argv=None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name, value in asdict(Args()).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
-    return Args(**vars(parser.parse_args(argv)))
-
-
 if __name__ == "__main__":
-    main(parse())
+    main(parse_args(Args, __doc__.splitlines()[0]))

@@ -139,7 +139,8 @@ class Index(ABC):
         text = clean_query(query)
         if not text:
             return Hits.empty()
-        n = min(k, self.size)
+        removed = 0 if alive is None else int(self.size - np.count_nonzero(alive))
+        n = min(self.size, k + min(removed, k))  # usually enough in one pass
         while True:
             hits = self._search(text, n)
             if alive is None:
@@ -147,7 +148,7 @@ class Index(ABC):
             live = hits.where(alive)
             if len(live) >= k or len(hits) < n or n >= self.size:
                 return live.top(k)
-            n = min(self.size, max(2 * n, k + int(self.size - alive.sum())))
+            n = min(self.size, max(2 * n, k + removed))
 
     def batch_search(self, queries: Sequence[str], k: int = 100, alive: np.ndarray | None = None,
                      threads: int = 2, processes: int = 0) -> list[Hits]:

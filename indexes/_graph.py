@@ -153,7 +153,23 @@ class GraphIndex(Index):
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
         return Hits(order.astype(np.int64), scores[order].astype(np.float32))
 
+    def search(self, query: str, k: int = 100, alive: np.ndarray | None = None) -> Hits:
+        """Top ``k`` live items by PageRank from the query's seeds (one walk, no over-fetching)."""
+        from indexes._base import clean_query
+
+        text = clean_query(query)
+        scores = self._scores(text) if text else None
+        if scores is None:
+            return Hits.empty()
+        if alive is not None:
+            scores = np.where(alive, scores, 0.0)
+        return self._ranked(scores, k)
+
     def _search(self, query: str, n: int) -> Hits:
+        scores = self._scores(query)
+        return Hits.empty() if scores is None else self._ranked(scores, n)
+
+    def _scores(self, query: str) -> np.ndarray | None:
         if not self.seeders:
             raise IndexDataError("graph search needs seeders (keyword/embedding indexes); open it through "
                               "SearchSystem or pass seeders=[...]")
@@ -165,11 +181,12 @@ class GraphIndex(Index):
             weights.append(1.0 / (RRF_K + np.arange(1, len(hits) + 1)))
         seeds_all = np.concatenate(seeds)
         if len(seeds_all) == 0:
-            return Hits.empty()
-        return self._ranked(self.pagerank(seeds_all, np.concatenate(weights)), n)
+            return None
+        return self.pagerank(seeds_all, np.concatenate(weights))
 
     def expand(self, position: int, k: int = 100, alive: np.ndarray | None = None) -> Hits:
         """Items related to one item (e.g. the reported one), by PageRank seeded on it."""
         scores = self.pagerank(np.array([position]), np.ones(1))
-        hits = self._ranked(scores, self.size)
-        return (hits if alive is None else hits.where(alive)).top(k)
+        if alive is not None:
+            scores = np.where(alive, scores, 0.0)
+        return self._ranked(scores, k)

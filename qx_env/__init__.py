@@ -9,10 +9,22 @@ from qx_env.snapshot import Snapshot, SnapshotMeta
 __all__ = ["CorpusSourceError", "IndexDataError", "QxError", "Snapshot", "SnapshotError", "SnapshotMeta", "__version__"]
 
 
-def __getattr__(name: str):
-    # The search system pulls in the retrieval stack (JVM, faiss); import it on first use.
-    if name == "SearchSystem":
-        from qx_env.search import SearchSystem
+def _register() -> None:
+    import gymnasium
 
-        return SearchSystem
+    if "qx_env/Explore-v0" not in gymnasium.registry:
+        gymnasium.register(id="qx_env/Explore-v0", entry_point="qx_env.envs:ExploreEnv")
+
+
+_register()
+
+_LAZY = {"SearchSystem": "qx_env.search", "ExploreEnv": "qx_env.envs", "Dynamics": "qx_env.envs"}
+
+
+def __getattr__(name: str):
+    # The search system pulls in the retrieval stack (JVM, faiss): import it on first use.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'qx_env' has no attribute {name!r}")

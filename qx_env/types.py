@@ -42,3 +42,75 @@ class Hits:
         if self.modes is None:
             return []
         return [name for name, bit in MODE_BITS.items() if self.modes[i] & bit]
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    """What one query did: the items it exposed and what the auditor found among them."""
+
+    query: str
+    exposed: np.ndarray  # item positions, in exposed order
+    toxic: np.ndarray  # positions of the exposed toxic items
+    detected: np.ndarray  # toxic items the auditor caught (all of ``toxic`` at recall 1)
+    new: np.ndarray  # detected items not detected before (this episode, or this day when persistent)
+    modes: np.ndarray  # bit mask of the modes that found each exposed item
+    latency_ms: float = 0.0
+
+    @property
+    def toxic_hits(self) -> int:
+        return len(self.toxic)
+
+    @property
+    def toxic_ratio(self) -> float:
+        """Toxic items / exposed items (0 when nothing was exposed)."""
+        return len(self.toxic) / len(self.exposed) if len(self.exposed) else 0.0
+
+    @property
+    def effective(self) -> bool:
+        """At least one toxic item among the exposed: the paper's effective query."""
+        return len(self.toxic) > 0
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """Everything a step did, as reward terms see it."""
+
+    queries: tuple[QueryOutcome, ...]
+    k: int
+    well_formed: bool = True  # False when a model answer could not be parsed
+    dropped: int = 0  # queries past the remaining budget, not searched
+
+
+@dataclass(frozen=True)
+class OfflineMetrics:
+    """The paper's Table 5 row."""
+
+    hit_at_k: int  # toxic items in the top k, summed over queries
+    distinct_hits: int  # distinct toxic items found
+    queries: int
+    effective_queries: int
+    k: int = 100
+
+    @property
+    def hit_rate(self) -> float:
+        """Effective queries / queries: the paper's Query hit rate."""
+        return self.effective_queries / self.queries if self.queries else 0.0
+
+    def as_dict(self) -> dict:
+        return {f"hit@{self.k}": self.hit_at_k, "distinct_hits": self.distinct_hits, "queries": self.queries,
+                "effective_queries": self.effective_queries, "query_hit_rate": round(self.hit_rate, 4)}
+
+
+class Milliseconds(float):
+    """A measured duration in ``info``. Durations compare equal to each other, so two runs of the
+    same seeded episode compare equal (as Gymnasium's determinism checks require) although the
+    wall clock differs; read the number as a float."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Milliseconds)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return 0

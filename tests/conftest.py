@@ -33,8 +33,9 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
-def make_snapshot(texts, labels=None, clusters=None, sellers=None, language="zh", splits=None, path=None):
-    """A snapshot of hand-written items; every toxic item is reported."""
+def make_snapshot(texts, labels=None, clusters=None, sellers=None, language="zh", splits=None, path=None,
+                  reported=None):
+    """A snapshot of hand-written items; the ``reported`` positions (default: every toxic item) are reported."""
     import pyarrow as pa
 
     from qx_env.snapshot import Snapshot, SnapshotMeta
@@ -49,7 +50,7 @@ def make_snapshot(texts, labels=None, clusters=None, sellers=None, language="zh"
         "seller_id": pa.array(sellers if sellers is not None else [None] * n, pa.string()),
         "created_step": pa.array([0] * n, pa.int32()),
     })
-    toxic = [i for i in range(n) if labels[i] == 1]
+    toxic = reported if reported is not None else [i for i in range(n) if labels[i] == 1]
     reports = pa.table({
         "report_id": [f"r{i}" for i in range(len(toxic))],
         "item_id": [ids[i] for i in toxic],

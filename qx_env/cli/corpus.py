@@ -39,7 +39,7 @@ def register(tools: argparse._SubParsersAction) -> None:
     synth.add_argument("--lang", choices=("zh", "en"), default="zh")
     synth.add_argument("--items", type=int, default=20_000)
     synth.add_argument("--toxic-share", type=float, default=0.03)
-    synth.add_argument("--hard-negative-share", type=float, default=0.05)
+    synth.add_argument("--hard-negative-share", type=float, default=0.15)
     synth.add_argument("--campaign-size", type=float, default=12.0, help="mean toxic campaign size")
     synth.add_argument("--steps", type=int, default=100, help="length of the posting timeline")
     _common(synth)

@@ -89,6 +89,10 @@ class SearchSystem:
         self.alive[positions] = False
         return newly
 
+    def revive(self, positions: Iterable[int] | np.ndarray) -> None:
+        """Make items live again (a campaign re-posting a held-back variant)."""
+        self.alive[np.asarray(positions, dtype=np.int64)] = True
+
     def restore(self) -> None:
         """Bring every removed item back."""
         self.alive[:] = True

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from qx_env.corpus.synth._vocabulary import Vocabulary
 
 #: How often an auditor marks each kind of phrase.
-KIND_WEIGHTS = {"good": 0.5, "verbose": 0.2, "broad": 0.2, "pattern": 0.1}
+KIND_WEIGHTS = {"good": 0.4, "verbose": 0.25, "broad": 0.25, "pattern": 0.1}
 #: Share of reports the auditor leaves without any marked phrase.
 EMPTY_SHARE = 0.05
 

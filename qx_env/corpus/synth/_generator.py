@@ -39,7 +39,7 @@ class SynthConfig:
     language: str = "zh"
     items: int = 20_000
     toxic_share: float = 0.03
-    hard_negative_share: float = 0.05
+    hard_negative_share: float = 0.15
     report_share: float = 0.2
     mean_campaign_size: float = 12.0
     steps: int = 100

@@ -1,0 +1,55 @@
+"""Parsing a model's answer in the paper's format: an answer prefix, then queries separated by
+commas (ASCII ``,`` or Chinese ``，``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: The paper's answer prefixes (Table 2 and Table 8, Chinese and English).
+ANSWER_PREFIXES = {
+    "zh": "提取的风险排查关键词集合如下，以英文逗号分隔：",
+    "en": "The collection of the extracted keywords for risk exploration is as follows, separated by commas:",
+}
+# Variants seen in the paper's appendix and in model output: with or without 风险排查, either colon or
+# comma kind, spaces.
+_PREFIX_PATTERN = re.compile(
+    r"^\s*(?:提取的(?:风险排查)?关键词集合如下\s*[，,]\s*以英文逗号分隔\s*[：:]"
+    r"|the collection of the extracted keywords(?: for risk exploration)? is as follows\s*,\s*separated by commas\s*:)",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"[,，\n]")
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    queries: tuple[str, ...]
+    well_formed: bool  # the prefix was there and at least one query followed
+
+
+def has_answer_prefix(text: str) -> bool:
+    return bool(_PREFIX_PATTERN.match(text))
+
+
+def split_queries(text: str) -> tuple[str, ...]:
+    """Comma-separated queries, stripped, empty ones dropped, first occurrence kept."""
+    seen: dict[str, None] = {}
+    for part in _SEPARATORS.split(text):
+        query = part.strip().strip("\"'“”‘’「」")
+        if query:
+            seen.setdefault(query, None)
+    return tuple(seen)
+
+
+def parse_answer(text: str) -> ParsedAnswer:
+    """Queries of a model answer. Without the prefix the answer is malformed: its text is still
+    split on commas (lenient), but ``well_formed`` is False so a format penalty can apply."""
+    match = _PREFIX_PATTERN.match(text)
+    body = text[match.end():] if match else text
+    queries = split_queries(body)
+    return ParsedAnswer(queries, bool(match) and bool(queries))
+
+
+def format_answer(queries, language: str = "zh") -> str:
+    """The paper's answer text for a list of queries (what SFT targets look like)."""
+    return ANSWER_PREFIXES[language] + ",".join(queries)

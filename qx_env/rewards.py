@@ -1,0 +1,87 @@
+"""Reward terms: each a small declarative unit over a :class:`~qx_env.types.StepOutcome`, chosen
+by name and combined with weights. Costs are negative, so every weight is a positive "how much"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from qx_env.errors import QxError
+from qx_env.types import StepOutcome
+
+
+@dataclass(frozen=True)
+class RewardTerm:
+    name: str
+    description: str
+    compute: Callable[[StepOutcome], float]
+
+
+def _new_toxic(step: StepOutcome) -> float:
+    return float(sum(len(q.new) for q in step.queries))
+
+
+def _hit(step: StepOutcome) -> float:
+    return float(sum(q.effective for q in step.queries))
+
+
+def _ratio(step: StepOutcome) -> float:
+    return sum(q.toxic_ratio for q in step.queries) / len(step.queries) if step.queries else 0.0
+
+
+def _query_cost(step: StepOutcome) -> float:
+    return -float(len(step.queries))
+
+
+def _exposure_cost(step: StepOutcome) -> float:
+    return -sum((len(q.exposed) - len(q.toxic)) / step.k for q in step.queries)
+
+
+def _format(step: StepOutcome) -> float:
+    return 0.0 if step.well_formed else -1.0
+
+
+REWARDS: dict[str, RewardTerm] = {
+    term.name: term
+    for term in (
+        RewardTerm("new_toxic", "toxic items detected for the first time", _new_toxic),
+        RewardTerm("hit", "queries with at least one toxic item in the top k (effective queries)", _hit),
+        RewardTerm("ratio", "mean toxic ratio (toxic / exposed) of the step's queries", _ratio),
+        RewardTerm("query_cost", "minus the number of queries searched", _query_cost),
+        RewardTerm("exposure_cost", "minus the normal items exposed, in units of k (auditor load)", _exposure_cost),
+        RewardTerm("format", "-1 when a model answer could not be parsed", _format),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A weighted sum of reward terms; :meth:`components` reports each term's weighted value."""
+
+    weights: tuple[tuple[str, float], ...]
+
+    @classmethod
+    def parse(cls, spec: str | Mapping[str, float] | Reward) -> Reward:
+        """``"new_toxic"``, ``"new_toxic+0.1*query_cost"`` or ``{"new_toxic": 1, "query_cost": 0.1}``."""
+        if isinstance(spec, Reward):
+            return spec
+        if isinstance(spec, str):
+            weights: dict[str, float] = {}
+            for part in spec.replace(" ", "").split("+"):
+                weight, _, name = part.rpartition("*")
+                try:
+                    weights[name] = float(weight) if weight else 1.0
+                except ValueError:
+                    raise QxError(f"cannot read reward term {part!r} (write e.g. 0.1*query_cost)") from None
+            spec = weights
+        unknown = [name for name in spec if name not in REWARDS]
+        if unknown or not spec:
+            raise QxError(f"unknown reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
+        return cls(tuple((name, float(w)) for name, w in spec.items()))
+
+    def components(self, step: StepOutcome) -> dict[str, float]:
+        return {name: weight * REWARDS[name].compute(step) for name, weight in self.weights}
+
+    def __call__(self, step: StepOutcome) -> tuple[float, dict[str, float]]:
+        parts = self.components(step)
+        return sum(parts.values()), parts

@@ -1,0 +1,24 @@
+"""The paper's answer format: prefix, both comma kinds, malformed answers."""
+
+from __future__ import annotations
+
+from qx_env.parsers import ANSWER_PREFIXES, format_answer, parse_answer
+
+
+def test_round_trip_both_languages():
+    for language in ("zh", "en"):
+        parsed = parse_answer(format_answer(["红腹水虎", "猛鱼 水hu"], language))
+        assert parsed.queries == ("红腹水虎", "猛鱼 水hu") and parsed.well_formed
+
+
+def test_both_comma_kinds_and_the_appendix_prefix():
+    parsed = parse_answer("提取的关键词集合如下,以英文逗号分隔:红腹,红腹水虎，腹水虎, 红腹 ")
+    assert parsed.queries == ("红腹", "红腹水虎", "腹水虎") and parsed.well_formed
+
+
+def test_malformed_answers():
+    assert not parse_answer("红腹,水虎").well_formed
+    assert parse_answer("红腹,水虎").queries == ("红腹", "水虎")
+    assert parse_answer(ANSWER_PREFIXES["zh"]) .queries == ()
+    assert not parse_answer(ANSWER_PREFIXES["en"] + " , ,").well_formed
+    assert not parse_answer("").well_formed

@@ -1,0 +1,48 @@
+"""Every reward term on hand-checked steps, and their combination."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qx_env import QxError
+from qx_env.rewards import REWARDS, Reward
+from qx_env.types import QueryOutcome, StepOutcome
+
+
+def _q(exposed, toxic, new):
+    a = lambda xs: np.array(xs, dtype=np.int64)
+    return QueryOutcome("q", a(exposed), a(toxic), a(toxic), a(new), np.ones(len(exposed), np.uint8))
+
+
+STEP = StepOutcome((_q(range(10), [1, 2, 3], [1, 2]), _q(range(4), [], []), _q([], [], [])), k=10)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("new_toxic", 2.0),  # two items detected for the first time
+    ("hit", 1.0),  # one query of three had a toxic item
+    ("ratio", (3 / 10 + 0 + 0) / 3),  # mean toxic ratio; a query exposing nothing has ratio 0
+    ("query_cost", -3.0),
+    ("exposure_cost", -((10 - 3) / 10 + 4 / 10)),  # normal items shown, in units of k
+    ("format", 0.0),
+])
+def test_each_term(name, expected):
+    assert REWARDS[name].compute(STEP) == pytest.approx(expected)
+
+
+def test_format_penalty_and_empty_step():
+    bad = StepOutcome((), k=10, well_formed=False)
+    assert REWARDS["format"].compute(bad) == -1
+    assert all(REWARDS[n].compute(bad) == 0 for n in ("new_toxic", "hit", "ratio", "query_cost", "exposure_cost"))
+
+
+def test_weighted_combination_reports_every_component():
+    reward = Reward.parse("new_toxic + 0.5*query_cost+2*hit")
+    total, parts = reward(STEP)
+    assert parts == {"new_toxic": 2.0, "query_cost": -1.5, "hit": 2.0}
+    assert total == pytest.approx(2.5)
+    assert Reward.parse({"ratio": 1}).weights == (("ratio", 1.0),)
+    with pytest.raises(QxError, match="unknown reward term"):
+        Reward.parse("clicks")
+    with pytest.raises(QxError, match="cannot read reward term"):
+        Reward.parse("x*hit")
