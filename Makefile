@@ -28,6 +28,8 @@ demo: $(STAMP)
 	$(BIN)/qx corpus info $(DEMO_SNAPSHOT)
 	$(BIN)/qx index build $(DEMO_SNAPSHOT)
 	$(BIN)/qx search $(DEMO_SNAPSHOT) --mode hybrid --ranker risk --show 5 --show-labels 毕业证 红腹水虎
+	$(BIN)/qx eval $(DEMO_SNAPSHOT) --annotations --mode keyword
+	$(BIN)/qx eval $(DEMO_SNAPSHOT) --annotations --mode hybrid
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -34,8 +34,11 @@ def register(tools: argparse._SubParsersAction) -> None:
 
     evaluate = tools.add_parser("eval", help="score queries per report: the paper's Table 5 row")
     _system_flags(evaluate)
-    evaluate.add_argument("--queries", type=Path, required=True,
-                          help='JSONL: {"report_id": ..., "queries": [...]} or {"report_id": ..., "answer": "..."}')
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--queries", type=Path,
+                        help='JSONL: {"report_id": ..., "queries": [...]} or {"report_id": ..., "answer": "..."}')
+    source.add_argument("--annotations", action="store_true",
+                        help="the auditors' annotated phrases of the split's reports (the paper's Human row)")
     evaluate.add_argument("--dynamics", default="static", choices=("static", "removal", "delayed"))
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(run=run_eval)
@@ -123,8 +126,12 @@ def run_eval(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
-    queries = read_queries(args.queries)
-    known = set(snapshot.reports_in(_splits(args.split)).column("report_id").to_pylist())
+    reports = snapshot.reports_in(_splits(args.split))
+    if args.annotations:
+        queries = dict(zip(reports.column("report_id").to_pylist(), reports.column("annotations").to_pylist()))
+    else:
+        queries = read_queries(args.queries)
+    known = set(reports.column("report_id").to_pylist())
     unknown = sorted(set(queries) - known)
     if unknown:
         raise QxError(f"{len(unknown)} report id(s) not in split {args.split!r}, e.g. {unknown[:3]}")

@@ -25,7 +25,7 @@ from qx_env.parsers import has_answer_prefix, parse_answer
 from qx_env.rewards import Reward
 from qx_env.search import SearchSystem
 from qx_env.snapshot import Snapshot
-from qx_env.types import MODE_BITS, Milliseconds, QueryOutcome, StepOutcome
+from qx_env.types import MODE_BITS, Milliseconds, OfflineMetrics, QueryOutcome, StepOutcome
 
 ACTION_FORMATS = ("auto", "query", "answer")
 MAX_TEXT = 100_000
@@ -120,6 +120,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         self._steps = 0
         self._history: list[dict] = []
         self._last: QueryOutcome | None = None
+        self._outcomes: list[QueryOutcome] = []
         self._totals = {"queries": 0, "toxic_hits": 0, "new_detections": 0, "effective_queries": 0}
         self._done = False
         return self._observation(), {"report_id": self._report_ids[self._report],
@@ -164,9 +165,16 @@ class ExploreEnv(gym.Env[dict, Action]):
             f"an action is a query string, a list of query strings or a model answer, got {type(action).__name__}"
         )
 
+    def episode_metrics(self) -> OfflineMetrics:
+        """The paper's Table 5 row over this episode's queries so far."""
+        from qx_env.metrics import offline_metrics  # the metrics module builds on this package
+
+        return offline_metrics(self._outcomes, self.k)
+
     def _run(self, query: str) -> QueryOutcome:
         outcome = self.audit.run(query)
         self._last = outcome
+        self._outcomes.append(outcome)
         self._history.append({"query": query[:MAX_QUERY], "exposed": len(outcome.exposed),
                               "toxic": len(outcome.toxic)})
         totals = self._totals

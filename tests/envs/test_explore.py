@@ -79,6 +79,9 @@ def test_static_keeps_items_and_counts_new_detections_once(indexed_snapshot, phr
     assert i1["queries"][0]["exposed_ids"] == i2["queries"][0]["exposed_ids"]
     assert r1 > 0 and r2 == 0  # same items again: nothing new
     assert i2["totals"]["toxic_hits"] == 2 * i1["queries"][0]["toxic_hits"]
+    metrics = env.episode_metrics()
+    assert (metrics.queries, metrics.hit_at_k) == (2, 2 * i1["queries"][0]["toxic_hits"])
+    assert metrics.distinct_hits == i1["queries"][0]["toxic_hits"] and metrics.hit_rate == 1.0
 
 
 def test_delayed_removal_waits_n_steps(indexed_snapshot, phrases):
