@@ -122,6 +122,13 @@ class KeywordIndex(Index):
             return builder.createPhraseQuery(FIELD, query)
         return builder.createBooleanQuery(FIELD, query)
 
+    def count(self, query: str) -> int:
+        """How many items match ``query`` under this index's rule (0 for an empty query)."""
+        from indexes._base import clean_query
+
+        lucene_query = self.lucene_query(clean_query(query))
+        return 0 if lucene_query is None else int(self._searcher.count(lucene_query))
+
     def _search(self, query: str, n: int) -> Hits:
         lucene_query = self.lucene_query(query)
         if lucene_query is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from qx_env.errors import QxError
@@ -39,6 +40,7 @@ def register(tools: argparse._SubParsersAction) -> None:
                         help='JSONL: {"report_id": ..., "queries": [...]} or {"report_id": ..., "answer": "..."}')
     source.add_argument("--annotations", action="store_true",
                         help="the auditors' annotated phrases of the split's reports (the paper's Human row)")
+    source.add_argument("--policy", help="run a policy (name[:key=value,...]) on the split's report texts")
     evaluate.add_argument("--dynamics", default="static", choices=("static", "removal", "delayed"))
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(run=run_eval)
@@ -129,6 +131,14 @@ def run_eval(args: argparse.Namespace) -> int:
     reports = snapshot.reports_in(_splits(args.split))
     if args.annotations:
         queries = dict(zip(reports.column("report_id").to_pylist(), reports.column("annotations").to_pylist()))
+    elif args.policy:
+        from policies import make_policy
+
+        policy = make_policy(args.policy, snapshot)
+        started = time.perf_counter()
+        extracted = policy.extract(snapshot.report_texts(reports))
+        seconds_per_report = (time.perf_counter() - started) / max(1, reports.num_rows)
+        queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
     else:
         queries = read_queries(args.queries)
     known = set(reports.column("report_id").to_pylist())
@@ -139,6 +149,9 @@ def run_eval(args: argparse.Namespace) -> int:
                           ranker=args.ranker, match=args.match)
     metrics = evaluate_queries(system, queries, dynamics=args.dynamics).metrics
     row = {"reports": len(queries), **metrics.as_dict()}
+    if args.policy:
+        row["policy"] = args.policy
+        row["extract_ms_per_report"] = round(seconds_per_report * 1000, 2)
     if args.json:
         print(json.dumps(row))
     else:

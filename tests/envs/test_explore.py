@@ -23,6 +23,18 @@ def phrases(indexed_snapshot):
     return _good_phrases(indexed_snapshot)
 
 
+@pytest.fixture(scope="module")
+def effective(indexed_snapshot, phrases):
+    """A (report id, query) whose query exposes toxic items other than the reported ones."""
+    env = ExploreEnv(indexed_snapshot, k=20, candidates=50, budget=1, split=["train", "dev", "test"])
+    for report, queries in phrases.items():
+        for query in queries:
+            env.reset(options={"report_id": report})
+            if env.step(query)[4]["queries"][0]["toxic_hits"] > 0:
+                return report, query
+    raise AssertionError("no effective annotated phrase in the test snapshot")
+
+
 def _env(snapshot, **kwargs):
     kwargs.setdefault("k", 20)
     kwargs.setdefault("candidates", 50)
@@ -54,9 +66,9 @@ def test_same_seed_same_episode(indexed_snapshot, phrases):
     assert first != again
 
 
-def test_removal_visible_next_step_and_undone_by_reset(indexed_snapshot, phrases):
+def test_removal_visible_next_step_and_undone_by_reset(indexed_snapshot, effective):
     env = _env(indexed_snapshot, dynamics="removal", budget=3, split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     env.reset(options={"report_id": report})
     _, first_reward, _, _, info = env.step(query)
     first = info["queries"][0]
@@ -70,9 +82,9 @@ def test_removal_visible_next_step_and_undone_by_reset(indexed_snapshot, phrases
     assert info["queries"][0]["exposed_ids"] == first["exposed_ids"] and again == first_reward
 
 
-def test_static_keeps_items_and_counts_new_detections_once(indexed_snapshot, phrases):
+def test_static_keeps_items_and_counts_new_detections_once(indexed_snapshot, effective):
     env = _env(indexed_snapshot, dynamics="static", budget=3, split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     env.reset(options={"report_id": report})
     _, r1, _, _, i1 = env.step(query)
     _, r2, _, _, i2 = env.step(query)
@@ -84,9 +96,9 @@ def test_static_keeps_items_and_counts_new_detections_once(indexed_snapshot, phr
     assert metrics.distinct_hits == i1["queries"][0]["toxic_hits"] and metrics.hit_rate == 1.0
 
 
-def test_delayed_removal_waits_n_steps(indexed_snapshot, phrases):
+def test_delayed_removal_waits_n_steps(indexed_snapshot, effective):
     env = _env(indexed_snapshot, dynamics={"kind": "delayed", "delay": 2}, budget=4, split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     env.reset(options={"report_id": report})
     hits = [env.step(query)[4]["queries"][0]["toxic_hits"] for _ in range(3)]
     assert hits[0] == hits[1] > 0 and hits[2] == 0
@@ -108,9 +120,9 @@ def test_audit_recall_misses_some(indexed_snapshot, phrases):
     assert found > 20 and 0.25 < caught / found < 0.8
 
 
-def test_persistent_day_keeps_removals_across_episodes(indexed_snapshot, phrases):
+def test_persistent_day_keeps_removals_across_episodes(indexed_snapshot, effective):
     env = _env(indexed_snapshot, dynamics="removal", persist=True, budget=2, split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     env.reset(options={"report_id": report})
     assert env.step(query)[1] > 0
     env.reset(options={"report_id": report})
@@ -133,9 +145,9 @@ def test_reposting_brings_back_held_variants(indexed_snapshot, phrases):
     assert revived > 0
 
 
-def test_model_answers_lists_and_budget(indexed_snapshot, phrases):
+def test_model_answers_lists_and_budget(indexed_snapshot, effective):
     env = _env(indexed_snapshot, budget=3, reward="new_toxic+0.5*format", split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     obs, _ = env.reset(options={"report_id": report})
     assert obs["budget"] == 3
     obs, _, terminated, _, info = env.step(format_answer([query, "转让"], "zh"))
@@ -177,9 +189,9 @@ def test_bad_input(indexed_snapshot):
     assert reward == 0 and info["queries"] == []
 
 
-def test_observed_results_are_the_top_exposed_texts(indexed_snapshot, phrases):
+def test_observed_results_are_the_top_exposed_texts(indexed_snapshot, effective):
     env = _env(indexed_snapshot, observe_results=3, split=["train", "dev", "test"])
-    report, query = next((r, p[0]) for r, p in phrases.items() if p)
+    report, query = effective
     env.reset(options={"report_id": report})
     obs, *_, info = env.step(query)
     exposed = info["queries"][0]["exposed_ids"][:3]

@@ -28,6 +28,10 @@ from qx_env.snapshot import DEFAULT_FRACTIONS, Snapshot, SnapshotMeta
 LENGTH_MEDIAN = {"zh": 45, "en": 110}
 LENGTH_SIGMA = 0.7
 LENGTH_BOUNDS = {"zh": (10, 400), "en": (25, 900)}
+#: Mean number of everyday words (see :func:`shared_words`) a normal listing carries.
+SHARED_WORDS_PER_LISTING = 2.0
+#: Share of a toxic listing's stock sentences that the seller retypes with a variant or typo.
+RETYPE_SHARE = 0.5
 #: Punctuation a sentence may end with; the joiner supplies its own.
 _TRAILING = ".!?,;:。！？，；： "
 
@@ -84,6 +88,7 @@ class Campaign:
     price: int
     start: int
     size: int
+    dress: float = 0.0  # how often a listing is dressed as an ordinary one of its cover category
 
 
 @dataclass
@@ -104,6 +109,30 @@ class Listing:
     contexts: list[str] = field(default_factory=list)
 
 
+def shared_words(vocab: Vocabulary) -> list[str]:
+    """Words of the violations' stock sentences that are not part of a risk phrase. On a real
+    platform such words (更新, 家长, 磨损...) are everyday vocabulary, far more often in normal
+    listings than in toxic ones; normal listings here carry them too, so a query made of one
+    common word exposes mostly normal items."""
+    risky = [p.lower() for v in vocab.violations for p in v.core_phrases]
+    words: set[str] = set()
+    for violation in vocab.violations:
+        for sentence in violation.contexts:
+            words.update(_words(sentence, vocab.language))
+    return sorted(w for w in words if not any(w in p for p in risky))
+
+
+def _words(text: str, language: str) -> list[str]:
+    if language == "zh":
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        return [w for w in jieba.lcut(text) if len(w) >= 2 and all("\u4e00" <= c <= "\u9fff" for c in w)]
+    return [w.lower() for w in text.split() if len(w) >= 4 and w.isalpha()]
+
+
 class MarketplaceGenerator:
     """Composes listings from a :class:`Vocabulary` with seeded random streams."""
 
@@ -121,6 +150,7 @@ class MarketplaceGenerator:
         self._seller_weights = 1.0 / np.arange(1, self.n_normal_sellers + 1) ** 0.8
         self._seller_weights /= self._seller_weights.sum()
         self._category_weights = [c.weight for c in self.vocab.categories]
+        self._shared_words = shared_words(self.vocab)
 
     # ---- small pieces -------------------------------------------------------------------
     def _target_length(self) -> int:
@@ -193,6 +223,9 @@ class MarketplaceGenerator:
         pieces.append(self._price(*category.price))
         if rng.random() < 0.03:
             pieces.append(self._contact())
+        words = min(len(self._shared_words), int(rng.expovariate(1 / SHARED_WORDS_PER_LISTING)))
+        if words:
+            pieces.insert(rng.randrange(1, len(pieces) + 1), " ".join(rng.sample(self._shared_words, words)))
         self._tail(pieces)
         return Listing(self._join(pieces), 0, category.id, None, "", rng.randrange(self.config.steps))
 
@@ -242,11 +275,32 @@ class MarketplaceGenerator:
                 sellers.append(rng.choice(rng.choice(previous).sellers))
             campaigns.append(Campaign(
                 id=f"c{number:05d}", violation=violation, level=level, forms=forms,
-                contexts=tuple(rng.sample(violation.contexts, k=min(len(violation.contexts), rng.randint(4, 8)))),
+                contexts=tuple(self._reword(c, level) for c in
+                               rng.sample(violation.contexts, k=min(len(violation.contexts), rng.randint(4, 8)))),
                 sellers=sellers, contacts=[self._contact() for _ in range(rng.randint(1, 2))],
                 price=rng.randint(20, 3000), start=rng.randrange(max(1, int(config.steps * 0.8))), size=size,
+                dress=rng.uniform(0.3, 0.9),
             ))
         return campaigns
+
+    def _reword(self, sentence: str, level: float) -> str:
+        """A campaign's own wording of a stock sentence: a few of its words disguised with the
+        camouflage operators, so campaigns of one violation type do not share every word."""
+        rng, language = self.rng, self.config.language
+        for _ in range(1 + int(rng.random() < level)):
+            if language == "zh":
+                if len(sentence) < 4:
+                    break
+                start = rng.randrange(0, len(sentence) - 2)
+                chunk = sentence[start:start + rng.randint(2, 3)]
+            else:
+                words = [w for w in sentence.split() if len(w) > 3]
+                if not words:
+                    break
+                chunk = rng.choice(words)
+            variant, _ = camouflage(chunk, language, rng)
+            sentence = sentence.replace(chunk, variant, 1)
+        return sentence
 
     def toxic(self, campaign: Campaign, step: int, age: float = 0.0) -> Listing:
         """A listing of ``campaign``; ``age`` in [0, 1] is how far the campaign has run. Sellers
@@ -266,8 +320,16 @@ class MarketplaceGenerator:
         title = used_forms[0]
         if rng.random() < 0.4:
             title += ("" if self.config.language == "zh" else " ") + rng.choice(category.products)
-        contexts = rng.sample(campaign.contexts, k=rng.randint(1, min(3, len(campaign.contexts))))
+        contexts = rng.sample(campaign.contexts, k=rng.randint(1, min(2, len(campaign.contexts))))
+        # Each post retypes some of its sentences (typos, variants): rare words of one listing are
+        # often its own, as on a real platform.
+        contexts = [self._reword(c, campaign.level) if rng.random() < RETYPE_SHARE else c for c in contexts]
         pieces = [title, *contexts, *used_forms[1:]]
+        # Dressed as an ordinary listing of the cover category: a normal title and normal details,
+        # so most of a toxic listing's words are shared with normal listings.
+        if rng.random() < campaign.dress:
+            pieces.append(self._title(category))
+            pieces += rng.sample(category.details, k=min(len(category.details), rng.randint(1, 3)))
         self._fill(pieces, [c for c in campaign.contexts if c not in contexts], self._target_length() - 25)
         rng.shuffle(pieces)
         price = max(1, int(campaign.price * rng.uniform(0.8, 1.2)))

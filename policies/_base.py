@@ -1,0 +1,72 @@
+"""The policy protocol and registry: a policy reads report texts and returns ranked queries."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from qx_env.errors import QxError
+from qx_env.snapshot import Snapshot
+
+
+class Policy(ABC):
+    """``extract(texts)`` gives a ranked list of queries per text; ``candidates(text, n)`` gives up
+    to ``n`` alternative answers (each a list of queries) for preference mining."""
+
+    name: ClassVar[str]
+    #: True for policies that look at hidden labels: upper bounds only, never training data.
+    uses_labels: ClassVar[bool] = False
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.snapshot = snapshot
+
+    @abstractmethod
+    def extract(self, texts: list[str]) -> list[list[str]]:
+        """Ranked queries for each text (possibly empty)."""
+
+    def candidates(self, text: str, n: int) -> list[list[str]]:
+        """Alternative answers for one text; deterministic policies have one."""
+        return self.extract([text])[:1]
+
+
+POLICIES: dict[str, type[Policy]] = {}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    """Class decorator: make a policy available by its ``name``."""
+    POLICIES[cls.name] = cls
+    return cls
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(value)
+        return value.lower() in ("true", "1", "yes")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
+    """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``)."""
+    name, _, arguments = spec.partition(":")
+    if name not in POLICIES:
+        raise QxError(f"unknown policy {name!r}; choose from {', '.join(sorted(POLICIES))}")
+    cls = POLICIES[name]
+    parameters = inspect.signature(cls.__init__).parameters
+    options: dict[str, Any] = {}
+    for item in filter(None, arguments.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in parameters or key in ("self", "snapshot"):
+            known = [p for p in parameters if p not in ("self", "snapshot")]
+            raise QxError(f"policy {name!r}: bad option {item!r}; it takes {', '.join(known) or 'no options'}")
+        default = parameters[key].default
+        try:
+            options[key] = _coerce(value, default) if default is not inspect.Parameter.empty else value
+        except ValueError:
+            raise QxError(f"policy {name!r}: option {key}={value!r} should be like {default!r}") from None
+    return cls(snapshot, **options)
