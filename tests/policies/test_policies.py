@@ -1,0 +1,87 @@
+"""The extractive policies on a small snapshot: well-formed, deterministic, registered by spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies import POLICIES, make_policy
+from qx_env import QxError
+from qx_env.cli import main
+
+SPECS = ["annotation", "tfidf:top=3", "ngram:top=2", "textrank:top=3", "oracle:top=2,pool=10"]
+
+
+@pytest.fixture(scope="module")
+def report_texts(indexed_snapshot):
+    return indexed_snapshot.report_texts()[:6]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_each_policy_returns_well_formed_queries(indexed_snapshot, report_texts, spec):
+    policy = make_policy(spec, indexed_snapshot)
+    out = policy.extract(report_texts + ["", "🐟🐟"])
+    assert len(out) == len(report_texts) + 2
+    assert out[-2] == [] and all(isinstance(q, list) for q in out)
+    for queries in out:
+        assert all(isinstance(q, str) and q.strip() == q and q for q in queries)
+        assert len(set(queries)) == len(queries)
+    assert sum(map(len, out[:-2])) > 0
+    top = dict(item.split("=") for item in spec.partition(":")[2].split(",") if item).get("top")
+    if top and spec.split(":")[0] != "annotation":
+        assert all(len(q) <= int(top) for q in out)
+
+
+def test_annotation_replays_the_auditors(indexed_snapshot, report_texts):
+    out = make_policy("annotation", indexed_snapshot).extract(report_texts)
+    assert out == indexed_snapshot.reports.column("annotations").to_pylist()[: len(report_texts)]
+
+
+@pytest.mark.parametrize("spec", ["tfidf", "ngram"])
+def test_deterministic(indexed_snapshot, report_texts, spec):
+    assert make_policy(spec, indexed_snapshot).extract(report_texts) == make_policy(
+        spec, indexed_snapshot).extract(report_texts)
+
+
+def test_ngram_prefers_rare_shared_phrases(indexed_snapshot, report_texts):
+    from indexes import KeywordIndex
+
+    policy = make_policy("ngram:top=3", indexed_snapshot)
+    index = KeywordIndex.open(indexed_snapshot)
+    for text, queries in zip(report_texts, policy.extract(report_texts)):
+        counts = [index.count(q) for q in queries]
+        assert all(c >= 2 for c in counts) and counts == sorted(counts)
+        assert all(q.lower() in text.lower() for q in queries)
+
+
+def test_oracle_is_marked_and_beats_tfidf(indexed_snapshot, report_texts):
+    assert POLICIES["oracle"].uses_labels and not POLICIES["tfidf"].uses_labels
+    from qx_env.metrics import evaluate_queries
+    from qx_env.search import SearchSystem
+
+    system = SearchSystem(indexed_snapshot, build=False)
+    rows = indexed_snapshot.reports.to_pylist()[:6]
+    scores = {}
+    for spec in ("oracle:top=2,pool=20", "tfidf:top=2"):
+        extracted = make_policy(spec, indexed_snapshot).extract([indexed_snapshot.texts[
+            indexed_snapshot.position_of[r["item_id"]]] for r in rows])
+        metrics = evaluate_queries(system, {r["report_id"]: q for r, q in zip(rows, extracted)}).metrics
+        scores[spec] = metrics.hit_at_k
+    assert scores["oracle:top=2,pool=20"] >= scores["tfidf:top=2"]
+
+
+def test_bad_specs(indexed_snapshot):
+    with pytest.raises(QxError, match="unknown policy 'gpt'"):
+        make_policy("gpt", indexed_snapshot)
+    with pytest.raises(QxError, match="bad option 'depth=2'.*takes top"):
+        make_policy("tfidf:depth=2", indexed_snapshot)
+    with pytest.raises(QxError, match="should be like 3"):
+        make_policy("tfidf:top=many", indexed_snapshot)
+    with pytest.raises(QxError, match="fitted on a snapshot"):
+        make_policy("tfidf", None)
+
+
+def test_extract_cli(indexed_snapshot, capsys):
+    assert main(["extract", "--policy", "textrank:top=2,language=zh", "出售红腹水虎小苗，同城自提，价格可议"]) == 0
+    assert "->" in capsys.readouterr().out
+    assert main(["extract", "--policy", "tfidf", "--snapshot", str(indexed_snapshot.path), "--json", "毕业证复刻"]) == 0
+    assert '"queries"' in capsys.readouterr().out
