@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
+
+from policies._tiny_model import TinyModelConfig
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -14,6 +17,28 @@ def register(tools: argparse._SubParsersAction) -> None:
     extract.add_argument("--snapshot", type=Path, default=None, help="snapshot the policy is fitted on")
     extract.add_argument("--json", action="store_true")
     extract.set_defaults(run=run_extract)
+
+    model = tools.add_parser("model", help="local language models")
+    commands = model.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    tiny = commands.add_parser("tiny", help="build a tiny Qwen2-architecture model and tokenizer (no download)")
+    tiny.add_argument("--snapshot", type=Path, required=True, help="snapshot whose texts train the tokenizer")
+    tiny.add_argument("--out", type=Path, required=True)
+    for name, value in asdict(TinyModelConfig()).items():
+        tiny.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
+    tiny.set_defaults(run=run_tiny)
+
+
+def run_tiny(args: argparse.Namespace) -> int:
+    import json
+
+    from policies import build_tiny_model
+    from qx_env.snapshot import Snapshot
+
+    config = TinyModelConfig(**{name: getattr(args, name) for name in asdict(TinyModelConfig())})
+    path = build_tiny_model(Snapshot.load(args.snapshot), args.out, config)
+    info = json.loads((path / "qx_tiny_model.json").read_text())
+    print(f"wrote {path}: {info['parameters']:,} parameters, vocabulary {config.vocab_size:,}")
+    return 0
 
 
 def run_extract(args: argparse.Namespace) -> int:

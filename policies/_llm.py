@@ -1,0 +1,116 @@
+"""The LLM policy: a Hugging Face causal LM from a local path, prompted with the paper's instruction,
+its answer parsed from the paper's format. Greedy, sampling or beam search; batched generation;
+a LoRA adapter from training loads on top of the base model."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+from policies._base import Policy, register
+from policies._prompts import messages
+from qx_env.errors import QxError
+from qx_env.parsers import parse_answer
+from qx_env.snapshot import Snapshot
+
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+
+
+def load_causal_lm(path: str | Path, adapter: str = "", trust_remote_code: bool = False):
+    """Tokenizer and model from a local directory (no download); clear errors for a wrong path."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    root = Path(path).expanduser()
+    if not (root / "config.json").is_file():
+        raise QxError(f"model path {root} is not a Hugging Face model directory (no config.json)")
+    architectures = json.loads((root / "config.json").read_text()).get("architectures") or []
+    if architectures and not any(a.endswith(CAUSAL_SUFFIXES) for a in architectures):
+        raise QxError(f"model at {root} is a {', '.join(architectures)}, not a causal language model")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(root, local_files_only=True, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(root, local_files_only=True,
+                                                     trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as exc:
+        raise QxError(f"cannot load a causal language model from {root}: {exc}") from None
+    if adapter:
+        from peft import PeftModel
+
+        if not (Path(adapter) / "adapter_config.json").is_file():
+            raise QxError(f"adapter path {adapter} holds no adapter_config.json (a LoRA adapter from training)")
+        model = PeftModel.from_pretrained(model, adapter)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    return tokenizer, model.eval()
+
+
+@register
+class LLMPolicy(Policy):
+    """``llm:path=DIR[,adapter=DIR,temperature=0.7,num_beams=4,max_new_tokens=128,batch_size=8]``.
+
+    ``temperature`` 0 is greedy; above 0 samples. ``num_beams`` > 1 is beam search. Reports longer
+    than ``max_input_tokens`` are cut (with a warning). ``language`` defaults to the snapshot's."""
+
+    name = "llm"
+
+    def __init__(self, snapshot: Snapshot | None = None, path: str = "", adapter: str = "", language: str = "",
+                 temperature: float = 0.0, num_beams: int = 1, max_new_tokens: int = 128, batch_size: int = 8,
+                 max_input_tokens: int = 1536, seed: int = 0, trust_remote_code: bool = False) -> None:
+        super().__init__(snapshot)
+        if not path:
+            raise QxError("policy 'llm' needs path=DIR (a local model, e.g. one made by `qx model tiny`)")
+        self.language = language or (snapshot.language if snapshot is not None else "zh")
+        self.temperature, self.num_beams = temperature, num_beams
+        self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
+        self.max_input_tokens, self.seed = max_input_tokens, seed
+        self.tokenizer, self.model = load_causal_lm(path, adapter, trust_remote_code)
+
+    def _prompt(self, text: str) -> str:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) > self.max_input_tokens:
+            warnings.warn(f"report of {len(ids)} tokens cut to {self.max_input_tokens} (max_input_tokens)",
+                          stacklevel=3)
+            text = self.tokenizer.decode(ids[: self.max_input_tokens])
+        conversation = messages(text, self.language)
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        return "\n".join(m["content"] for m in conversation) + "\n"
+
+    def generate(self, texts: list[str], num_return_sequences: int = 1, sample: bool | None = None) -> list[list[str]]:
+        """Raw answers: ``num_return_sequences`` per text."""
+        import torch
+
+        sample = self.temperature > 0 if sample is None else sample
+        beams = max(self.num_beams, num_return_sequences) if not sample else 1
+        out: list[list[str]] = []
+        torch.manual_seed(self.seed)
+        for start in range(0, len(texts), self.batch_size):
+            prompts = [self._prompt(t) for t in texts[start:start + self.batch_size]]
+            batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            options = {"max_new_tokens": self.max_new_tokens, "num_return_sequences": num_return_sequences,
+                       "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id}
+            if sample:
+                options.update(do_sample=True, temperature=self.temperature or 1.0)
+            else:
+                options.update(do_sample=False, num_beams=beams)
+            with torch.inference_mode():
+                generated = self.model.generate(**batch, **options)
+            new = generated[:, batch["input_ids"].shape[1]:]
+            decoded = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            out += [decoded[i:i + num_return_sequences] for i in range(0, len(decoded), num_return_sequences)]
+        return out
+
+    def extract(self, texts: list[str]) -> list[list[str]]:
+        results = []
+        for text, (answer,) in zip(texts, self.generate(texts)):
+            parsed = parse_answer(answer)
+            results.append(list(parsed.queries) if parsed.well_formed and text.strip() else [])
+        return results
+
+    def candidates(self, text: str, n: int) -> list[list[str]]:
+        """``n`` alternative answers by beam search (or sampling when ``temperature`` > 0)."""
+        answers = self.generate([text], num_return_sequences=n)[0]
+        parsed = [parse_answer(a) for a in answers]
+        unique = dict.fromkeys(p.queries for p in parsed if p.well_formed)
+        return [list(q) for q in unique]

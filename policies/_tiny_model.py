@@ -1,0 +1,84 @@
+"""A tiny local causal LM (no downloads): a small Qwen2-architecture model and a byte-level BPE
+tokenizer trained on the snapshot's texts and the prompt templates, saved in Hugging Face format,
+so the LLM policy, SFT and DPO run end to end on a CPU."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS
+from qx_env.errors import QxError
+from qx_env.parsers import ANSWER_PREFIXES
+from qx_env.snapshot import Snapshot
+
+#: A ChatML template (as Qwen uses), so trl's conversational datasets work unchanged.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+@dataclass(frozen=True)
+class TinyModelConfig:
+    vocab_size: int = 8000
+    hidden_size: int = 128
+    layers: int = 4
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate_size: int = 384
+    max_positions: int = 2048
+    seed: int = 0
+
+
+def _training_texts(snapshot: Snapshot):
+    for language in ("zh", "en"):
+        yield INSTRUCTIONS[language]
+        yield INPUT_PREFIXES[language]
+        yield ANSWER_PREFIXES[language]
+    yield from snapshot.texts
+
+
+def build_tokenizer(snapshot: Snapshot, vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tokenizer.train_from_iterator(_training_texts(snapshot), trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   bos_token=None, unk_token=None)
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_tiny_model(snapshot: Snapshot, out: str | Path, config: TinyModelConfig = TinyModelConfig()) -> Path:
+    """Train the tokenizer, initialise the model with ``config.seed``, save both to ``out``."""
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / "config.json").is_file():
+        raise QxError(f"{out} exists, is not empty and is not a model directory; choose another --out")
+    tokenizer = build_tokenizer(snapshot, config.vocab_size)
+    model_config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.kv_heads,
+        max_position_embeddings=config.max_positions, tie_word_embeddings=True,
+        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(config.seed)
+    model = Qwen2ForCausalLM(model_config)
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
+                                               pad_token_id=tokenizer.pad_token_id, do_sample=False)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "qx_tiny_model.json").write_text(__import__("json").dumps(
+        {**asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
+         "snapshot_fingerprint": snapshot.fingerprint if snapshot.path else None}, indent=2))
+    return out
