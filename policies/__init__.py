@@ -1,16 +1,25 @@
 """Policies: read report texts and return search queries. Each is registered by name and made
-from a spec string, e.g. ``make_policy("tfidf:top=3", snapshot)``."""
+from a spec string, e.g. ``make_policy("tfidf:top=3", snapshot)``. Policies that need torch or
+transformers (``seqlabel``, ``llm``) are imported on first use."""
 
 from policies._base import POLICIES, Policy, make_policy, register
 from policies._extractive import AnnotationPolicy, NgramPolicy, TextRankPolicy, TfidfPolicy
-from policies._llm import LLMPolicy, load_causal_lm
 from policies._oracle import OraclePolicy
 from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS, answer, messages
-from policies._seqlabel import SeqLabelPolicy
 from policies._tiny_model import TinyModelConfig, build_tiny_model
+
+_LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "policies._llm", "SeqLabelPolicy": "policies._seqlabel"}
 
 __all__ = [
     "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OraclePolicy",
-    "Policy", "SeqLabelPolicy", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model", "load_causal_lm",
-    "make_policy", "messages", "register",
+    "Policy", "SeqLabelPolicy", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model",
+    "load_causal_lm", "make_policy", "messages", "register",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'policies' has no attribute {name!r}")

@@ -31,6 +31,8 @@ class Policy(ABC):
 
 
 POLICIES: dict[str, type[Policy]] = {}
+#: Built-in policies whose modules load heavy libraries: imported when first asked for.
+DEFERRED = {"llm": "policies._llm", "seqlabel": "policies._seqlabel"}
 
 
 def register(cls: type[Policy]) -> type[Policy]:
@@ -54,8 +56,12 @@ def _coerce(value: str, default: Any) -> Any:
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``)."""
     name, _, arguments = spec.partition(":")
+    if name not in POLICIES and name in DEFERRED:
+        import importlib
+
+        importlib.import_module(DEFERRED[name])
     if name not in POLICIES:
-        raise QxError(f"unknown policy {name!r}; choose from {', '.join(sorted(POLICIES))}")
+        raise QxError(f"unknown policy {name!r}; choose from {', '.join(sorted({*POLICIES, *DEFERRED}))}")
     cls = POLICIES[name]
     parameters = inspect.signature(cls.__init__).parameters
     options: dict[str, Any] = {}

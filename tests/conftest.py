@@ -80,3 +80,12 @@ def indexed_snapshot(tmp_path_factory):
 def snapshot_factory():
     """``make_snapshot`` as a fixture (test modules cannot import conftest)."""
     return make_snapshot
+
+
+@pytest.fixture(scope="session")
+def tiny_model(indexed_snapshot, tmp_path_factory):
+    """A very small Qwen2-architecture model and tokenizer trained on the indexed snapshot."""
+    from policies import TinyModelConfig, build_tiny_model
+
+    config = TinyModelConfig(vocab_size=700, hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate_size=64)
+    return build_tiny_model(indexed_snapshot, tmp_path_factory.mktemp("tiny") / "model", config)

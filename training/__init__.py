@@ -1,1 +1,10 @@
-"""Training: mining feedback, SFT and preference data, and training policies against the environment."""
+"""Training: mining search feedback, SFT and preference data, and training policies (trl + peft)."""
+
+from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, write_jsonl
+from training._feedback import FEEDBACK_SCHEMA, mine_feedback, read_feedback
+from training._train import TrainArgs, train_dpo, train_sft
+
+__all__ = [
+    "FEEDBACK_SCHEMA", "TrainArgs", "mine_feedback", "pair_rows", "qualified", "read_feedback", "read_jsonl",
+    "sft_rows", "train_dpo", "train_sft", "write_jsonl",
+]

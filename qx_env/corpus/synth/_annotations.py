@@ -5,6 +5,7 @@ too broad and expose many normal listings, some mark a contact handle or a selle
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,18 +25,22 @@ class Annotation:
     kinds: list[str]
 
 
+_BREAKS = re.compile(r"[，,。！!~？?；;]|\.\s")
+
+
 def _verbose(text: str, phrase: str, language: str, rng: random.Random) -> str:
-    """A long span around ``phrase``: it matches the reported listing and little else."""
-    start = text.find(phrase)
-    if start < 0:
-        return text[: min(len(text), 40)].strip()
-    if language == "zh":
-        begin = max(0, start - rng.randint(4, 12))
-        end = min(len(text), start + len(phrase) + rng.randint(8, 20))
-        return text[begin:end].strip()
-    words_before = text[:start].split()[-rng.randint(2, 4):]
-    words_after = text[start + len(phrase):].split()[: rng.randint(3, 6)]
-    return " ".join([*words_before, phrase, *words_after]).strip()
+    """A long span around ``phrase`` that matches the reported listing and little else. It stays
+    within the listing's sentences (no commas), joining the next sentence with a space."""
+    pieces = [p.strip() for p in _BREAKS.split(text) if p.strip()]
+    index = next((i for i, p in enumerate(pieces) if phrase in p), None)
+    if index is None:
+        return pieces[0] if pieces else text.strip()
+    span = pieces[index]
+    if index + 1 < len(pieces) and (len(span) < len(phrase) + 6 or rng.random() < 0.5):
+        span = f"{span} {pieces[index + 1]}"
+    if language == "en":
+        return span
+    return span[: max(len(phrase) + 6, min(len(span), rng.randint(12, 30)))]
 
 
 def _broad(listing: Listing, vocab: Vocabulary, rng: random.Random) -> str:
@@ -67,6 +72,7 @@ def annotate(listing: Listing, vocab: Vocabulary, rng: random.Random) -> Annotat
         else:
             options = [listing.contact] if listing.contact else list(listing.contexts)
             phrase = rng.choice(options) if options else rng.choice(listing.risk_phrases)
+            phrase = max(_BREAKS.split(phrase), key=len)  # one clause: an answer joins queries with commas
         phrase = phrase.strip()
         if phrase and phrase not in phrases:
             phrases.append(phrase)

@@ -1,0 +1,110 @@
+"""``qx mine feedback|sft|pairs`` and ``qx train sft|dpo``: preference data from simulated
+search feedback, and training policies on it."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+
+def _specs(args: argparse.Namespace) -> list[str]:
+    specs = [p for p in (args.policies or "").split(",") if p] + list(args.policy or [])
+    return list(dict.fromkeys(specs))
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    mine = tools.add_parser("mine", help="mine search feedback and build SFT / DPO data")
+    commands = mine.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    feedback = commands.add_parser("feedback", help="run policies' candidate answers through the search engine")
+    feedback.add_argument("snapshot", type=Path)
+    feedback.add_argument("--policies", default="", help="comma-separated policy names, e.g. annotation,tfidf")
+    feedback.add_argument("--policy", action="append", help="a policy spec with options (repeatable)")
+    feedback.add_argument("--candidates", type=int, default=1, help="candidate answers per policy and report")
+    feedback.add_argument("--split", default="train")
+    feedback.add_argument("--mode", default="keyword")
+    feedback.add_argument("-k", type=int, default=100)
+    feedback.add_argument("--chunk", type=int, default=50, help="reports per atomically written part")
+    feedback.add_argument("--shards", type=int, default=1)
+    feedback.add_argument("--shard", type=int, default=0)
+    feedback.add_argument("--out", type=Path, required=True)
+    feedback.set_defaults(run=run_feedback)
+
+    for name, helptext in (("sft", "the paper's SFT set (eq. 1) and long-context set (eq. 2)"),
+                           ("pairs", "preference pairs (eq. 4) in trl's prompt/chosen/rejected format")):
+        sub = commands.add_parser(name, help=helptext)
+        sub.add_argument("snapshot", type=Path)
+        sub.add_argument("--feedback", type=Path, required=True)
+        sub.add_argument("--out", type=Path, required=True)
+        sub.add_argument("--no-long-context", action="store_true")
+        if name == "sft":
+            sub.add_argument("--policy", default="annotation", help="whose queries are the targets")
+            sub.set_defaults(run=run_sft_data)
+        else:
+            sub.add_argument("--tau", type=float, default=0.05)
+            sub.add_argument("--max-pairs", type=int, default=4, help="pairs per prompt, largest margins first")
+            sub.set_defaults(run=run_pairs)
+
+    train = tools.add_parser("train", help="train a policy model (trl + peft)")
+    kinds = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from training._train import TrainArgs
+
+    for kind, epochs in (("sft", 2.0), ("dpo", 5.0)):
+        sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults")
+        for field in fields(TrainArgs):
+            if field.name == "extra":
+                continue
+            default = field.default if field.name != "epochs" else epochs
+            flag = f"--{field.name.replace('_', '-')}"
+            if field.default is MISSING:
+                sub.add_argument(flag, required=True)
+            elif isinstance(default, bool):
+                sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            else:
+                sub.add_argument(flag, type=type(default), default=default)
+        sub.set_defaults(run=run_train, kind=kind)
+
+
+def run_feedback(args: argparse.Namespace) -> int:
+    from qx_env.snapshot import Snapshot
+    from training import mine_feedback, read_feedback
+
+    out = mine_feedback(Snapshot.load(args.snapshot), _specs(args), args.out, split=args.split.split(","),
+                        candidates=args.candidates, modes=args.mode.split(","), k=args.k, chunk=args.chunk,
+                        shards=args.shards, shard=args.shard)
+    table = read_feedback(out)
+    print(f"feedback log {out}: {table.num_rows:,} query rows")
+    return 0
+
+
+def run_sft_data(args: argparse.Namespace) -> int:
+    from qx_env.snapshot import Snapshot
+    from training import read_feedback, sft_rows, write_jsonl
+
+    rows = sft_rows(read_feedback(args.feedback), Snapshot.load(args.snapshot), policy=args.policy,
+                    long_context=not args.no_long_context)
+    write_jsonl(rows, args.out)
+    long = sum(r["kind"] == "long" for r in rows)
+    print(f"wrote {args.out}: {len(rows) - long:,} single-report and {long:,} long-context samples")
+    return 0
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    from qx_env.snapshot import Snapshot
+    from training import pair_rows, read_feedback, write_jsonl
+
+    rows = pair_rows(read_feedback(args.feedback), Snapshot.load(args.snapshot), tau=args.tau,
+                     max_pairs=args.max_pairs, long_context=not args.no_long_context)
+    write_jsonl(rows, args.out)
+    print(f"wrote {args.out}: {len(rows):,} preference pairs (tau {args.tau})")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training import TrainArgs, train_dpo, train_sft
+
+    options = {f.name: getattr(args, f.name) for f in fields(TrainArgs) if f.name != "extra"}
+    final = (train_sft if args.kind == "sft" else train_dpo)(TrainArgs(**options))
+    print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
+    return 0

@@ -1,0 +1,87 @@
+"""Mining resumes and shards exactly; trl's SFT and DPO trainers take our data on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qx_env import QxError
+from training import (
+    TrainArgs,
+    mine_feedback,
+    pair_rows,
+    read_feedback,
+    sft_rows,
+    train_dpo,
+    train_sft,
+    write_jsonl,
+)
+
+POLICIES = ["annotation", "tfidf:top=2", "ngram:top=2"]
+
+
+@pytest.fixture(scope="module")
+def feedback(indexed_snapshot, tmp_path_factory):
+    out = tmp_path_factory.mktemp("feedback") / "log"
+    mine_feedback(indexed_snapshot, POLICIES, out, split=["train", "dev", "test"], chunk=4, progress=False)
+    return read_feedback(out)
+
+
+def test_interrupted_mining_resumes_to_the_same_log(indexed_snapshot, feedback, tmp_path):
+    out = tmp_path / "log"
+    mine_feedback(indexed_snapshot, POLICIES, out, split=["train", "dev", "test"], chunk=4, progress=False,
+                  stop_after=2)
+    assert len(list(out.glob("part-*.parquet"))) == 2
+    mine_feedback(indexed_snapshot, POLICIES, out, split=["train", "dev", "test"], chunk=4, progress=False)
+    assert read_feedback(out).equals(feedback)
+    assert not list(out.glob(".*tmp"))
+
+
+def test_shards_together_equal_one_process(indexed_snapshot, feedback, tmp_path):
+    out = tmp_path / "sharded"
+    for shard in (0, 1):
+        mine_feedback(indexed_snapshot, POLICIES, out, split=["train", "dev", "test"], chunk=4, shards=2,
+                      shard=shard, progress=False)
+    assert read_feedback(out).equals(feedback)
+
+
+def test_mining_refuses_other_settings_or_foreign_directories(indexed_snapshot, tmp_path):
+    out = tmp_path / "log"
+    mine_feedback(indexed_snapshot, ["tfidf"], out, chunk=100, progress=False)
+    with pytest.raises(QxError, match="other settings.*policies"):
+        mine_feedback(indexed_snapshot, ["ngram"], out, chunk=100, progress=False)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "x.txt").write_text("keep")
+    with pytest.raises(QxError, match="not a feedback log"):
+        mine_feedback(indexed_snapshot, ["tfidf"], tmp_path / "notes", progress=False)
+
+
+def test_feedback_columns(feedback):
+    rows = feedback.to_pylist()
+    assert {r["policy"] for r in rows} == set(POLICIES)
+    assert all(0 <= r["toxic_ratio"] <= 1 and r["toxic_hits"] <= r["exposed"] <= 100 for r in rows)
+
+
+def test_sft_then_dpo_steps_on_the_tiny_model(indexed_snapshot, feedback, tiny_model, tmp_path):
+    sft = write_jsonl(sft_rows(feedback, indexed_snapshot), tmp_path / "sft.jsonl")
+    pairs = write_jsonl(pair_rows(feedback, indexed_snapshot), tmp_path / "pairs.jsonl")
+    final = train_sft(TrainArgs(base=str(tiny_model), data=str(sft), out=str(tmp_path / "sft"), lora=False,
+                                learning_rate=1e-3, max_steps=2, batch_size=2, max_length=256))
+    card = json.loads((tmp_path / "sft" / "run_card.json").read_text())
+    assert card["kind"] == "sft" and card["rows"] > 0 and len(card["data_sha256"]) == 64
+    dpo = train_dpo(TrainArgs(base=str(final), data=str(pairs), out=str(tmp_path / "dpo"), lora=True,
+                              learning_rate=1e-3, max_steps=2, batch_size=2, max_length=256))
+    assert (dpo / "adapter_config.json").is_file()
+    from policies import make_policy
+
+    policy = make_policy(f"llm:path={final},adapter={dpo},max_new_tokens=8", indexed_snapshot)
+    assert len(policy.extract(indexed_snapshot.report_texts()[:2])) == 2
+
+
+def test_dpo_refuses_pairs_whose_chosen_equals_rejected(tiny_model, tmp_path):
+    prompt = [{"role": "user", "content": "x"}]
+    same = [{"role": "assistant", "content": "y"}]
+    data = write_jsonl([{"prompt": prompt, "chosen": same, "rejected": same}], tmp_path / "p.jsonl")
+    with pytest.raises(QxError, match="chosen equals rejected"):
+        train_dpo(TrainArgs(base=str(tiny_model), data=str(data), out=str(tmp_path / "o"), max_steps=1))

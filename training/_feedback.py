@@ -1,0 +1,151 @@
+"""The feedback log: every candidate answer of every report, each query run through the simulated
+search engine under static dynamics (the paper's 1-2 hour static collection window).
+
+The log is a directory of Parquet parts, one per chunk of reports, each written atomically (a
+temporary file renamed into place). An interrupted run resumes by skipping finished parts, so the
+result equals an uninterrupted run, with nothing lost or duplicated. ``shards``/``shard`` split
+the chunks between processes or machines; the parts of all shards together are the full log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from qx_env.errors import QxError
+from qx_env.snapshot import Snapshot
+
+FEEDBACK_SCHEMA = pa.schema([
+    ("report_id", pa.string()),
+    ("policy", pa.string()),
+    ("answer", pa.int32()),  # index of the candidate answer within the policy's candidates
+    ("query", pa.string()),
+    ("exposed", pa.int32()),
+    ("toxic_hits", pa.int32()),
+    ("toxic_ratio", pa.float32()),
+    ("modes", pa.string()),  # modes that found the toxic hits, e.g. "keyword+graph"
+])
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class MiningPlan:
+    """What a feedback log holds; a resumed run must match it."""
+
+    snapshot_fingerprint: str
+    policies: tuple[str, ...]
+    split: tuple[str, ...]
+    candidates: int
+    modes: tuple[str, ...]
+    k: int
+    chunk: int
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, staging)
+    os.replace(staging, path)
+
+
+def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, split: Sequence[str] = ("train",),
+                  candidates: int = 1, modes: Sequence[str] = ("keyword",), k: int = 100, chunk: int = 50,
+                  shards: int = 1, shard: int = 0, progress: bool = True, stop_after: int | None = None) -> Path:
+    """Run every policy's candidate answers of the split's reports; write the log to ``out``.
+
+    ``stop_after`` (for tests of resumption) stops after that many new parts, as a crash would.
+    """
+    from policies import make_policy
+    from qx_env.envs import AuditedSearch
+    from qx_env.search import SearchSystem
+
+    if not 0 <= shard < shards:
+        raise QxError(f"shard must be in [0, {shards}), got {shard}")
+    if not policies:
+        raise QxError("give at least one policy to mine with")
+    out = Path(out)
+    plan = MiningPlan(snapshot.fingerprint, tuple(policies), tuple(split), candidates, tuple(modes), k, chunk)
+    _check_plan(out, plan)
+    reports = snapshot.reports_in(list(split))
+    report_ids = reports.column("report_id").to_pylist()
+    texts = snapshot.report_texts(reports)
+    chunks = [(i, range(start, min(start + chunk, len(report_ids))))
+              for i, start in enumerate(range(0, len(report_ids), chunk)) if i % shards == shard]
+    todo = [(i, rows) for i, rows in chunks if not (out / _part_name(i)).is_file()]
+    if not todo:
+        return out
+    system = SearchSystem(snapshot, modes=modes, k=k, candidates=max(k, 1000))
+    positions = [snapshot.position_of[i] for i in reports.column("item_id").to_pylist()]
+    audit = AuditedSearch(system, "static", known=positions)
+    made = [make_policy(spec, snapshot) for spec in policies]
+    for written, (index, rows) in enumerate(tqdm(todo, desc=f"mine feedback (shard {shard + 1}/{shards})",
+                                                 disable=not progress), start=1):
+        records = []
+        for row in rows:
+            for spec, policy in zip(policies, made):
+                answers = policy.candidates(texts[row], candidates) if candidates > 1 else policy.extract([texts[row]])
+                for number, queries in enumerate(answers):
+                    for query in dict.fromkeys(q.strip() for q in queries if q.strip()):
+                        records.append((report_ids[row], spec, number, query))
+        queries = list(dict.fromkeys(r[3] for r in records))
+        outcomes = dict(zip(queries, audit.run_many(queries)))
+        mode_names = {bit: name for name, bit in (("keyword", 1), ("embedding", 2), ("graph", 4))}
+        table = pa.table({
+            "report_id": [r[0] for r in records],
+            "policy": [r[1] for r in records],
+            "answer": [r[2] for r in records],
+            "query": [r[3] for r in records],
+            "exposed": [len(outcomes[r[3]].exposed) for r in records],
+            "toxic_hits": [outcomes[r[3]].toxic_hits for r in records],
+            "toxic_ratio": [outcomes[r[3]].toxic_ratio for r in records],
+            "modes": ["+".join(name for bit, name in mode_names.items()
+                               if (outcomes[r[3]].modes[snapshot.labels[outcomes[r[3]].exposed] == 1] & bit).any())
+                      for r in records],
+        }, schema=FEEDBACK_SCHEMA)
+        _write_atomic(table, out / _part_name(index))
+        if stop_after is not None and written >= stop_after:
+            break
+    system.restore()
+    return out
+
+
+def _check_plan(out: Path, plan: MiningPlan) -> None:
+    path = out / PLAN_FILE
+    if path.is_file():
+        existing = json.loads(path.read_text())
+        wanted = json.loads(json.dumps(asdict(plan)))
+        if existing != wanted:
+            changed = sorted(key for key in wanted if existing.get(key) != wanted[key])
+            raise QxError(f"{out} holds a feedback log mined with other settings ({', '.join(changed)}); "
+                          "use another --out or delete it")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise QxError(f"{out} exists, is not empty and is not a feedback log; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{PLAN_FILE}.tmp")
+    staging.write_text(json.dumps(asdict(plan), indent=2))
+    os.replace(staging, path)
+
+
+def read_feedback(path: str | Path) -> pa.Table:
+    """The whole feedback log (all parts, in order)."""
+    root = Path(path)
+    if not (root / PLAN_FILE).is_file():
+        raise QxError(f"{root} is not a feedback log (no {PLAN_FILE}); mine one with `qx mine feedback`")
+    parts = sorted(root.glob("part-*.parquet"))
+    if not parts:
+        return FEEDBACK_SCHEMA.empty_table()
+    try:
+        return pa.concat_tables(pq.read_table(p, schema=FEEDBACK_SCHEMA) for p in parts)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise QxError(f"{root}: a part of the feedback log is damaged ({exc}); delete that part and resume") from None
