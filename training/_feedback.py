@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
+from qx_env.types import MODE_BITS
 
 FEEDBACK_SCHEMA = pa.schema([
     ("report_id", pa.string()),
@@ -91,32 +93,40 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
     for written, (index, rows) in enumerate(tqdm(todo, desc=f"mine feedback (shard {shard + 1}/{shards})",
                                                  disable=not progress), start=1):
         records = []
-        for row in rows:
-            for spec, policy in zip(policies, made):
-                answers = policy.candidates(texts[row], candidates) if candidates > 1 else policy.extract([texts[row]])
+        chunk_texts = [texts[row] for row in rows]
+        for spec, policy in zip(policies, made):
+            if candidates > 1:
+                per_text = [policy.candidates(text, candidates) for text in chunk_texts]
+            else:  # one batched call per chunk (an LLM policy generates the chunk in batches)
+                per_text = [[queries] for queries in policy.extract(chunk_texts)]
+            for row, answers in zip(rows, per_text):
                 for number, queries in enumerate(answers):
                     for query in dict.fromkeys(q.strip() for q in queries if q.strip()):
                         records.append((report_ids[row], spec, number, query))
         queries = list(dict.fromkeys(r[3] for r in records))
-        outcomes = dict(zip(queries, audit.run_many(queries)))
-        mode_names = {bit: name for name, bit in (("keyword", 1), ("embedding", 2), ("graph", 4))}
+        by_query = dict(zip(queries, audit.run_many(queries)))
+        outcomes = [by_query[r[3]] for r in records]
         table = pa.table({
             "report_id": [r[0] for r in records],
             "policy": [r[1] for r in records],
             "answer": [r[2] for r in records],
             "query": [r[3] for r in records],
-            "exposed": [len(outcomes[r[3]].exposed) for r in records],
-            "toxic_hits": [outcomes[r[3]].toxic_hits for r in records],
-            "toxic_ratio": [outcomes[r[3]].toxic_ratio for r in records],
-            "modes": ["+".join(name for bit, name in mode_names.items()
-                               if (outcomes[r[3]].modes[snapshot.labels[outcomes[r[3]].exposed] == 1] & bit).any())
-                      for r in records],
+            "exposed": [len(o.exposed) for o in outcomes],
+            "toxic_hits": [o.toxic_hits for o in outcomes],
+            "toxic_ratio": [o.toxic_ratio for o in outcomes],
+            "modes": [_hit_modes(o, snapshot.labels) for o in outcomes],
         }, schema=FEEDBACK_SCHEMA)
         _write_atomic(table, out / _part_name(index))
         if stop_after is not None and written >= stop_after:
             break
     system.restore()
     return out
+
+
+def _hit_modes(outcome, labels) -> str:
+    """Names of the retrieval modes that found the toxic hits, e.g. ``keyword+graph``."""
+    bits = np.bitwise_or.reduce(outcome.modes[labels[outcome.exposed] == 1]) if outcome.toxic_hits else 0
+    return "+".join(name for name, bit in MODE_BITS.items() if bits & bit)
 
 
 def _check_plan(out: Path, plan: MiningPlan) -> None:
