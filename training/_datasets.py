@@ -54,6 +54,8 @@ def write_jsonl(rows: list[dict], path: str | Path) -> Path:
 
 def read_jsonl(path: str | Path, required: tuple[str, ...]) -> list[dict]:
     """Rows of a JSONL data file, each checked for the ``required`` keys."""
+    if not str(path):
+        raise QxError("give the data file (--data)")
     path = Path(path)
     if not path.is_file():
         raise QxError(f"data file {path} does not exist")

@@ -21,8 +21,8 @@ from training._datasets import read_jsonl
 @dataclass
 class TrainArgs:
     base: str  # local model directory (e.g. from `qx model tiny`)
-    data: str  # JSONL from `qx mine sft` or `qx mine pairs`
     out: str
+    data: str = ""  # JSONL from `qx mine sft` or `qx mine pairs`
     lora: bool = True
     lora_rank: int = 16
     lora_alpha: int = 32
@@ -71,12 +71,13 @@ def _common(args: TrainArgs) -> dict:
         "output_dir": args.out, "learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
         "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.gradient_accumulation,
         "max_steps": args.max_steps, "max_length": args.max_length, "seed": args.seed, "save_steps": args.save_steps,
-        "save_strategy": "steps", "logging_steps": 10, "report_to": [], "bf16": gpu, "use_cpu": not gpu,
+        "save_strategy": "steps", "logging_steps": min(10, args.max_steps) if args.max_steps > 0 else 10,
+        "report_to": [], "bf16": gpu, "use_cpu": not gpu,
         "optim": "adamw_torch", "disable_tqdm": False,
     }
 
 
-def _run(trainer, args: TrainArgs, kind: str, rows: int) -> Path:
+def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = None) -> Path:
     from transformers.trainer_utils import get_last_checkpoint
 
     last = get_last_checkpoint(args.out) if Path(args.out).is_dir() else None
@@ -88,6 +89,7 @@ def _run(trainer, args: TrainArgs, kind: str, rows: int) -> Path:
         "kind": kind, "args": asdict(args), "data_sha256": _sha256(args.data), "rows": rows,
         "resumed_from": last, "metrics": result.metrics,
         "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:],
+        **(extra or {}),
     }
     staging = Path(args.out) / ".run_card.json.tmp"
     staging.write_text(json.dumps(card, indent=2, default=str))

@@ -48,11 +48,13 @@ def register(tools: argparse._SubParsersAction) -> None:
 
     train = tools.add_parser("train", help="train a policy model (trl + peft)")
     kinds = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from training._grpo import GRPOArgs
     from training._train import TrainArgs
 
-    for kind, epochs in (("sft", 2.0), ("dpo", 5.0)):
-        sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults")
-        for field in fields(TrainArgs):
+    for kind, epochs, cls in (("sft", 2.0, TrainArgs), ("dpo", 5.0, TrainArgs), ("grpo", 1.0, GRPOArgs)):
+        sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults" if kind != "grpo" else
+                               "GRPO against the environment (rewards step the search engine)")
+        for field in fields(cls):
             if field.name == "extra":
                 continue
             default = field.default if field.name != "epochs" else epochs
@@ -63,7 +65,7 @@ def register(tools: argparse._SubParsersAction) -> None:
                 sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
             else:
                 sub.add_argument(flag, type=type(default), default=default)
-        sub.set_defaults(run=run_train, kind=kind)
+        sub.set_defaults(run=run_train, kind=kind, args_class=cls)
 
 
 def run_feedback(args: argparse.Namespace) -> int:
@@ -102,9 +104,10 @@ def run_pairs(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from training import TrainArgs, train_dpo, train_sft
+    from training import train_dpo, train_grpo, train_sft
 
-    options = {f.name: getattr(args, f.name) for f in fields(TrainArgs) if f.name != "extra"}
-    final = (train_sft if args.kind == "sft" else train_dpo)(TrainArgs(**options))
+    options = {f.name: getattr(args, f.name) for f in fields(args.args_class) if f.name != "extra"}
+    trainer = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}[args.kind]
+    final = trainer(args.args_class(**options))
     print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
     return 0

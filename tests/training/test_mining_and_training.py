@@ -85,3 +85,23 @@ def test_dpo_refuses_pairs_whose_chosen_equals_rejected(tiny_model, tmp_path):
     data = write_jsonl([{"prompt": prompt, "chosen": same, "rejected": same}], tmp_path / "p.jsonl")
     with pytest.raises(QxError, match="chosen equals rejected"):
         train_dpo(TrainArgs(base=str(tiny_model), data=str(data), out=str(tmp_path / "o"), max_steps=1))
+
+
+def test_grpo_steps_against_the_environment(indexed_snapshot, tiny_model, tmp_path):
+    from training import EnvironmentRewards, GRPOArgs, train_grpo
+
+    rewards = EnvironmentRewards(indexed_snapshot)
+    good = [p for row in indexed_snapshot.reports.to_pylist() for p, kind in zip(row["annotations"],
+                                                                                  row["annotation_kinds"]) if kind == "good"]
+    answers = [[{"role": "assistant", "content": f"提取的风险排查关键词集合如下，以英文逗号分隔：{','.join(good[:3])}"}],
+               [{"role": "assistant", "content": "no format"}]]
+    found = rewards.toxic_found(None, answers)
+    assert found[0] > 0 and found[1] == 0
+    assert rewards.format(None, answers) == [0.0, -1.0]
+    final = train_grpo(GRPOArgs(base=str(tiny_model), out=str(tmp_path / "grpo"), snapshot=str(indexed_snapshot.path),
+                                split="train,dev,test", max_steps=2, batch_size=4, num_generations=4,
+                                max_completion_length=16, learning_rate=1e-3))
+    card = json.loads((tmp_path / "grpo" / "run_card.json").read_text())
+    assert card["kind"] == "grpo" and (final / "adapter_config.json").is_file()
+    logged = {key for entry in card["log"] for key in entry}
+    assert any("toxic_found" in key for key in logged) and any("format" in key for key in logged)
