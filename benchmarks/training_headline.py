@@ -36,23 +36,12 @@ class Args:
     out: str = "reports/bench/training_headline"
 
 
-def _evaluate(snapshot, model: Path, adapter: str = "") -> dict:
-    from policies import make_policy
-    from qx_env.metrics import evaluate_queries
-    from qx_env.search import SearchSystem
-
-    reports = snapshot.reports_in("test")
-    spec = f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
-    extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))
-    queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
-    return evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
-
-
 def run_seed(args: Args, seed: int, root: Path, taus: tuple[float, ...]) -> dict:
     from policies import build_tiny_model
     from qx_env import Snapshot
     from qx_env.corpus import SynthConfig, synthesize
-    from training import TrainArgs, mine_feedback, pair_rows, read_feedback, sft_rows, train_dpo, train_sft, write_jsonl
+    from training import TrainArgs, mine_feedback, read_feedback, sft_rows, train_sft, write_jsonl
+    from training._loop import LoopArgs, dpo_round, evaluate_model
 
     work = root / f"seed{seed}"
     snapshot_dir = work / "snapshot"
@@ -72,21 +61,15 @@ def run_seed(args: Args, seed: int, root: Path, taus: tuple[float, ...]) -> dict
                               learning_rate=args.sft_lr, epochs=args.sft_epochs, batch_size=8, max_length=512,
                               seed=seed, save_steps=100_000))
     timings["sft_s"] = time.perf_counter() - started
-    result["sft"] = _evaluate(snapshot, sft)
-    started = time.perf_counter()
-    own = read_feedback(mine_feedback(snapshot, [f"llm:path={sft},num_beams={args.candidates},max_new_tokens=64"],
-                                      work / "feedback-sft", candidates=args.candidates))
-    feedback = __import__("pyarrow").concat_tables([baseline, own])
-    timings["mine_sft_candidates_s"] = time.perf_counter() - started
+    result["sft"] = evaluate_model(snapshot, sft)
+    loop = LoopArgs(snapshot=str(snapshot_dir), base=str(sft), out=str(work), candidates=args.candidates,
+                    max_pairs=args.max_pairs, learning_rate=args.dpo_lr, epochs=args.dpo_epochs, beta=args.beta,
+                    seed=seed)
     for tau in taus:
-        pairs = pair_rows(feedback, snapshot, tau=tau, max_pairs=args.max_pairs)
-        data = write_jsonl(pairs, work / f"pairs-tau{tau}.jsonl")
         started = time.perf_counter()
-        dpo = train_dpo(TrainArgs(base=str(sft), data=str(data), out=str(work / f"dpo-tau{tau}"), lora=False,
-                                  learning_rate=args.dpo_lr, epochs=args.dpo_epochs, batch_size=4, max_length=512,
-                                  beta=args.beta, seed=seed, save_steps=100_000))
+        dpo, pairs = dpo_round(snapshot, sft, work, loop, baseline, tau=tau)
         timings[f"dpo_tau{tau}_s"] = time.perf_counter() - started
-        result[f"dpo_tau{tau}"] = {**_evaluate(snapshot, dpo), "pairs": len(pairs)}
+        result[f"dpo_tau{tau}"] = {**evaluate_model(snapshot, dpo), "pairs": pairs}
     result["timings"] = {k: round(v, 1) for k, v in timings.items()}
     return result
 

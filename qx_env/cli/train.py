@@ -67,6 +67,19 @@ def register(tools: argparse._SubParsersAction) -> None:
                 sub.add_argument(flag, type=type(default), default=default)
         sub.set_defaults(run=run_train, kind=kind, args_class=cls)
 
+    from training._loop import LoopArgs
+
+    loop = kinds.add_parser("loop", help="rounds of mine -> DPO -> evaluate, each round's model mining the next")
+    for field in fields(LoopArgs):
+        flag = f"--{field.name.replace('_', '-')}"
+        if field.default is MISSING:
+            loop.add_argument(flag, required=True)
+        elif isinstance(field.default, bool):
+            loop.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+        else:
+            loop.add_argument(flag, type=type(field.default), default=field.default)
+    loop.set_defaults(run=run_loop)
+
 
 def run_feedback(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
@@ -110,4 +123,15 @@ def run_train(args: argparse.Namespace) -> int:
     trainer = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}[args.kind]
     final = trainer(args.args_class(**options))
     print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
+    return 0
+
+
+def run_loop(args: argparse.Namespace) -> int:
+    from training import LoopArgs, train_loop
+
+    history = train_loop(LoopArgs(**{f.name: getattr(args, f.name) for f in fields(LoopArgs)}))
+    for record in history:
+        row = record[args.eval_split]
+        print(f"round {record['round']}: {record['pairs']} pairs, {args.eval_split} query hit rate "
+              f"{row['query_hit_rate']:.3f}, hit@100 {row['hit@100']}")
     return 0

@@ -105,3 +105,13 @@ def test_grpo_steps_against_the_environment(indexed_snapshot, tiny_model, tmp_pa
     assert card["kind"] == "grpo" and (final / "adapter_config.json").is_file()
     logged = {key for entry in card["log"] for key in entry}
     assert any("toxic_found" in key for key in logged) and any("format" in key for key in logged)
+
+
+def test_loop_round_then_resume(indexed_snapshot, tiny_model, tmp_path):
+    from training import LoopArgs, train_loop
+
+    args = LoopArgs(snapshot=str(indexed_snapshot.path), base=str(tiny_model), out=str(tmp_path / "loop"), rounds=1,
+                    candidates=2, epochs=1.0, batch_size=4, max_length=256, learning_rate=1e-3, eval_split="dev")
+    first = train_loop(args)
+    assert len(first) == 1 and "query_hit_rate" in first[0]["dev"]
+    assert train_loop(args) == first  # a finished round is not redone

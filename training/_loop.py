@@ -1,0 +1,96 @@
+"""Iterative rounds: the model of round r proposes beam candidates, they are mined through the
+search engine with the baselines' answers, DPO on the pairs gives the model of round r+1, which
+is evaluated on held-out reports. Each round's directory is complete before the next starts, so
+an interrupted loop resumes at the first unfinished round."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from training._datasets import pair_rows, write_jsonl
+from training._feedback import mine_feedback, read_feedback
+from training._train import TrainArgs, train_dpo
+
+BASELINES = ("annotation", "ngram", "tfidf")
+
+
+@dataclass
+class LoopArgs:
+    snapshot: str
+    base: str  # the starting model (usually an SFT model)
+    out: str
+    rounds: int = 2
+    tau: float = 0.05
+    max_pairs: int = 2
+    candidates: int = 4
+    baselines: str = ",".join(BASELINES)
+    learning_rate: float = 1e-4
+    epochs: float = 1.0
+    batch_size: int = 4
+    max_length: int = 512
+    beta: float = 0.1
+    lora: bool = False
+    eval_split: str = "dev"
+    seed: int = 0
+
+
+def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "") -> dict:
+    """Table 5 row of a model's answers on a split, keyword exact."""
+    from policies import make_policy
+    from qx_env.metrics import evaluate_queries
+    from qx_env.search import SearchSystem
+
+    reports = snapshot.reports_in(split.split(","))
+    spec = f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
+    extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))
+    queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
+    return evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
+
+
+def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline: pa.Table | None = None,
+              tau: float | None = None) -> tuple[Path, int]:
+    """Mine ``model``'s candidates (plus the baselines' feedback), build pairs, train DPO."""
+    tau = args.tau if tau is None else tau
+    spec = f"llm:path={model},num_beams={args.candidates},max_new_tokens=64"
+    own = read_feedback(mine_feedback(snapshot, [spec], work / "feedback-model", candidates=args.candidates,
+                                      progress=False))
+    feedback = own if baseline is None else pa.concat_tables([baseline, own])
+    pairs = pair_rows(feedback, snapshot, tau=tau, max_pairs=args.max_pairs)
+    data = write_jsonl(pairs, work / f"pairs-tau{tau}.jsonl")
+    if not pairs:  # nothing to prefer: the model stays as it is
+        return Path(model), 0
+    final = train_dpo(TrainArgs(base=str(model), data=str(data), out=str(work / f"dpo-tau{tau}"), lora=args.lora,
+                                learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
+                                max_length=args.max_length, beta=args.beta, seed=args.seed, save_steps=100_000))
+    return final, len(pairs)
+
+
+def train_loop(args: LoopArgs) -> list[dict]:
+    from qx_env.snapshot import Snapshot
+
+    snapshot = Snapshot.load(args.snapshot)
+    root = Path(args.out)
+    baselines = [b for b in args.baselines.split(",") if b]
+    baseline = read_feedback(mine_feedback(snapshot, baselines, root / "feedback-baselines", progress=False))
+    model, history = Path(args.base), []
+    for number in range(1, args.rounds + 1):
+        work = root / f"round{number}"
+        summary = work / "round.json"
+        if summary.is_file():  # finished before an interruption
+            record = json.loads(summary.read_text())
+        else:
+            final, pairs = dpo_round(snapshot, model, work, args, baseline)
+            record = {"round": number, "model": str(final), "pairs": pairs,
+                      args.eval_split: evaluate_model(snapshot, final, args.eval_split)}
+            staging = summary.with_name(".round.json.tmp")
+            staging.write_text(json.dumps(record, indent=2))
+            os.replace(staging, summary)
+        history.append(record)
+        model = Path(record["model"])
+    (root / "loop.json").write_text(json.dumps({"args": asdict(args), "rounds": history}, indent=2))
+    return history
