@@ -102,13 +102,13 @@ def _report(runs: list[dict], args: Args, root: Path) -> None:
     if low in runs[0]:
         print(f"tau ablation (seed {runs[0]['seed']}): tau {args.tau} rate {runs[0][dpo]['query_hit_rate']:.3f}, "
               f"tau {args.tau_low} rate {runs[0][low]['query_hit_rate']:.3f}")
-    figure, axis = plt.subplots(figsize=(5, 3.5))
-    for i, run in enumerate(runs):
-        axis.plot(["SFT", "SFT+DPO"], [run["sft"]["query_hit_rate"], run[dpo]["query_hit_rate"]], marker="o",
-                  label=f"seed {run['seed']}")
-    axis.set_ylabel("query hit rate (test)")
-    axis.set_title("SFT vs SFT+DPO, tiny model, keyword exact")
-    axis.legend()
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for metric, axis in zip(("query_hit_rate", "distinct_hits"), axes):
+        for run in runs:
+            axis.plot(["SFT", "SFT+DPO"], [run["sft"][metric], run[dpo][metric]], marker="o", label=f"seed {run['seed']}")
+        axis.set_ylabel(f"{metric.replace('_', ' ')} (test)")
+    axes[0].set_title("SFT vs SFT+DPO, tiny model, keyword exact")
+    axes[0].legend()
     figure.tight_layout()
     figure.savefig(root / "sft_vs_dpo.png", dpi=120)
     print(f"wrote {root / 'results.json'} and {root / 'sft_vs_dpo.png'}")

@@ -148,9 +148,10 @@ class GraphIndex(Index):
 
     def _ranked(self, scores: np.ndarray, n: int) -> Hits:
         candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > n:
-            candidates = candidates[np.argpartition(-scores[candidates], n - 1)[:n]]
-        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        if len(candidates) > n:  # keep every item tied with the n-th, so ties break by position
+            kth = np.partition(scores[candidates], len(candidates) - n)[len(candidates) - n]
+            candidates = candidates[scores[candidates] >= kth]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))][:n]
         return Hits(order.astype(np.int64), scores[order].astype(np.float32))
 
     def search(self, query: str, k: int = 100, alive: np.ndarray | None = None) -> Hits:

@@ -28,6 +28,8 @@ from qx_env.snapshot import DEFAULT_FRACTIONS, Snapshot, SnapshotMeta
 LENGTH_MEDIAN = {"zh": 45, "en": 110}
 LENGTH_SIGMA = 0.7
 LENGTH_BOUNDS = {"zh": (10, 400), "en": (25, 900)}
+#: Share of a campaign's risk phrases written in its own spelling rather than the stock one.
+OWN_WORDING = 0.5
 #: Mean number of everyday words (see :func:`shared_words`) a normal listing carries.
 SHARED_WORDS_PER_LISTING = 2.0
 #: Share of a toxic listing's stock sentences that the seller retypes with a variant or typo.
@@ -264,9 +266,12 @@ class MarketplaceGenerator:
             cores = rng.sample(violation.core_phrases, k=rng.randint(2, 3))
             forms = {}
             for core in cores:
+                # Many operators have their own wording of a risk phrase, so campaigns of one
+                # violation type share the stock phrase only some of the time.
+                base = camouflage(core, config.language, rng)[0] if rng.random() < OWN_WORDING else core
                 n_variants = 1 + round(level * 5)
-                forms[core] = [
-                    camouflage(core, config.language, rng, n_operators=1 + int(rng.random() < level))
+                forms[base] = [
+                    camouflage(base, config.language, rng, n_operators=1 + int(rng.random() < level))
                     for _ in range(n_variants)
                 ]
             previous = [c for c in campaigns if c.violation.id == violation.id]
