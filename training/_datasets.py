@@ -10,17 +10,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 
 import pyarrow as pa
 
 from policies import answer, messages
 from qx_env.errors import QxError
+from qx_env.jsonl import read_jsonl, write_jsonl
 from qx_env.snapshot import Snapshot
+
+__all__ = ["pair_rows", "qualified", "read_jsonl", "sft_rows", "write_jsonl"]
 
 LONG_CONTEXT_REPORTS = 20
 JOINERS = {"zh": "，", "en": ", "}
@@ -39,41 +39,6 @@ def _prompt(text: str, language: str) -> list[dict[str, str]]:
 
 def _completion(queries: Iterable[str], language: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": answer(list(queries), language)}]
-
-
-def write_jsonl(rows: list[dict], path: str | Path) -> Path:
-    """Write rows atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(staging, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    os.replace(staging, path)
-    return path
-
-
-def read_jsonl(path: str | Path, required: tuple[str, ...]) -> list[dict]:
-    """Rows of a JSONL data file, each checked for the ``required`` keys."""
-    if not str(path):
-        raise QxError("give the data file (--data)")
-    path = Path(path)
-    if not path.is_file():
-        raise QxError(f"data file {path} does not exist")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QxError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        missing = [key for key in required if key not in row]
-        if missing:
-            raise QxError(f"{path}:{number}: missing {', '.join(missing)}")
-        rows.append(row)
-    if not rows:
-        raise QxError(f"data file {path} holds no rows")
-    return rows
 
 
 def _texts(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str | None]]:

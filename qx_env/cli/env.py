@@ -98,26 +98,19 @@ def run_play(args: argparse.Namespace) -> int:
 
 def read_queries(path: Path) -> dict[str, list[str]]:
     """``report_id -> queries`` from JSONL lines with ``queries`` (a list) or ``answer`` (paper format)."""
+    from qx_env.jsonl import read_jsonl
     from qx_env.parsers import parse_answer
 
-    if not path.is_file():
-        raise QxError(f"queries file {path} does not exist")
     result: dict[str, list[str]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QxError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("report_id"), str):
-            raise QxError(f"{path}:{number}: each line needs a string 'report_id'")
+    for number, row in enumerate(read_jsonl(path, what="queries file"), start=1):
+        if not isinstance(row.get("report_id"), str):
+            raise QxError(f"{path}: row {number} needs a string 'report_id'")
         if isinstance(row.get("queries"), list) and all(isinstance(q, str) for q in row["queries"]):
             queries = row["queries"]
         elif isinstance(row.get("answer"), str):
             queries = list(parse_answer(row["answer"]).queries)
         else:
-            raise QxError(f"{path}:{number}: give 'queries' (a list of strings) or 'answer' (a string)")
+            raise QxError(f"{path}: row {number}: give 'queries' (a list of strings) or 'answer' (a string)")
         result.setdefault(row["report_id"], []).extend(queries)
     return result
 
