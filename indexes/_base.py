@@ -36,7 +36,7 @@ def clean_query(query: object) -> str:
         raise QxError(f"a query must be a string, got {type(query).__name__}")
     text = unicodedata.normalize("NFKC", query)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
+    return " ".join(text.split())[:MAX_QUERY_CHARS].rstrip()
 
 
 def index_directory(snapshot: Snapshot, mode: str, directory: str | os.PathLike | None = None) -> Path:

@@ -35,7 +35,7 @@ def split_queries(text: str) -> tuple[str, ...]:
     """Comma-separated queries, stripped, empty ones dropped, first occurrence kept."""
     seen: dict[str, None] = {}
     for part in _SEPARATORS.split(text):
-        query = part.strip().strip("\"'“”‘’「」")
+        query = part.strip().strip("\"'“”‘’「」").strip()
         if query:
             seen.setdefault(query, None)
     return tuple(seen)
