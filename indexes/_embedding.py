@@ -100,9 +100,11 @@ class EmbeddingIndex(Index):
         scores, ids = self.faiss_index.search(np.ascontiguousarray(vectors, dtype=np.float32), n)
         return [self._hits(s, i) for s, i in zip(scores, ids)]
 
-    def batch_search(self, queries, k: int = 100, alive: np.ndarray | None = None, threads: int = 2) -> list[Hits]:
-        """One encoder pass and one faiss call for all queries; queries short of live hits after
-        removals are searched again one by one."""
+    def batch_search(self, queries, k: int = 100, alive: np.ndarray | None = None, threads: int = 2,
+                     processes: int = 0) -> list[Hits]:
+        """One encoder pass and one faiss call for all queries (faiss spreads it over the cores, so
+        ``threads`` and ``processes`` are not needed); queries short of live hits after removals are
+        searched again one by one."""
         from indexes._base import clean_query
 
         texts = [clean_query(q) for q in queries]

@@ -59,3 +59,15 @@ def test_batch_evaluation_equals_stepping(indexed_snapshot):
     expected = [(ids[o.exposed].tolist(), o.toxic_hits, len(o.new)) for rows_ in batch.outcomes.values() for o in rows_]
     assert stepped == expected
     assert batch.metrics.queries == len(stepped)
+
+
+@pytest.mark.parametrize("modes", [("embedding",), ("graph",), "hybrid"])
+def test_batch_evaluation_in_every_mode_equals_one_by_one(indexed_snapshot, modes):
+    rows = indexed_snapshot.reports.select(["report_id", "annotations"]).to_pylist()
+    queries = {r["report_id"]: r["annotations"] for r in rows}
+    system = SearchSystem(indexed_snapshot, modes=modes, k=20, candidates=40, build=False)
+    batch = evaluate_queries(system, queries)
+    one_by_one = evaluate_queries(system, queries, dynamics="removal")  # queries run in order, one by one
+    assert batch.metrics.queries == one_by_one.metrics.queries
+    first = next(r for r in batch.outcomes if batch.outcomes[r])
+    assert batch.outcomes[first][0].exposed.tolist() == one_by_one.outcomes[first][0].exposed.tolist()

@@ -1,0 +1,39 @@
+"""``qx bench modes|speed|env|training``: the benchmark scripts of ``benchmarks/`` behind one
+command, each flag made from the script's dataclass of arguments."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from dataclasses import MISSING, fields
+
+BENCHMARKS = {
+    "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),
+    "speed": ("benchmarks.search_speed", "search speed against raw pyserini and faiss calls"),
+    "env": ("benchmarks.env_speed", "environment steps/s, overhead over the search system, reset time"),
+    "training": ("benchmarks.training_headline", "SFT vs SFT+DPO of the tiny model over seeds, tau ablation"),
+}
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    bench = tools.add_parser("bench", help="run a benchmark (figures, JSON, plots)")
+    commands = bench.add_subparsers(dest="command", metavar="BENCHMARK", required=True)
+    for name, (module, helptext) in BENCHMARKS.items():
+        sub = commands.add_parser(name, help=helptext)
+        sub.set_defaults(run=run_bench, module=module)
+        sub.add_argument("snapshot_path", nargs="?", default=None, metavar="DIR",
+                         help="snapshot directory, for benchmarks that take one")
+        for field in fields(importlib.import_module(module).Args):
+            if field.default is not MISSING:
+                sub.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    module = importlib.import_module(args.module)
+    options = {f.name: getattr(args, f.name) for f in fields(module.Args)}
+    if args.snapshot_path is not None:
+        if "snapshot" not in options:
+            raise ValueError(f"qx bench {args.command} takes no snapshot directory")
+        options["snapshot"] = args.snapshot_path
+    module.main(module.Args(**options))
+    return 0
