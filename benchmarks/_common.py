@@ -7,7 +7,7 @@ import argparse
 import os
 import platform
 import subprocess
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 
@@ -29,11 +29,11 @@ def ensure_snapshot(items: int, seed: int, path: str = ""):
 
 def parse_args(cls, description: str, argv=None):
     """An instance of the dataclass ``cls`` from ``--field value`` flags."""
+    from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+
     parser = argparse.ArgumentParser(description=description)
-    for field in fields(cls):
-        default = getattr(cls(), field.name)
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(default), default=default)
-    return cls(**vars(parser.parse_args(argv)))
+    add_dataclass_flags(parser, cls)
+    return dataclass_from_flags(cls, parser.parse_args(argv))
 
 
 def describe_run(args) -> dict:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from dataclasses import MISSING, fields
+
+from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
 
 BENCHMARKS = {
     "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),
@@ -23,17 +24,15 @@ def register(tools: argparse._SubParsersAction) -> None:
         sub.set_defaults(run=run_bench, module=module)
         sub.add_argument("snapshot_path", nargs="?", default=None, metavar="DIR",
                          help="snapshot directory, for benchmarks that take one")
-        for field in fields(importlib.import_module(module).Args):
-            if field.default is not MISSING:
-                sub.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+        add_dataclass_flags(sub, importlib.import_module(module).Args)
 
 
 def run_bench(args: argparse.Namespace) -> int:
     module = importlib.import_module(args.module)
-    options = {f.name: getattr(args, f.name) for f in fields(module.Args)}
+    overrides = {}
     if args.snapshot_path is not None:
-        if "snapshot" not in options:
+        if not hasattr(args, "snapshot"):
             raise ValueError(f"qx bench {args.command} takes no snapshot directory")
-        options["snapshot"] = args.snapshot_path
-    module.main(module.Args(**options))
+        overrides["snapshot"] = args.snapshot_path
+    module.main(dataclass_from_flags(module.Args, args, **overrides))
     return 0

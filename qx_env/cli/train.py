@@ -4,8 +4,9 @@ search feedback, and training policies on it."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING, fields
 from pathlib import Path
+
+from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
 
 
 def _specs(args: argparse.Namespace) -> list[str]:
@@ -54,30 +55,13 @@ def register(tools: argparse._SubParsersAction) -> None:
     for kind, epochs, cls in (("sft", 2.0, TrainArgs), ("dpo", 5.0, TrainArgs), ("grpo", 1.0, GRPOArgs)):
         sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults" if kind != "grpo" else
                                "GRPO against the environment (rewards step the search engine)")
-        for field in fields(cls):
-            if field.name == "extra":
-                continue
-            default = field.default if field.name != "epochs" else epochs
-            flag = f"--{field.name.replace('_', '-')}"
-            if field.default is MISSING:
-                sub.add_argument(flag, required=True)
-            elif isinstance(default, bool):
-                sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-            else:
-                sub.add_argument(flag, type=type(default), default=default)
+        add_dataclass_flags(sub, cls, defaults={"epochs": epochs}, skip=("extra",))
         sub.set_defaults(run=run_train, kind=kind, args_class=cls)
 
     from training._loop import LoopArgs
 
     loop = kinds.add_parser("loop", help="rounds of mine -> DPO -> evaluate, each round's model mining the next")
-    for field in fields(LoopArgs):
-        flag = f"--{field.name.replace('_', '-')}"
-        if field.default is MISSING:
-            loop.add_argument(flag, required=True)
-        elif isinstance(field.default, bool):
-            loop.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-        else:
-            loop.add_argument(flag, type=type(field.default), default=field.default)
+    add_dataclass_flags(loop, LoopArgs)
     loop.set_defaults(run=run_loop)
 
 
@@ -119,9 +103,8 @@ def run_pairs(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     from training import train_dpo, train_grpo, train_sft
 
-    options = {f.name: getattr(args, f.name) for f in fields(args.args_class) if f.name != "extra"}
     trainer = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}[args.kind]
-    final = trainer(args.args_class(**options))
+    final = trainer(dataclass_from_flags(args.args_class, args))
     print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
     return 0
 
@@ -129,7 +112,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_loop(args: argparse.Namespace) -> int:
     from training import LoopArgs, train_loop
 
-    history = train_loop(LoopArgs(**{f.name: getattr(args, f.name) for f in fields(LoopArgs)}))
+    history = train_loop(dataclass_from_flags(LoopArgs, args))
     for record in history:
         row = record[args.eval_split]
         print(f"round {record['round']}: {record['pairs']} pairs, {args.eval_split} query hit rate "

@@ -1,0 +1,27 @@
+"""``qx mine`` and ``qx train`` from the command line, a step each on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+from qx_env.cli import main
+
+
+def test_mine_then_train(indexed_snapshot, tiny_model, tmp_path, capsys):
+    snap = str(indexed_snapshot.path)
+    log = tmp_path / "feedback"
+    assert main(["mine", "feedback", snap, "--policies", "annotation,ngram", "--policy", "tfidf:top=2",
+                 "--split", "train,dev,test", "--out", str(log)]) == 0
+    assert main(["mine", "sft", snap, "--feedback", str(log), "--out", str(tmp_path / "sft.jsonl")]) == 0
+    assert main(["mine", "pairs", snap, "--feedback", str(log), "--tau", "0.05", "--out",
+                 str(tmp_path / "pairs.jsonl")]) == 0
+    printed = capsys.readouterr().out
+    assert "query rows" in printed and "long-context" in printed and "preference pairs" in printed
+    assert main(["train", "sft", "--base", str(tiny_model), "--data", str(tmp_path / "sft.jsonl"), "--out",
+                 str(tmp_path / "run"), "--no-lora", "--max-steps", "1", "--batch-size", "2",
+                 "--max-length", "256"]) == 0
+    card = json.loads((tmp_path / "run" / "run_card.json").read_text())
+    assert card["args"]["lora"] is False and card["args"]["epochs"] == 2.0
+    assert main(["train", "dpo", "--base", str(tiny_model), "--data", str(tmp_path / "missing.jsonl"), "--out",
+                 str(tmp_path / "dpo")]) == 2
+    assert "missing.jsonl does not exist" in capsys.readouterr().err
