@@ -47,6 +47,3 @@ class OraclePolicy(Policy):
 
     def candidates(self, text: str, n: int) -> list[list[str]]:
         return [[q] for q in self.extract([text])[0][:n]] or [[]]
-
-
-

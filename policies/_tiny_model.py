@@ -4,6 +4,7 @@ so the LLM policy, SFT and DPO run end to end on a CPU."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def build_tiny_model(snapshot: Snapshot, out: str | Path, config: TinyModelConfi
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "qx_tiny_model.json").write_text(__import__("json").dumps(
+    (out / "qx_tiny_model.json").write_text(json.dumps(
         {**asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
          "snapshot_fingerprint": snapshot.fingerprint if snapshot.path else None}, indent=2))
     return out

@@ -37,6 +37,10 @@ class Hits:
         """Keep the hits whose item is true in ``mask`` (a boolean array over all items)."""
         return self._take(mask[self.positions])
 
+    def found_by(self, mode: str) -> Hits:
+        """These hits attributed to one retrieval mode."""
+        return Hits(self.positions, self.scores, np.full(len(self), MODE_BITS[mode], np.uint8))
+
     def mode_names(self, i: int) -> list[str]:
         """Names of the modes that found hit ``i``."""
         if self.modes is None:

@@ -33,10 +33,6 @@ def qualified(query: str, exposed: int, language: str) -> bool:
     return exposed > 0 and low <= size <= high
 
 
-def _prompt(text: str, language: str) -> list[dict[str, str]]:
-    return messages(text, language)
-
-
 def _completion(queries: Iterable[str], language: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": answer(list(queries), language)}]
 
@@ -57,12 +53,12 @@ def sft_rows(feedback: pa.Table, snapshot: Snapshot, policy: str = "annotation",
         keep = row["policy"] == policy and row["answer"] == 0 and qualified(row["query"], row["exposed"], language)
         if keep and row["query"] not in kept[row["report_id"]]:
             kept[row["report_id"]].append(row["query"])
-    rows = [{"prompt": _prompt(texts[r], language), "completion": _completion(q, language), "report_ids": [r],
+    rows = [{"prompt": messages(texts[r], language), "completion": _completion(q, language), "report_ids": [r],
              "kind": "single"} for r, q in kept.items()]
     if long_context:
         for group in _cluster_groups(kept, clusters):
             queries = list(dict.fromkeys(q for r in group for q in kept[r]))
-            rows.append({"prompt": _prompt(JOINERS[language].join(texts[r] for r in group), language),
+            rows.append({"prompt": messages(JOINERS[language].join(texts[r] for r in group), language),
                          "completion": _completion(queries, language), "report_ids": group, "kind": "long"})
     return rows
 
@@ -98,14 +94,14 @@ def pair_rows(feedback: pa.Table, snapshot: Snapshot, tau: float = 0.05, max_pai
             (row["query"], row["exposed"], row["toxic_hits"]))
     rows = []
     for report in sorted(answers):
-        rows += _pairs_for(_prompt(texts[report], language), [report], answers[report], tau, max_pairs, language)
+        rows += _pairs_for(messages(texts[report], language), [report], answers[report], tau, max_pairs, language)
     if long_context:
         for group in _cluster_groups(answers, clusters):
             merged: dict[tuple[str, int], list[tuple[str, int, int]]] = defaultdict(list)
             for report in group:
                 for key, items in answers[report].items():
                     merged[key] += items
-            prompt = _prompt(JOINERS[language].join(texts[r] for r in group), language)
+            prompt = messages(JOINERS[language].join(texts[r] for r in group), language)
             rows += _pairs_for(prompt, group, merged, tau, max_pairs, language)
     return rows
 

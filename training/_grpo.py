@@ -85,5 +85,5 @@ def train_grpo(args: GRPOArgs):
     trainer = GRPOTrainer(model=model, reward_funcs=[rewards.toxic_found, rewards.format], args=config,
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=_peft_config(args))
-    args.data = str(Snapshot.load(args.snapshot).path / "reports.parquet")
+    args.data = str(snapshot.path / "reports.parquet")
     return _run(trainer, args, "grpo", len(rows), extra={"samples": rewards.samples})

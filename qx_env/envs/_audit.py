@@ -43,7 +43,7 @@ class AuditedSearch:
         """Start an episode: restore the snapshot unless removals persist (``full`` always restores)."""
         if rng is not None:
             self.rng = rng
-        if not (full or not self.dynamics.persist):
+        if self.dynamics.persist and not full:
             return
         self.system.restore()
         self.detected[:] = False

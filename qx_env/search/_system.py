@@ -12,7 +12,7 @@ from indexes import INDEXES, MODES, GraphIndex, Index, index_class, reciprocal_r
 from qx_env.errors import IndexDataError, QxError
 from qx_env.search._rankers import Ranker, make_ranker
 from qx_env.snapshot import Snapshot
-from qx_env.types import MODE_BITS, Hits
+from qx_env.types import Hits
 
 HYBRID = "hybrid"
 #: Default relevance cut-off of embedding retrieval (cosine similarity of the n-gram SVD vectors).
@@ -108,7 +108,7 @@ class SearchSystem:
         results = {mode: self.indexes[mode].search(query, self.candidates, alive) for mode in self.modes}
         if len(results) == 1:
             (mode, hits), = results.items()
-            return Hits(hits.positions, hits.scores, np.full(len(hits), MODE_BITS[mode], np.uint8))
+            return hits.found_by(mode)
         return reciprocal_rank_fusion(results, self.candidates)
 
     def rank(self, candidates: Hits) -> Hits:
@@ -130,7 +130,7 @@ class SearchSystem:
             raise QxError("expand needs the graph mode: SearchSystem(..., modes=('graph',)) or 'hybrid'")
         assert isinstance(graph, GraphIndex)
         hits = graph.expand(position, self.candidates, self.alive if self.removed else None)
-        return self.rank(Hits(hits.positions, hits.scores, np.full(len(hits), MODE_BITS["graph"], np.uint8)))
+        return self.rank(hits.found_by("graph"))
 
     def batch_search(self, queries: Sequence[str], threads: int = 2, processes: int = 0) -> list[Hits]:
         """Exposed results of many queries; single-mode retrieval runs on ``threads`` threads or in
@@ -140,6 +140,5 @@ class SearchSystem:
             alive = self.alive if self.removed else None
             batch = self.indexes[mode].batch_search(queries, self.candidates, alive, threads=threads,
                                                     processes=processes)
-            bit = MODE_BITS[mode]
-            return [self.rank(Hits(h.positions, h.scores, np.full(len(h), bit, np.uint8))) for h in batch]
+            return [self.rank(h.found_by(mode)) for h in batch]
         return [self.search(q) for q in queries]
