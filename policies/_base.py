@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
+from qx_env.specs import spec_options
 
 
 class Policy(ABC):
@@ -41,18 +41,6 @@ def register(cls: type[Policy]) -> type[Policy]:
     return cls
 
 
-def _coerce(value: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(value)
-        return value.lower() in ("true", "1", "yes")
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, float):
-        return float(value)
-    return value
-
-
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``)."""
     name, _, arguments = spec.partition(":")
@@ -63,16 +51,4 @@ def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     if name not in POLICIES:
         raise QxError(f"unknown policy {name!r}; choose from {', '.join(sorted({*POLICIES, *DEFERRED}))}")
     cls = POLICIES[name]
-    parameters = inspect.signature(cls.__init__).parameters
-    options: dict[str, Any] = {}
-    for item in filter(None, arguments.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or key not in parameters or key in ("self", "snapshot"):
-            known = [p for p in parameters if p not in ("self", "snapshot")]
-            raise QxError(f"policy {name!r}: bad option {item!r}; it takes {', '.join(known) or 'no options'}")
-        default = parameters[key].default
-        try:
-            options[key] = _coerce(value, default) if default is not inspect.Parameter.empty else value
-        except ValueError:
-            raise QxError(f"policy {name!r}: option {key}={value!r} should be like {default!r}") from None
-    return cls(snapshot, **options)
+    return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__))

@@ -5,6 +5,7 @@ so the LLM policy, SFT and DPO run end to end on a CPU."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,15 +34,15 @@ class TinyModelConfig:
     seed: int = 0
 
 
-def _training_texts(snapshot: Snapshot):
+def _training_texts(texts: Iterable[str]):
     for language in ("zh", "en"):
         yield INSTRUCTIONS[language]
         yield INPUT_PREFIXES[language]
         yield ANSWER_PREFIXES[language]
-    yield from snapshot.texts
+    yield from texts
 
 
-def build_tokenizer(snapshot: Snapshot, vocab_size: int):
+def build_tokenizer(texts: Iterable[str], vocab_size: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -50,22 +51,25 @@ def build_tokenizer(snapshot: Snapshot, vocab_size: int):
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tokenizer.train_from_iterator(_training_texts(snapshot), trainer=trainer)
+    tokenizer.train_from_iterator(_training_texts(texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None, unk_token=None)
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
 
-def build_tiny_model(snapshot: Snapshot, out: str | Path, config: TinyModelConfig = TinyModelConfig()) -> Path:
-    """Train the tokenizer, initialise the model with ``config.seed``, save both to ``out``."""
+def build_tiny_model(source: Snapshot | Sequence[str], out: str | Path, config: TinyModelConfig = TinyModelConfig(),
+                     extra_texts: Sequence[str] = ()) -> Path:
+    """Train the tokenizer on ``source``'s texts (a snapshot or a list of texts) plus the prompt
+    templates and ``extra_texts``, initialise the model with ``config.seed``, save both to ``out``."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "config.json").is_file():
         raise QxError(f"{out} exists, is not empty and is not a model directory; choose another --out")
-    tokenizer = build_tokenizer(snapshot, config.vocab_size)
+    texts = source.texts if isinstance(source, Snapshot) else source
+    tokenizer = build_tokenizer([*extra_texts, *texts], config.vocab_size)
     model_config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
         num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.kv_heads,
@@ -81,5 +85,5 @@ def build_tiny_model(snapshot: Snapshot, out: str | Path, config: TinyModelConfi
     tokenizer.save_pretrained(out)
     (out / "qx_tiny_model.json").write_text(json.dumps(
         {**asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
-         "snapshot_fingerprint": snapshot.fingerprint if snapshot.path else None}, indent=2))
+         "snapshot_fingerprint": source.fingerprint if isinstance(source, Snapshot) and source.path else None}, indent=2))
     return out

@@ -1,5 +1,6 @@
 """Training: mining search feedback, SFT and preference data, and training policies (trl + peft)."""
 
+from training._classifier import ClassifierArgs, train_classifier
 from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, write_jsonl
 from training._feedback import FEEDBACK_SCHEMA, mine_feedback, read_feedback
 from training._grpo import EnvironmentRewards, GRPOArgs, train_grpo
@@ -7,6 +8,6 @@ from training._loop import LoopArgs, evaluate_model, train_loop
 from training._train import TrainArgs, train_dpo, train_sft
 
 __all__ = [
-    "FEEDBACK_SCHEMA", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "TrainArgs", "evaluate_model", "mine_feedback", "pair_rows", "qualified", "read_feedback", "read_jsonl",
-    "sft_rows", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
+    "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "TrainArgs", "evaluate_model", "mine_feedback", "pair_rows", "qualified", "read_feedback", "read_jsonl",
+    "sft_rows", "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
 ]

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from qx_env import __version__
-from qx_env.cli import bench, corpus, env, policy, search, train
+from qx_env.cli import bench, corpus, env, policy, ranker, search, train
 from qx_env.errors import QxError
 
-TOOLS = (corpus, search, env, policy, train, bench)
+TOOLS = (corpus, search, env, policy, ranker, train, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,8 @@ def _system_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("snapshot", type=Path)
     parser.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
     parser.add_argument("--match", choices=("exact", "bm25"), default="exact")
-    parser.add_argument("--ranker", choices=("retrieval", "risk", "oracle"), default="retrieval")
+    parser.add_argument("--ranker", default="retrieval", metavar="SPEC",
+                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
     parser.add_argument("-k", type=int, default=100)
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--split", default="test", help="train, dev, test or a comma list")

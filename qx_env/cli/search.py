@@ -30,7 +30,8 @@ def register(tools: argparse._SubParsersAction) -> None:
     search.add_argument("queries", nargs="+", metavar="QUERY")
     search.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
     search.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
-    search.add_argument("--ranker", choices=("retrieval", "risk", "oracle"), default="retrieval")
+    search.add_argument("--ranker", default="retrieval", metavar="SPEC",
+                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
     search.add_argument("-k", type=int, default=100, help="items exposed per query")
     search.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
     search.add_argument("--show", type=int, default=10, help="rows printed per query")

@@ -10,7 +10,7 @@ import numpy as np
 
 from indexes import INDEXES, MODES, GraphIndex, Index, index_class, reciprocal_rank_fusion
 from qx_env.errors import IndexDataError, QxError
-from qx_env.search._rankers import Ranker, make_ranker
+from qx_env.rankers import Ranker, make_ranker
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
@@ -33,7 +33,8 @@ def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
 
 class SearchSystem:
     """Retrieval (``modes``, fused by reciprocal rank fusion when several) -> ranking
-    (``ranker``: ``retrieval``, ``risk`` or ``oracle``) -> the top ``k`` exposed.
+    (``ranker``: a spec such as ``retrieval``, ``risk``, ``oracle:auc=0.9`` or
+    ``lm:path=DIR``; see :mod:`qx_env.rankers`) -> the top ``k`` exposed.
 
     ``candidates`` live items are retrieved per mode. ``match`` is the keyword rule (``exact`` or
     ``bm25``); embedding hits below cosine ``embedding_min_score`` are not retrieved (a relevance

@@ -1,0 +1,89 @@
+"""``qx ranker train|eval|score``: the ranking service's risk models. Train an ``lm`` classifier,
+evaluate rankers on labeled texts (the small-models study's Table 1 columns), and score a
+snapshot once so that ranking inside env steps is a lookup."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+
+DEFAULT_RANKERS = ("retrieval", "risk", "oracle:auc=0.8")
+COLUMNS = ("accuracy", "precision", "recall", "f1", "auc", "samples_per_s")
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    from training._classifier import ClassifierArgs
+
+    ranker = tools.add_parser("ranker", help="train, evaluate and precompute risk rankers")
+    commands = ranker.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="fine-tune a small LM as a risk classifier (the lm ranker)")
+    train.add_argument("data", help="snapshot directory, or a labeled preset: cold")
+    add_dataclass_flags(train, ClassifierArgs, skip=("data",))
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser("eval", help="accuracy, precision, recall, F1, AUC and samples/s of rankers")
+    evaluate.add_argument("data", help="snapshot directory (held-out items), or a labeled preset: cold")
+    evaluate.add_argument("--ranker", action="append", metavar="SPEC",
+                          help=f"ranker spec (repeatable), e.g. lm:path=DIR,kind=judge; default {', '.join(DEFAULT_RANKERS)}")
+    evaluate.add_argument("--data-dir", default="../shared/data", help="folder of the real corpora")
+    evaluate.add_argument("--holdout", type=float, default=0.1, help="snapshots: held-out share of other items")
+    evaluate.add_argument("--max-test", type=int, default=0, help="evaluate on a seeded sample of this many (0: all)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--out", type=Path, help="write the rows as JSON here")
+    evaluate.set_defaults(run=run_eval)
+
+    score = commands.add_parser("score", help="score every item of a snapshot once (load with scores:path=DIR)")
+    score.add_argument("snapshot", type=Path)
+    score.add_argument("--ranker", required=True, metavar="SPEC", help="e.g. lm:path=DIR")
+    score.add_argument("--out", type=Path, required=True, help="directory for scores.npy and scores.json")
+    score.set_defaults(run=run_score)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training._classifier import ClassifierArgs, train_classifier
+
+    final = train_classifier(dataclass_from_flags(ClassifierArgs, args))
+    print(f"classifier saved to {final}; rank with --ranker lm:path={final}")
+    return 0
+
+
+def format_table(rows: list[dict]) -> str:
+    """Markdown table of evaluation rows (the study's Table 1 columns)."""
+    lines = ["| ranker | data | n | " + " | ".join(COLUMNS) + " |", "|---|---|---:|" + "---:|" * len(COLUMNS)]
+    for row in rows:
+        cells = ["-" if row[c] is None else f"{row[c]:,.0f}" if c == "samples_per_s" else f"{row[c]:.4f}"
+                 for c in COLUMNS]
+        lines.append(f"| {row['ranker']} | {row['data']} | {row['n']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from qx_env.rankers import evaluate_ranker, labeled_sets
+
+    train, test = labeled_sets(str(args.data), args.data_dir, args.holdout, args.seed)
+    test = test.sample(args.max_test, args.seed)
+    rows = [evaluate_ranker(spec, train, test) for spec in (args.ranker or DEFAULT_RANKERS)]
+    print(format_table(rows))
+    if args.out:
+        staging = args.out.with_name(f".{args.out.name}.tmp")
+        staging.write_text(json.dumps(rows, indent=2))
+        staging.replace(args.out)
+        print(f"rows written to {args.out}")
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from qx_env.rankers import make_ranker, write_scores
+    from qx_env.snapshot import Snapshot
+
+    snapshot = Snapshot.load(args.snapshot)
+    scores = make_ranker(args.ranker, snapshot).scores()
+    if scores is None:
+        raise ValueError(f"ranker {args.ranker!r} gives no scores")
+    out = write_scores(args.out, snapshot, scores, {"ranker": args.ranker})
+    print(f"{len(scores):,} scores written to {out}; rank with --ranker scores:path={out}")
+    return 0

@@ -1,0 +1,27 @@
+"""Rankers of the search system's ranking phase, their training data, score caches and
+evaluation (the small-models study's Table 1 columns). ``lm`` (fine-tuned classifier or prompted
+judge) loads torch and transformers only when asked for."""
+
+from qx_env.rankers._base import DEFERRED, RANKERS, Ranker, TextScorer, make_ranker, parse_ranker, register
+from qx_env.rankers._cache import PrecomputedRanker, ScoreCache, read_scores, write_scores
+from qx_env.rankers._data import (
+    DEFAULT_DATA_DIR,
+    LABELED_PRESETS,
+    LabeledTexts,
+    cold_sets,
+    evaluation_clusters,
+    heldout_mask,
+    labeled_sets,
+    read_labeled,
+    snapshot_sets,
+)
+from qx_env.rankers._evaluate import classification_metrics, evaluate_ranker
+from qx_env.rankers._oracle import OracleRanker, oracle_scores
+from qx_env.rankers._risk import NgramLogisticRegression, RiskRanker
+
+__all__ = [
+    "DEFAULT_DATA_DIR", "DEFERRED", "LABELED_PRESETS", "RANKERS", "LabeledTexts", "NgramLogisticRegression",
+    "OracleRanker", "PrecomputedRanker", "Ranker", "RiskRanker", "ScoreCache", "TextScorer", "classification_metrics",
+    "cold_sets", "evaluate_ranker", "evaluation_clusters", "heldout_mask", "labeled_sets", "make_ranker", "oracle_scores", "parse_ranker",
+    "read_labeled", "read_scores", "register", "snapshot_sets", "write_scores",
+]

@@ -1,0 +1,192 @@
+"""The ``lm`` ranker: a small language model's risk of every item, after the small-models study.
+
+Two kinds, both from a local model directory:
+
+- ``classifier``: a sequence-classification model (``qx ranker train``); risk = P(label 1).
+- ``judge``: a causal LM prompted zero-shot with the study's prompt; risk = P(是) / (P(是) + P(否))
+  of the first answer token (``positive``/``negative`` change the words, e.g. ``unsafe``/``safe``
+  for Llama Guard-style models).
+
+Scores are computed once per snapshot, batched, and cached (see :class:`ScoreCache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from qx_env.errors import QxError
+from qx_env.rankers._base import Ranker, TextScorer, register
+from qx_env.rankers._cache import ScoreCache
+from qx_env.rankers._data import LabeledTexts
+from qx_env.rankers._judge_prompts import JUDGE_ANSWERS, JUDGE_PROMPTS
+from qx_env.snapshot import Snapshot
+
+KINDS = ("classifier", "judge")
+CLASSIFIER_SUFFIX = "ForSequenceClassification"
+
+
+def model_fingerprint(path: str | Path) -> str:
+    """sha256 over a model directory's config, tokenizer and weight files (names and bytes)."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(path).iterdir()):
+        if file.is_file() and file.suffix in (".json", ".safetensors", ".model", ".txt"):
+            digest.update(file.name.encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _architectures(path: Path) -> list[str]:
+    if not (path / "config.json").is_file():
+        raise QxError(f"model path {path} is not a Hugging Face model directory (no config.json)")
+    return json.loads((path / "config.json").read_text()).get("architectures") or []
+
+
+def load_classifier(path: str | Path, trust_remote_code: bool = False):
+    """Tokenizer and sequence-classification model from a local directory; clear errors otherwise."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    root = Path(path).expanduser()
+    architectures = _architectures(root)
+    if architectures and not any(a.endswith(CLASSIFIER_SUFFIX) for a in architectures):
+        raise QxError(f"model at {root} is a {', '.join(architectures)}, not a sequence classifier; train one "
+                      "with `qx ranker train`, or use kind=judge for a causal LM")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(root, local_files_only=True, trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(root, local_files_only=True,
+                                                                   trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as exc:
+        raise QxError(f"cannot load a sequence classifier from {root}: {exc}") from None
+    if model.config.num_labels != 2:
+        raise QxError(f"classifier at {root} has {model.config.num_labels} labels; the lm ranker needs 2")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, model.eval()
+
+
+class ClassifierScorer:
+    """Risk = P(toxic) of a two-label sequence classifier."""
+
+    def __init__(self, path: str | Path, max_length: int = 256, trust_remote_code: bool = False) -> None:
+        self.tokenizer, self.model = load_classifier(path, trust_remote_code)
+        self.tokenizer.padding_side = "right"
+        self.max_length = max_length
+
+    def encode(self, texts: list[str]):
+        return self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_length)
+
+    def risk(self, batch) -> np.ndarray:
+        logits = self.model(**batch).logits.float()
+        return logits.softmax(-1)[:, 1].numpy()
+
+
+class JudgeScorer:
+    """Risk = P(positive) / (P(positive) + P(negative)) of a causal LM's first answer token."""
+
+    def __init__(self, path: str | Path, language: str = "zh", positive: str = "", negative: str = "",
+                 max_length: int = 256, trust_remote_code: bool = False) -> None:
+        from policies import load_causal_lm
+
+        if language not in JUDGE_PROMPTS:
+            raise QxError(f"judge language must be one of {', '.join(JUDGE_PROMPTS)}, got {language!r}")
+        self.tokenizer, self.model = load_causal_lm(path, trust_remote_code=trust_remote_code)
+        self.language, self.max_length = language, max_length
+        default_positive, default_negative = JUDGE_ANSWERS[language]
+        self.answer_ids = [self._first_token(positive or default_positive), self._first_token(negative or default_negative)]
+        if self.answer_ids[0] == self.answer_ids[1]:
+            raise QxError(f"the judge's answers {positive or default_positive!r} and {negative or default_negative!r} "
+                          "start with the same token; choose other words")
+
+    def _first_token(self, word: str) -> int:
+        ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise QxError(f"the judge answer {word!r} encodes to no token")
+        return ids[0]
+
+    def prompt(self, text: str) -> str:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) > self.max_length:
+            text = self.tokenizer.decode(ids[: self.max_length])
+        content = JUDGE_PROMPTS[self.language] + text
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template([{"role": "user", "content": content}],
+                                                      add_generation_prompt=True, tokenize=False)
+        return content + "\n"
+
+    def encode(self, texts: list[str]):
+        return self.tokenizer([self.prompt(t) for t in texts], return_tensors="pt", padding=True,
+                              add_special_tokens=False)
+
+    def risk(self, batch) -> np.ndarray:
+        logits = self.model(**batch).logits[:, -1, :].float()  # left padding: the last position is the answer's
+        return logits[:, self.answer_ids].softmax(-1)[:, 0].numpy()
+
+
+def make_scorer(path: str | Path, kind: str = "classifier", language: str = "zh", max_length: int = 256,
+                positive: str = "", negative: str = "", trust_remote_code: bool = False):
+    """A scorer of ``kind`` (``classifier`` or ``judge``) from a local model directory."""
+    if kind not in KINDS:
+        raise QxError(f"lm ranker kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not path:
+        raise QxError("the lm ranker needs path=DIR (a local model directory)")
+    if kind == "classifier":
+        return ClassifierScorer(path, max_length, trust_remote_code)
+    return JudgeScorer(path, language, positive, negative, max_length, trust_remote_code)
+
+
+def score_texts(scorer, texts: list[str], batch_size: int = 32, progress: bool = True) -> np.ndarray:
+    """Risk of each text, batched (longest first, so padding stays small), in input order."""
+    import torch
+
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    risk = np.empty(len(texts), dtype=np.float32)
+    batches = range(0, len(order), max(1, batch_size))
+    with torch.inference_mode():
+        for start in tqdm(batches, desc="scoring", unit="batch", disable=not progress or len(batches) < 2):
+            chosen = order[start:start + batch_size]
+            risk[chosen] = scorer.risk(scorer.encode([texts[i] for i in chosen]))
+    return risk
+
+
+@register
+class LMRanker(Ranker):
+    """``lm:path=DIR[,kind=classifier|judge,batch_size=32,max_length=256,language=zh,positive=是,negative=否]``:
+    a language model's risk of every item, scored once per snapshot and cached."""
+
+    name = "lm"
+    reads_text = True
+
+    def __init__(self, snapshot: Snapshot, path: str = "", kind: str = "classifier", batch_size: int = 32,
+                 max_length: int = 256, language: str = "", positive: str = "", negative: str = "",
+                 cache: bool = True, trust_remote_code: bool = False) -> None:
+        super().__init__(snapshot)
+        if not path or not Path(path).is_dir():
+            raise QxError(f"the lm ranker needs path=DIR, an existing local model directory; got {path!r}")
+        language = language or snapshot.language
+        config = {"kind": kind, "model": model_fingerprint(path), "max_length": max_length, "language": language,
+                  "positive": positive, "negative": negative}
+        store = ScoreCache(snapshot, self.name, config) if cache else None
+        self._scores = store.load() if store else None
+        if self._scores is None:
+            scorer = make_scorer(path, kind, language, max_length, positive, negative, trust_remote_code)
+            self._scores = score_texts(scorer, list(snapshot.texts), batch_size)
+            if store:
+                store.store(self._scores)
+
+    def scores(self) -> np.ndarray:
+        return self._scores
+
+    @classmethod
+    def text_scorer(cls, train: LabeledTexts, test: LabeledTexts, path: str = "", kind: str = "classifier",
+                    batch_size: int = 32, max_length: int = 256, language: str = "zh", positive: str = "",
+                    negative: str = "", trust_remote_code: bool = False, **_: object) -> TextScorer:
+        """The model scores texts as they are (it was trained beforehand, by ``qx ranker train``)."""
+        scorer = make_scorer(path, kind, language or "zh", max_length, positive, negative, trust_remote_code)
+        return lambda texts: score_texts(scorer, texts, batch_size)

@@ -1,0 +1,43 @@
+"""Spec strings that name a registered component with options: ``name`` or
+``name:key=value,key=value`` (``tfidf:top=3``, ``lm:path=models/judge,kind=judge``). Option values
+are coerced to the type of the constructor parameter's default."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from qx_env.errors import QxError
+
+#: Constructor parameters filled by the caller, never from a spec.
+POSITIONAL = ("self", "snapshot")
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(value)
+        return value.lower() in ("true", "1", "yes")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def spec_options(kind: str, name: str, arguments: str, constructor: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword arguments for ``constructor`` from ``key=value,...``; errors name the bad option."""
+    parameters = inspect.signature(constructor).parameters
+    known = [p for p in parameters if p not in POSITIONAL]
+    options: dict[str, Any] = {}
+    for item in filter(None, arguments.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in known:
+            raise QxError(f"{kind} {name!r}: bad option {item!r}; it takes {', '.join(known) or 'no options'}")
+        default = parameters[key].default
+        try:
+            options[key] = _coerce(value, default) if default is not inspect.Parameter.empty else value
+        except ValueError:
+            raise QxError(f"{kind} {name!r}: option {key}={value!r} should be like {default!r}") from None
+    return options
