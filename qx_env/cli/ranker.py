@@ -26,7 +26,8 @@ def register(tools: argparse._SubParsersAction) -> None:
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("eval", help="accuracy, precision, recall, F1, AUC and samples/s of rankers")
-    evaluate.add_argument("data", help="snapshot directory (held-out items), or a labeled preset: cold")
+    evaluate.add_argument("data", nargs="?", help="snapshot directory (its held-out items) or a labeled file")
+    evaluate.add_argument("--corpus-preset", choices=("cold",), help="evaluate on a real labeled corpus instead")
     evaluate.add_argument("--ranker", action="append", metavar="SPEC",
                           help=f"ranker spec (repeatable), e.g. lm:path=DIR,kind=judge; default {', '.join(DEFAULT_RANKERS)}")
     evaluate.add_argument("--data-dir", default="../shared/data", help="folder of the real corpora")
@@ -64,7 +65,9 @@ def format_table(rows: list[dict]) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     from qx_env.rankers import evaluate_ranker, labeled_sets
 
-    train, test = labeled_sets(str(args.data), args.data_dir, args.holdout, args.seed)
+    if (args.data is None) == (args.corpus_preset is None):
+        raise ValueError("give a snapshot directory or --corpus-preset, not both or neither")
+    train, test = labeled_sets(args.corpus_preset or str(args.data), args.data_dir, args.holdout, args.seed)
     test = test.sample(args.max_test, args.seed)
     rows = [evaluate_ranker(spec, train, test) for spec in (args.ranker or DEFAULT_RANKERS)]
     print(format_table(rows))

@@ -139,3 +139,18 @@ def test_cli_eval_and_score(indexed_snapshot, tmp_path, capsys):
                  "--out", str(tmp_path / "scores")]) == 0
     loaded = PrecomputedRanker(indexed_snapshot, path=str(tmp_path / "scores")).scores()
     np.testing.assert_array_equal(loaded, OracleRanker(indexed_snapshot, auc=0.9).scores())
+
+
+def test_cold_has_its_own_train_and_test_splits(data_dir):
+    from qx_env.rankers import cold_sets
+
+    train, test = cold_sets(data_dir)
+    assert len(train) > 20_000 and len(test) > 5_000
+    assert set(train.labels.tolist()) == set(test.labels.tolist()) == {0, 1}
+    assert not set(train.texts) & set(test.texts)  # COLD repeats 39 test texts in train: dropped
+
+
+def test_cli_eval_needs_one_source(indexed_snapshot, capsys):
+    assert main(["ranker", "eval"]) == 2
+    assert main(["ranker", "eval", str(indexed_snapshot.path), "--corpus-preset", "cold"]) == 2
+    assert "not both or neither" in capsys.readouterr().err
