@@ -98,6 +98,7 @@ class JudgeScorer:
             raise QxError(f"judge language must be one of {', '.join(JUDGE_PROMPTS)}, got {language!r}")
         self.tokenizer, self.model = load_causal_lm(path, trust_remote_code=trust_remote_code)
         self.language, self.max_length = language, max_length
+        self.template, self._prefix_cache = self._split_prompt(), None
         default_positive, default_negative = JUDGE_ANSWERS[language]
         self.answer_ids = [self._first_token(positive or default_positive), self._first_token(negative or default_negative)]
         if self.answer_ids[0] == self.answer_ids[1]:
@@ -110,23 +111,53 @@ class JudgeScorer:
             raise QxError(f"the judge answer {word!r} encodes to no token")
         return ids[0]
 
-    def prompt(self, text: str) -> str:
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) > self.max_length:
-            text = self.tokenizer.decode(ids[: self.max_length])
+    def _conversation(self, text: str) -> str:
         content = JUDGE_PROMPTS[self.language] + text
         if self.tokenizer.chat_template:
             return self.tokenizer.apply_chat_template([{"role": "user", "content": content}],
                                                       add_generation_prompt=True, tokenize=False)
         return content + "\n"
 
+    def _split_prompt(self) -> tuple[list[int], str, str]:
+        """The prompt's shared prefix (token ids) and the template text around each item's text."""
+        marker = "\u2063QX\u2063"  # a text that appears nowhere else
+        before, _, after = self._conversation(marker).partition(marker)
+        return self.tokenizer(before, add_special_tokens=False)["input_ids"], before, after
+
     def encode(self, texts: list[str]):
-        return self.tokenizer([self.prompt(t) for t in texts], return_tensors="pt", padding=True,
-                              add_special_tokens=False)
+        """Per text, the tokens after the shared prefix (right-padded), cut to ``max_length``."""
+        import torch
+
+        _, _, after = self.template
+        suffix_ids = self.tokenizer(after, add_special_tokens=False)["input_ids"]
+        rows = [self.tokenizer(t, add_special_tokens=False)["input_ids"][: self.max_length] + suffix_ids
+                for t in texts]
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+        return {"input_ids": ids, "attention_mask": mask}
 
     def risk(self, batch) -> np.ndarray:
-        logits = self.model(**batch).logits[:, -1, :].float()  # left padding: the last position is the answer's
-        return logits[:, self.answer_ids].softmax(-1)[:, 0].numpy()
+        """The shared prefix runs once (its key/value cache reused), then each text and the template's
+        end; the answer's logits are read at each row's last real token."""
+        import copy
+
+        import torch
+
+        if self._prefix_cache is None:
+            prefix = torch.tensor([self.template[0]])
+            self._prefix_cache = self.model(input_ids=prefix, use_cache=True).past_key_values
+        rows, prefix_length = len(batch["input_ids"]), len(self.template[0])
+        cache = copy.deepcopy(self._prefix_cache)
+        cache.batch_repeat_interleave(rows)
+        mask = torch.cat([torch.ones((rows, prefix_length), dtype=torch.long), batch["attention_mask"]], dim=1)
+        logits = self.model(input_ids=batch["input_ids"], attention_mask=mask, past_key_values=cache,
+                            use_cache=True).logits
+        last = batch["attention_mask"].sum(1) - 1
+        answer = logits[torch.arange(rows), last][:, self.answer_ids].float()
+        return answer.softmax(-1)[:, 0].numpy()
 
 
 def make_scorer(path: str | Path, kind: str = "classifier", language: str = "zh", max_length: int = 256,
