@@ -21,6 +21,7 @@ import numpy as np
 
 from qx_env import __version__
 from qx_env.errors import IndexDataError, QxError
+from qx_env.files import checksum_problem, inside, replace_directory, tree_checksums
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
@@ -40,11 +41,12 @@ def clean_query(query: object) -> str:
 
 
 def index_directory(snapshot: Snapshot, mode: str, directory: str | os.PathLike | None = None) -> Path:
+    """``directory``, or ``DIR/indexes/<mode>`` of the saved snapshot (which must stay inside it)."""
     if directory is not None:
         return Path(directory)
     if snapshot.path is None:
         raise QxError("the snapshot was never saved: save it first or give the index directory")
-    return snapshot.path / "indexes" / mode
+    return inside(snapshot.path, "indexes", mode)
 
 
 class Index(ABC):
@@ -77,13 +79,10 @@ class Index(ABC):
                 "params": params,
                 "build_seconds": round(time.perf_counter() - started, 3),
                 "bytes": sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()),
+                "files": tree_checksums(staging, skip=(INDEX_META,)),
             }
             (staging / INDEX_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-            if target.exists():
-                retired = target.with_name(f".{target.name}.{os.getpid()}.old")
-                os.replace(target, retired)
-                shutil.rmtree(retired, ignore_errors=True)
-            os.replace(staging, target)
+            replace_directory(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -107,6 +106,9 @@ class Index(ABC):
                 f"the {cls.mode} index at {path} was built for another snapshot (fingerprint "
                 f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint}); {hint}"
             )
+        problem = checksum_problem(path, meta.get("files", {}), INDEX_META)  # indexes built before checksums have none
+        if problem:
+            raise IndexDataError(f"the {cls.mode} index at {path} cannot be read: {problem}; rebuild it: {hint}")
         try:
             index = cls._open(snapshot, path, meta, **options)
             index.open_options = {"directory": str(path), **options}

@@ -13,13 +13,13 @@ import os
 import re
 import subprocess
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 from qx_env.errors import QxError
 
 MIN_JAVA = 21
 _lock = threading.Lock()
+_jvm_pid: int | None = None  # the process that started the JVM
 
 
 def _java_major(java_home: Path) -> int | None:
@@ -67,10 +67,19 @@ def anserini_jar() -> str:
     return jars[-1]
 
 
-@lru_cache(maxsize=1)
 def start_jvm() -> None:
-    """Start the JVM once per process with Anserini on the classpath; idempotent."""
+    """Start the JVM once per process with Anserini on the classpath; idempotent. A process forked
+    from one that runs a JVM cannot use it (the JVM's threads are not copied): refused with what to do."""
+    global _jvm_pid
+    if _jvm_pid == os.getpid():
+        return
+    if _jvm_pid is not None:
+        raise QxError("this process was forked from one that had started the JVM, which does not survive a "
+                      "fork; start worker processes with the 'spawn' context (e.g. AsyncVectorEnv(..., "
+                      "context='spawn')) or before the parent uses Lucene")
     with _lock:
+        if _jvm_pid is not None:
+            return
         home = java_home()
         os.environ["JAVA_HOME"] = str(home)
         os.environ.setdefault("OPENAI_API_KEY", "unused-by-qx-env")
@@ -81,6 +90,8 @@ def start_jvm() -> None:
             jnius_config.add_options("-Xss8m", "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED")
             jnius_config.options[:] = [o for o in jnius_config.options if "jdk.incubator.vector" not in o]
         import jnius  # noqa: F401  (starts the JVM)
+
+        _jvm_pid = os.getpid()
 
 
 def autoclass(name: str):

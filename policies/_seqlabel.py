@@ -14,6 +14,7 @@ from torch import nn
 
 from policies._base import Policy, register
 from qx_env.errors import QxError
+from qx_env.files import claim_output_dir, write_text_atomic
 from qx_env.snapshot import Snapshot
 
 TAGS = ("O", "B", "I")
@@ -116,6 +117,8 @@ class SeqLabelPolicy(Policy):
         if directory is not None and (directory / "seqlabel.json").is_file():
             self._load(directory)
             return
+        if directory is not None:  # the model trained below is saved there: a foreign directory is refused first
+            directory = claim_output_dir(directory, "seqlabel model", lambda d: (d / "seqlabel.json").is_file())
         if snapshot is None:
             raise QxError("policy 'seqlabel' needs a snapshot to train on, or path=DIR of a trained model")
         self.language = snapshot.language
@@ -163,7 +166,8 @@ class SeqLabelPolicy(Policy):
 
         directory.mkdir(parents=True, exist_ok=True)
         save_file(self.model.state_dict(), str(directory / "seqlabel.safetensors"))
-        (directory / "seqlabel.json").write_text(json.dumps({**self.config, "vocab": self.vocab}, ensure_ascii=False))
+        # written last and atomically: its presence marks a complete model
+        write_text_atomic(directory / "seqlabel.json", json.dumps({**self.config, "vocab": self.vocab}, ensure_ascii=False))
 
     def _load(self, directory: Path) -> None:
         from safetensors.torch import load_file

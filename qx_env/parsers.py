@@ -19,6 +19,7 @@ _PREFIX_PATTERN = re.compile(
     re.IGNORECASE,
 )
 _SEPARATORS = re.compile(r"[,，\n]")
+_QUOTES = "\"'“”‘’「」"
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,19 @@ def has_answer_prefix(text: str) -> bool:
     return bool(_PREFIX_PATTERN.match(text))
 
 
+def trim_query(text: str) -> str:
+    """Whitespace and quotes off both ends, until neither is left (``' "x" '`` -> ``x``)."""
+    while (trimmed := text.strip().strip(_QUOTES)) != text:
+        text = trimmed
+    return text
+
+
 def split_queries(text: str) -> tuple[str, ...]:
-    """Comma-separated queries, stripped, empty ones dropped, first occurrence kept."""
+    """Comma-separated queries, stripped of whitespace and quotes (until neither is left at the
+    ends, so a parsed answer parses to itself), empty ones dropped, first occurrence kept."""
     seen: dict[str, None] = {}
     for part in _SEPARATORS.split(text):
-        query = part.strip().strip("\"'“”‘’「」").strip()
+        query = trim_query(part)
         if query:
             seen.setdefault(query, None)
     return tuple(seen)

@@ -22,3 +22,12 @@ def test_malformed_answers():
     assert parse_answer(ANSWER_PREFIXES["zh"]) .queries == ()
     assert not parse_answer(ANSWER_PREFIXES["en"] + " , ,").well_formed
     assert not parse_answer("").well_formed
+
+
+def test_a_parsed_answer_parses_to_itself():
+    """Fuzzing found: ``0" "`` parsed to ``0"``, which parsed again to ``0``; quotes and spaces are
+    now trimmed until neither is left at the ends."""
+    for text in ('0" "', " \" 'x\" ", "「 a 」,'b '"):
+        queries = parse_answer(text).queries
+        assert queries and parse_answer(format_answer(queries)).queries == queries
+    assert parse_answer('0" "').queries == ("0",)

@@ -2,8 +2,9 @@
 search engine under static dynamics (the paper's 1-2 hour static collection window).
 
 The log is a directory of Parquet parts, one per chunk of reports, each written atomically (a
-temporary file renamed into place). An interrupted run resumes by skipping finished parts, so the
-result equals an uninterrupted run, with nothing lost or duplicated. ``shards``/``shard`` split
+temporary file renamed into place) with its sha256 beside it (``part-*.parquet.sha256``), checked
+whenever the part is read. An interrupted run resumes by skipping finished parts, so the result
+equals an uninterrupted run, with nothing lost or duplicated. ``shards``/``shard`` split
 the chunks between processes or machines; the parts of all shards together are the full log.
 """
 
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from qx_env.errors import QxError
+from qx_env.files import file_sha256, write_text_atomic
 from qx_env.snapshot import Snapshot
 from qx_env.types import MODE_BITS
 
@@ -54,10 +56,50 @@ def _part_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
+def _checksum_path(part: Path) -> Path:
+    return part.with_name(part.name + ".sha256")
+
+
+def _write_part(table: pa.Table, path: Path) -> None:
+    """Write a part through a staging file renamed into place; its sha256 is written beside it
+    first, so a part in place always has its checksum."""
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, staging)
+    write_text_atomic(_checksum_path(path), file_sha256(staging))
     os.replace(staging, path)
+
+
+def _read_part(path: Path) -> pa.Table:
+    """One part, checked against its sha256; a damaged part is named with how to mine it again."""
+    record = _checksum_path(path)  # parts mined before checksums were recorded have none
+    problem = None
+    if record.is_file() and file_sha256(path) != record.read_text(encoding="utf-8").strip():
+        problem = f"it does not match its checksum in {record.name}: truncated or edited"
+    else:
+        try:
+            return pq.read_table(path, schema=FEEDBACK_SCHEMA)
+        except (pa.ArrowException, OSError) as exc:
+            problem = str(exc)
+    raise QxError(f"feedback part {path} is damaged ({problem}); delete it and run the same `qx mine feedback` "
+                  "command again: only the missing parts are mined")
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging files left by a killed run (their process is gone); a live process's are kept."""
+    for staging in out.glob(".part-*.tmp"):
+        pid = staging.name.split(".")[-2]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            staging.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True
 
 
 def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, split: Sequence[str] = ("train",),
@@ -83,6 +125,10 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
     texts = snapshot.report_texts(reports)
     chunks = [(i, range(start, min(start + chunk, len(report_ids))))
               for i, start in enumerate(range(0, len(report_ids), chunk)) if i % shards == shard]
+    done = [out / _part_name(i) for i, _ in chunks if (out / _part_name(i)).is_file()]
+    for part in done:  # a resumed run trusts no part it cannot read back
+        _read_part(part)
+    _remove_stale_staging(out)
     todo = [(i, rows) for i, rows in chunks if not (out / _part_name(i)).is_file()]
     if not todo:
         return out
@@ -116,7 +162,7 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
             "toxic_ratio": [o.toxic_ratio for o in outcomes],
             "modes": [_hit_modes(o, snapshot.labels) for o in outcomes],
         }, schema=FEEDBACK_SCHEMA)
-        _write_atomic(table, out / _part_name(index))
+        _write_part(table, out / _part_name(index))
         if stop_after is not None and written >= stop_after:
             break
     system.restore()
@@ -132,7 +178,10 @@ def _hit_modes(outcome, labels) -> str:
 def _check_plan(out: Path, plan: MiningPlan) -> None:
     path = out / PLAN_FILE
     if path.is_file():
-        existing = json.loads(path.read_text())
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise QxError(f"{path} is damaged; delete the feedback log {out} and mine it again") from None
         wanted = json.loads(json.dumps(asdict(plan)))
         if existing != wanted:
             changed = sorted(key for key in wanted if existing.get(key) != wanted[key])
@@ -155,7 +204,4 @@ def read_feedback(path: str | Path) -> pa.Table:
     parts = sorted(root.glob("part-*.parquet"))
     if not parts:
         return FEEDBACK_SCHEMA.empty_table()
-    try:
-        return pa.concat_tables(pq.read_table(p, schema=FEEDBACK_SCHEMA) for p in parts)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise QxError(f"{root}: a part of the feedback log is damaged ({exc}); delete that part and resume") from None
+    return pa.concat_tables(_read_part(p) for p in parts)

@@ -23,7 +23,7 @@ from qx_env.envs._spaces import UnicodeText
 from qx_env.errors import QxError
 from qx_env.parsers import has_answer_prefix, parse_answer
 from qx_env.rewards import Reward
-from qx_env.search import SearchSystem
+from qx_env.search import SearchSystem, resolve_modes
 from qx_env.snapshot import Snapshot
 from qx_env.types import MODE_BITS, Milliseconds, OfflineMetrics, QueryOutcome, StepOutcome
 
@@ -64,9 +64,15 @@ class ExploreEnv(gym.Env[dict, Action]):
         if observe_results < 0:
             raise QxError(f"observe_results must be >= 0, got {observe_results}")
         self.snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.load(snapshot)
-        self.system = system or SearchSystem(self.snapshot, modes=modes, k=k, candidates=max(k, candidates),
-                                             ranker=ranker, match=match)
-        self.k = self.system.k
+        if system is None:
+            resolve_modes(modes)
+            if k < 1:
+                raise QxError(f"k must be at least 1, got {k}")
+        self._system = system
+        self._system_options = {"modes": modes, "k": k, "candidates": max(k, candidates), "ranker": ranker,
+                                "match": match}
+        self._audit: AuditedSearch | None = None
+        self.k = system.k if system is not None else k
         self.budget = budget
         self.max_steps = max_steps or budget
         self.reward_fn = Reward.parse(reward)
@@ -81,7 +87,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         self._report_texts = self.snapshot.report_texts(self.reports)
         self._report_index = {rid: i for i, rid in enumerate(self._report_ids)}
         reported = [self.snapshot.position_of[i] for i in self.reports.column("item_id").to_pylist()]
-        self.audit = AuditedSearch(self.system, self.dynamics, known=reported if hide_reported else None)
+        self._known = reported if hide_reported else None
 
         history_item = spaces.Dict({"query": UnicodeText(MAX_QUERY), "exposed": spaces.Discrete(self.k + 1),
                                     "toxic": spaces.Discrete(self.k + 1)})
@@ -98,6 +104,20 @@ class ExploreEnv(gym.Env[dict, Action]):
         self._cursor = 0
         self._report: int | None = None
         self._done = True
+
+    @property
+    def system(self) -> SearchSystem:
+        """The search system, opened on first use: an env made only to read its spaces (as
+        ``AsyncVectorEnv`` does in the parent process) opens no index and starts no JVM."""
+        if self._system is None:
+            self._system = SearchSystem(self.snapshot, **self._system_options)
+        return self._system
+
+    @property
+    def audit(self) -> AuditedSearch:
+        if self._audit is None:
+            self._audit = AuditedSearch(self.system, self.dynamics, known=self._known)
+        return self._audit
 
     # ---- episode -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:

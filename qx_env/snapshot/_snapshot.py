@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qx_env.errors import SnapshotError
+from qx_env.files import file_sha256, replace_directory
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import SPLITS, validate_items, validate_reports
 
@@ -24,14 +25,6 @@ ITEMS_FILE = "items.parquet"
 REPORTS_FILE = "reports.parquet"
 META_FILE = "meta.json"
 DATA_FILES = (ITEMS_FILE, REPORTS_FILE)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -104,13 +97,7 @@ class Snapshot:
                 pq.write_table(table, staging / name, compression="zstd", row_group_size=256_000)
                 self.meta.files[name] = {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
             (staging / META_FILE).write_text(self.meta.to_json(), encoding="utf-8")
-            retired = None
-            if target.exists():
-                retired = target.with_name(f".{target.name}.{os.getpid()}.old")
-                os.replace(target, retired)
-            os.replace(staging, target)
-            if retired is not None:
-                shutil.rmtree(retired, ignore_errors=True)
+            replace_directory(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

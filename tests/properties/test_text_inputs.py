@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from indexes import MAX_QUERY_CHARS, KeywordIndex, clean_query
 from qx_env import QxError, SnapshotError
 from qx_env.envs import ExploreEnv
-from qx_env.parsers import ANSWER_PREFIXES, format_answer, parse_answer
+from qx_env.parsers import ANSWER_PREFIXES, format_answer, parse_answer, trim_query
 
 LUCENE = st.sampled_from(list('+-&|!(){}[]^"~*?:\\/') + ["AND", "OR", "NOT", "TO", "title:", "*:*"])
 TEXT = st.one_of(
@@ -34,8 +34,7 @@ def test_parse_answer_is_total(text):
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters=",，\n", blacklist_categories=("Cs",)),
                         min_size=1, max_size=20).map(str.strip).filter(bool), min_size=1, max_size=5, unique=True))
 def test_format_then_parse_round_trips(queries):
-    assert parse_answer(format_answer(queries)).queries == tuple(dict.fromkeys(q.strip('"\'“”‘’「」').strip()
-                                                                                for q in queries if q.strip('"\'“”‘’「」').strip()))
+    assert parse_answer(format_answer(queries)).queries == tuple(dict.fromkeys(t for t in map(trim_query, queries) if t))
 
 
 @CASES

@@ -1,0 +1,82 @@
+"""How qx-env writes and checks its files. An output directory is resolved and claimed before
+anything goes into it (an existing one only when it already holds that kind of output); a path
+inside it must stay inside it (a ``..`` or a symbolic link that leads out is refused); a directory
+is replaced in one rename; checksums recorded beside files tell a damaged file from a good one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from qx_env.errors import QxError
+
+
+def claim_output_dir(path: str | os.PathLike, kind: str, holds: Callable[[Path], bool]) -> Path:
+    """``path`` resolved, as the directory that receives output of ``kind`` (e.g. "training run").
+    Refused when it is a file, or an existing non-empty directory that ``holds`` does not recognise."""
+    root = Path(path).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise QxError(f"{root} exists and is not a directory; choose another --out")
+    if root.is_dir() and any(root.iterdir()) and not holds(root):
+        raise QxError(f"{root} exists, is not empty and is not a {kind}; choose another --out")
+    return root
+
+
+def inside(root: str | os.PathLike, *parts: str) -> Path:
+    """``root / parts`` resolved; refused when it leads outside ``root`` (through ``..`` or a link)."""
+    base = Path(root).resolve()
+    target = base.joinpath(*parts).resolve()
+    if target != base and base not in target.parents:
+        raise QxError(f"{Path(root).joinpath(*parts)} leads outside {base} (to {target}); "
+                      "qx-env writes only inside the output directory it was given")
+    return target
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Move the finished ``staging`` directory to ``target`` in one rename, retiring what was there."""
+    retired = None
+    if target.exists():
+        retired = target.with_name(f".{target.name}.{os.getpid()}.old")
+        os.replace(target, retired)
+    os.replace(staging, target)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a staging file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_checksums(directory: Path, skip: Iterable[str] = ()) -> dict[str, str]:
+    """sha256 of every file below ``directory`` (but those named in ``skip``), by relative path."""
+    skipped = set(skip)
+    return {file.relative_to(directory).as_posix(): file_sha256(file) for file in sorted(directory.rglob("*"))
+            if file.is_file() and file.name not in skipped}
+
+
+def checksum_problem(directory: Path, expected: dict[str, str], record: str) -> str | None:
+    """What is wrong with the files below ``directory`` against the checksums in ``record``, if anything."""
+    for name, digest in expected.items():
+        file = directory / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if file_sha256(file) != digest:
+            return f"{name} does not match its checksum in {record} (truncated or edited)"
+    return None
