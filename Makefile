@@ -8,7 +8,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # The demo's default snapshot (the embedded synthetic marketplace).
 DEMO_SNAPSHOT ?= snapshots/demo-zh
-DEMO_ITEMS ?= 20000
+DEMO_ITEMS ?= 60000
 
 .PHONY: install demo test lint clean
 
@@ -23,13 +23,10 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[$(EXTRAS)]"
 	touch $@
 
+# The whole pipeline (benchmarks/demo.py): snapshot, indexes, baselines in every mode, mining,
+# SFT then DPO of the tiny model, a simulated day online; writes reports/demo/index.md.
 demo: $(STAMP)
-	$(BIN)/qx corpus synth --lang zh --items $(DEMO_ITEMS) --seed 0 --out $(DEMO_SNAPSHOT) --overwrite
-	$(BIN)/qx corpus info $(DEMO_SNAPSHOT)
-	$(BIN)/qx index build $(DEMO_SNAPSHOT)
-	$(BIN)/qx search $(DEMO_SNAPSHOT) --mode hybrid --ranker risk --show 5 --show-labels 毕业证 红腹水虎
-	$(BIN)/qx eval $(DEMO_SNAPSHOT) --annotations --mode keyword
-	$(BIN)/qx eval $(DEMO_SNAPSHOT) --annotations --mode hybrid
+	$(BIN)/qx bench demo $(DEMO_SNAPSHOT) --items $(DEMO_ITEMS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

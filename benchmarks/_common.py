@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
+
+from qx_env.files import write_text_atomic  # noqa: F401 (re-exported for the benchmark scripts)
 
 
 def ensure_snapshot(items: int, seed: int, path: str = ""):
@@ -25,6 +28,49 @@ def ensure_snapshot(items: int, seed: int, path: str = ""):
     if missing:
         build_indexes(snapshot, modes=missing)
     return snapshot
+
+
+def split_specs(text: str) -> list[str]:
+    """Policy specs from a comma-separated list, where a spec's own options stay with it:
+    ``"annotation,llm:path=m,num_beams=4,tfidf"`` -> ``["annotation", "llm:path=m,num_beams=4", "tfidf"]``."""
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if re.match(r"^\w+=", piece) and specs:  # key=value: an option of the spec before it
+            specs[-1] += "," + piece
+        elif piece:
+            specs.append(piece)
+    return specs
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table; floats with three decimals, other values as they print."""
+    def cell(value) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure_atomic(figure, path: str | Path) -> Path:
+    """Save a matplotlib figure as PNG through a temporary file renamed into place, then close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    figure.savefig(staging, dpi=120, format="png")
+    pyplot().close(figure)
+    os.replace(staging, path)
+    return path
 
 
 def parse_args(cls, description: str, argv=None):

@@ -7,11 +7,21 @@ plus distinct toxic found and time per query; a JSON file, a Markdown table and 
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._common import describe_run, parse_args
+from benchmarks._common import (
+    describe_run,
+    markdown_table,
+    parse_args,
+    pyplot,
+    save_figure_atomic,
+    split_specs,
+)
+from qx_env.files import write_text_atomic
 
 #: Retrieval configurations: name -> (modes, keyword match rule).
 MODES = {
@@ -26,7 +36,7 @@ MODES = {
 @dataclass
 class Args:
     snapshot: str = "snapshots/demo-zh"
-    policies: str = "annotation,tfidf,ngram,textrank"
+    policies: str = "annotation,tfidf,ngram,textrank"  # policy specs; a spec's own options stay with it
     modes: str = ",".join(MODES)
     rankers: str = "retrieval"
     split: str = "test"
@@ -34,82 +44,129 @@ class Args:
     out: str = "reports/bench/modes"
 
 
-def main(args: Args) -> dict:
+@dataclass
+class Extracted:
+    """One policy's queries per report and its extraction time."""
+
+    queries: dict[str, list[str]]
+    seconds_per_report: float
+
+
+def extract_queries(snapshot, spec: str, split: str = "test") -> Extracted:
+    """Run the policy ``spec`` on the split's reports (comma-separated splits)."""
+    from policies import make_policy
+
+    reports = snapshot.reports_in(split.split(","))
+    ids = reports.column("report_id").to_pylist()
+    started = time.perf_counter()
+    extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))
+    return Extracted(dict(zip(ids, extracted)), (time.perf_counter() - started) / max(1, len(ids)))
+
+
+def parse_modes(text: str) -> list[str]:
+    """Retrieval configuration names from a comma-separated list, each one of :data:`MODES`."""
+    from qx_env.errors import QxError
+
+    modes = [m for m in text.split(",") if m]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise QxError(f"unknown mode(s) {unknown or '(none given)'}; choose from {', '.join(MODES)}")
+    return modes
+
+
+def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100):
+    """The search system of a retrieval configuration named in :data:`MODES`."""
+    from qx_env.errors import QxError
+    from qx_env.search import SearchSystem
+
+    if mode not in MODES:
+        raise QxError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    retrieval, match = MODES[mode]
+    return SearchSystem(snapshot, modes=retrieval, k=k, candidates=max(k, 1000), ranker=ranker, match=match)
+
+
+def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str], rankers: list[str],
+                  k: int = 100) -> list[dict]:
+    """Table 5 row of every policy's queries in every mode x ranker (static, reported items down)."""
     from tqdm.auto import tqdm
 
-    from policies import make_policy
-    from qx_env.errors import QxError
     from qx_env.metrics import evaluate_queries
-    from qx_env.search import SearchSystem
-    from qx_env.snapshot import Snapshot
 
-    snapshot = Snapshot.load(args.snapshot)
-    reports = snapshot.reports_in(args.split.split(","))
-    texts = snapshot.report_texts(reports)
-    ids = reports.column("report_id").to_pylist()
-    extracted = {}
-    for spec in args.policies.split(","):
-        started = time.perf_counter()
-        extracted[spec] = (dict(zip(ids, make_policy(spec, snapshot).extract(texts))),
-                           (time.perf_counter() - started) / max(1, len(ids)))
-    modes = [m for m in args.modes.split(",") if m]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise QxError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
     rows = []
-    grid = [(m, r) for m in modes for r in args.rankers.split(",")]
-    for mode, ranker in tqdm(grid, desc="modes x rankers"):
-        retrieval, match = MODES[mode]
-        system = SearchSystem(snapshot, modes=retrieval, k=args.k, candidates=max(args.k, 1000), ranker=ranker,
-                              match=match)
-        for spec, (queries, extract_seconds) in extracted.items():
+    for mode, ranker in tqdm([(m, r) for m in modes for r in rankers], desc="modes x rankers"):
+        system = search_system(snapshot, mode, ranker, k)
+        for name, policy in extracted.items():
             started = time.perf_counter()
-            metrics = evaluate_queries(system, queries).metrics
+            metrics = evaluate_queries(system, policy.queries).metrics
             elapsed = time.perf_counter() - started
-            rows.append({"policy": spec, "mode": mode, "ranker": ranker, **metrics.as_dict(),
+            rows.append({"policy": name, "mode": mode, "ranker": ranker, **metrics.as_dict(),
                          "ms_per_query": round(1000 * elapsed / max(1, metrics.queries), 2),
-                         "extract_ms_per_report": round(1000 * extract_seconds, 2)})
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"rows": rows, **describe_run(args)}, indent=2, ensure_ascii=False))
-    table = _markdown(rows, args.k)
-    (out / "table.md").write_text(table + "\n")
-    _plot(rows, out, args.k)
-    print(table)
-    print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'modes.png'}")
-    return {"rows": rows}
+                         "extract_ms_per_report": round(1000 * policy.seconds_per_report, 2)})
+    return rows
 
 
-def _markdown(rows: list[dict], k: int) -> str:
-    lines = [f"| policy | mode | ranker | hit@{k} | distinct | # queries | # effective | query hit rate | ms/query |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['policy']} | {r['mode']} | {r['ranker']} | {r[f'hit@{k}']} | {r['distinct_hits']} | "
-              f"{r['queries']} | {r['effective_queries']} | {r['query_hit_rate']:.3f} | {r['ms_per_query']} |"
-              for r in rows]
-    return "\n".join(lines)
+def silent_policies(extracted: Mapping[str, Extracted]) -> list[str]:
+    """Policies that proposed no query for any report (e.g. ``annotation`` on a composed snapshot,
+    whose reports carry no auditor annotations)."""
+    return [name for name, policy in extracted.items() if not any(policy.queries.values())]
 
 
-def _plot(rows: list[dict], out: Path, k: int) -> None:
-    import matplotlib
+def markdown(rows: list[dict], k: int) -> str:
+    """The grid as a Markdown table."""
+    header = ["policy", "mode", "ranker", f"hit@{k}", "distinct", "# queries", "# effective", "query hit rate",
+              "ms/query"]
+    return markdown_table(header, [[r["policy"], r["mode"], r["ranker"], r[f"hit@{k}"], r["distinct_hits"],
+                                    r["queries"], r["effective_queries"], r["query_hit_rate"],
+                                    f"{r['ms_per_query']:.2f}"] for r in rows])
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def plot(rows: list[dict], path: Path, k: int) -> Path:
+    """Query hit rate and hit@k per policy, one bar per mode x ranker."""
     import numpy as np
 
+    plt = pyplot()
     policies = list(dict.fromkeys(r["policy"] for r in rows))
     configs = list(dict.fromkeys((r["mode"], r["ranker"]) for r in rows))
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    figure, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(policies) * 2), 4))
     width = 0.8 / len(configs)
     for metric, axis in zip(("query_hit_rate", f"hit@{k}"), axes):
         for i, (mode, ranker) in enumerate(configs):
             values = [next(r[metric] for r in rows if (r["policy"], r["mode"], r["ranker"]) == (p, mode, ranker))
                       for p in policies]
             axis.bar(np.arange(len(policies)) + i * width, values, width, label=f"{mode} / {ranker}")
-        axis.set_xticks(np.arange(len(policies)) + 0.4 - width / 2, policies)
+        axis.set_xticks(np.arange(len(policies)) + 0.4 - width / 2, policies, fontsize=8)
         axis.set_ylabel(metric)
-    axes[0].legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(out / "modes.png", dpi=120)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=min(len(configs), 5), fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
+    return save_figure_atomic(figure, path)
+
+
+def write_results(rows: list[dict], out: Path, args, k: int) -> str:
+    """results.json, table.md and modes.png under ``out``; returns the table."""
+    table = markdown(rows, k)
+    write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2,
+                                                       ensure_ascii=False))
+    write_text_atomic(out / "table.md", table + "\n")
+    plot(rows, out / "modes.png", k)
+    return table
+
+
+def main(args: Args) -> dict:
+    from qx_env.snapshot import Snapshot
+
+    snapshot = Snapshot.load(args.snapshot)
+    modes = parse_modes(args.modes)
+    extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in split_specs(args.policies)}
+    for name in silent_policies(extracted):
+        print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"
+              + ("; composed snapshots carry no auditor annotations" if name == "annotation" else ""),
+              file=sys.stderr)
+    rows = evaluate_grid(snapshot, extracted, modes, [r for r in args.rankers.split(",") if r], args.k)
+    out = Path(args.out)
+    print(write_results(rows, out, args, args.k))
+    print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'modes.png'}")
+    return {"rows": rows}
 
 
 if __name__ == "__main__":

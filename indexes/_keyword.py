@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from indexes._base import Index
+from indexes._base import Index, clean_query
 from indexes._java import autoclass, start_jvm
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
@@ -55,11 +55,13 @@ class KeywordIndex(Index):
         self._reader, self._searcher = _open_lucene(directory / LUCENE_DIR)
         self._searcher.setSimilarity(autoclass("org.apache.lucene.search.similarities.BM25Similarity")(BM25_K1, BM25_B))
         self._local = threading.local()
-        self._doc_positions = np.load(directory / POSITIONS_FILE)
+        self._doc_positions = np.load(directory / POSITIONS_FILE, allow_pickle=False)
 
     # ---- building ----------------------------------------------------------------------------
     @classmethod
-    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, threads: int = 2, **_: Any) -> dict:
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, threads: int = 1, **_: Any) -> dict:
+        """One indexing thread by default: Lucene doc ids then follow item order, so score ties at the
+        top-k cut break the same way in every build (with several threads they vary between builds)."""
         docs = directory / "docs"
         docs.mkdir()
         texts = snapshot.texts
@@ -116,21 +118,26 @@ class KeywordIndex(Index):
         return builder
 
     def lucene_query(self, query: str, match: str | None = None):
-        """The Lucene query object for ``query`` (``None`` when it analyses to no terms)."""
+        """The Lucene query object for ``query``, cleaned as every search is (so any text gives a
+        query of at most :data:`~indexes.MAX_QUERY_CHARS` characters' terms); ``None`` when it
+        analyses to no terms."""
+        return self._analysed_query(clean_query(query), match)
+
+    def _analysed_query(self, text: str, match: str | None = None):
+        if not text:
+            return None
         builder = self._query_builder()
         if (match or self.match) == "exact":
-            return builder.createPhraseQuery(FIELD, query)
-        return builder.createBooleanQuery(FIELD, query)
+            return builder.createPhraseQuery(FIELD, text)
+        return builder.createBooleanQuery(FIELD, text)
 
     def count(self, query: str) -> int:
         """How many items match ``query`` under this index's rule (0 for an empty query)."""
-        from indexes._base import clean_query
-
-        lucene_query = self.lucene_query(clean_query(query))
+        lucene_query = self.lucene_query(query)
         return 0 if lucene_query is None else int(self._searcher.count(lucene_query))
 
     def _search(self, query: str, n: int) -> Hits:
-        lucene_query = self.lucene_query(query)
+        lucene_query = self._analysed_query(query)
         if lucene_query is None:
             return Hits.empty()
         top = self._searcher.search(lucene_query, n)

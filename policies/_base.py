@@ -5,9 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
-from qx_env.specs import spec_options
+from qx_env.specs import lookup, spec_options
 
 
 class Policy(ABC):
@@ -44,11 +43,5 @@ def register(cls: type[Policy]) -> type[Policy]:
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``)."""
     name, _, arguments = spec.partition(":")
-    if name not in POLICIES and name in DEFERRED:
-        import importlib
-
-        importlib.import_module(DEFERRED[name])
-    if name not in POLICIES:
-        raise QxError(f"unknown policy {name!r}; choose from {', '.join(sorted({*POLICIES, *DEFERRED}))}")
-    cls = POLICIES[name]
+    cls = lookup("policy", name, POLICIES, DEFERRED)
     return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__))

@@ -17,22 +17,32 @@ from qx_env.snapshot import Snapshot
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 
 
-def load_causal_lm(path: str | Path, adapter: str = "", trust_remote_code: bool = False):
-    """Tokenizer and model from a local directory (no download); clear errors for a wrong path."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_local_model(path: str | Path, model_class, suffixes: tuple[str, ...], what: str, hint: str = "",
+                     trust_remote_code: bool = False):
+    """Tokenizer and ``model_class`` model from a local directory (no download), whose config names a
+    ``what`` (an architecture ending in one of ``suffixes``); clear errors for a wrong path."""
+    from transformers import AutoTokenizer
 
     root = Path(path).expanduser()
     if not (root / "config.json").is_file():
         raise QxError(f"model path {root} is not a Hugging Face model directory (no config.json)")
     architectures = json.loads((root / "config.json").read_text()).get("architectures") or []
-    if architectures and not any(a.endswith(CAUSAL_SUFFIXES) for a in architectures):
-        raise QxError(f"model at {root} is a {', '.join(architectures)}, not a causal language model")
+    if architectures and not any(a.endswith(suffixes) for a in architectures):
+        raise QxError(f"model at {root} is a {', '.join(architectures)}, not a {what}{hint}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(root, local_files_only=True, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(root, local_files_only=True,
-                                                     trust_remote_code=trust_remote_code)
+        model = model_class.from_pretrained(root, local_files_only=True, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as exc:
-        raise QxError(f"cannot load a causal language model from {root}: {exc}") from None
+        raise QxError(f"cannot load a {what} from {root}: {exc}") from None
+    return tokenizer, model
+
+
+def load_causal_lm(path: str | Path, adapter: str = "", trust_remote_code: bool = False):
+    """Tokenizer and causal LM from a local directory (no download), a LoRA adapter on top if given."""
+    from transformers import AutoModelForCausalLM
+
+    tokenizer, model = load_local_model(path, AutoModelForCausalLM, CAUSAL_SUFFIXES, "causal language model",
+                                        trust_remote_code=trust_remote_code)
     if adapter:
         from peft import PeftModel
 
@@ -88,8 +98,11 @@ class LLMPolicy(Policy):
         for start in range(0, len(texts), self.batch_size):
             prompts = [self._prompt(t) for t in texts[start:start + self.batch_size]]
             batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            # use_cache: a model saved by a trainer with gradient checkpointing has it off in its config,
+            # and generating without the key/value cache recomputes the whole sequence at every token
             options = {"max_new_tokens": self.max_new_tokens, "num_return_sequences": num_return_sequences,
-                       "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id}
+                       "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id,
+                       "use_cache": True}
             if sample:
                 options.update(do_sample=True, temperature=self.temperature or 1.0)
             else:

@@ -101,21 +101,27 @@ class DayResult:
     hit_queries: int  # effective queries
     queries: int
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Distinct toxic items detected so far, after each report of the day (in the day's order).
+    cumulative: list[int] = field(default_factory=list)
 
 
 def simulate_day(system: SearchSystem, sources: Mapping[str, Mapping[str, Sequence[str]]],
                  dynamics: Dynamics | str = "removal", seed: int = 0, hide_reported: bool = True) -> DayResult:
     """One continuous day: reports in order; for each, the sources' queries in the given source
-    order (human first, as online), with detected items removed for the rest of the day."""
+    order (human first, as online), with detected items removed for the rest of the day. A query
+    already asked for the report by an earlier source is not searched again (the paper counts it
+    as the human's) and is counted in that source's ``shared``."""
     reports = list(dict.fromkeys(r for queries in sources.values() for r in queries))
     known = reported_items(system, reports) if hide_reported else None
     audit = AuditedSearch(system, Dynamics.parse(dynamics).with_persist(True), seed=seed, known=known)
-    by_source = {name: {"detections": 0, "hit_queries": 0, "queries": 0} for name in sources}
+    by_source = {name: {"detections": 0, "hit_queries": 0, "queries": 0, "shared": 0} for name in sources}
+    cumulative = []
     for report in reports:
         asked: set[str] = set()
         for name, queries in sources.items():
             for query in _distinct(queries.get(report, ())):
                 if query in asked:  # the same query from a later source adds nothing
+                    by_source[name]["shared"] += 1
                     continue
                 asked.add(query)
                 outcome = audit.run(query)
@@ -124,11 +130,13 @@ def simulate_day(system: SearchSystem, sources: Mapping[str, Mapping[str, Sequen
                 row["detections"] += len(outcome.new)
                 row["hit_queries"] += int(outcome.effective)
         audit.tick()
+        cumulative.append(int(audit.detected.sum()) - len(audit.known))
     return DayResult(
-        detections=int(audit.detected.sum()) - len(audit.known),
+        detections=cumulative[-1] if cumulative else 0,
         hit_queries=sum(r["hit_queries"] for r in by_source.values()),
         queries=sum(r["queries"] for r in by_source.values()),
         by_source=by_source,
+        cumulative=cumulative,
     )
 
 
@@ -149,4 +157,5 @@ def online_increment(system: SearchSystem, base: Mapping[str, Sequence[str]], ad
         "detection_increment": increment(together.detections, alone.detections),
         "hit_query_increment": increment(together.hit_queries, alone.hit_queries),
         "by_source": together.by_source,
+        "cumulative": {"base": alone.cumulative, "combined": together.cumulative},
     }

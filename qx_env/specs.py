@@ -4,8 +4,9 @@ are coerced to the type of the constructor parameter's default."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from qx_env.errors import QxError
@@ -41,3 +42,12 @@ def spec_options(kind: str, name: str, arguments: str, constructor: Callable[...
         except ValueError:
             raise QxError(f"{kind} {name!r}: option {key}={value!r} should be like {default!r}") from None
     return options
+
+
+def lookup(kind: str, name: str, registry: Mapping[str, Any], deferred: Mapping[str, str]) -> Any:
+    """``registry[name]``, importing the module named in ``deferred`` first for lazily loaded ones."""
+    if name not in registry and name in deferred:
+        importlib.import_module(deferred[name])
+    if name not in registry:
+        raise QxError(f"unknown {kind} {name!r}; choose from {', '.join(sorted({*registry, *deferred}))}")
+    return registry[name]

@@ -5,9 +5,10 @@ from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, write
 from training._feedback import FEEDBACK_SCHEMA, mine_feedback, read_feedback
 from training._grpo import EnvironmentRewards, GRPOArgs, train_grpo
 from training._loop import LoopArgs, evaluate_model, train_loop
+from training._ray import mine_feedback_ray, start_ray
 from training._train import TrainArgs, train_dpo, train_sft
 
 __all__ = [
-    "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "TrainArgs", "evaluate_model", "mine_feedback", "pair_rows", "qualified", "read_feedback", "read_jsonl",
-    "sft_rows", "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
+    "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "TrainArgs", "evaluate_model", "mine_feedback", "mine_feedback_ray", "pair_rows", "qualified", "read_feedback", "read_jsonl",
+    "sft_rows", "start_ray", "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
 ]

@@ -37,6 +37,12 @@ class LoopArgs:
     lora: bool = False
     eval_split: str = "dev"
     seed: int = 0
+    progress: bool = True  # progress bars while mining
+
+
+def model_policy_spec(model: str | Path, adapter: str = "") -> str:
+    """The ``llm`` policy spec that evaluates a trained model: greedy, short answers, batched."""
+    return f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
 
 
 def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "") -> dict:
@@ -46,8 +52,7 @@ def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: st
     from qx_env.search import SearchSystem
 
     reports = snapshot.reports_in(split.split(","))
-    spec = f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
-    extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))
+    extracted = make_policy(model_policy_spec(model, adapter), snapshot).extract(snapshot.report_texts(reports))
     queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
     return evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
 
@@ -58,7 +63,7 @@ def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline:
     tau = args.tau if tau is None else tau
     spec = f"llm:path={model},num_beams={args.candidates},max_new_tokens=64"
     own = read_feedback(mine_feedback(snapshot, [spec], work / "feedback-model", candidates=args.candidates,
-                                      progress=False))
+                                      progress=args.progress))
     feedback = own if baseline is None else pa.concat_tables([baseline, own])
     pairs = pair_rows(feedback, snapshot, tau=tau, max_pairs=args.max_pairs)
     data = write_jsonl(pairs, work / f"pairs-tau{tau}.jsonl")
@@ -76,7 +81,8 @@ def train_loop(args: LoopArgs) -> list[dict]:
     snapshot = Snapshot.load(args.snapshot)
     root = Path(args.out)
     baselines = [b for b in args.baselines.split(",") if b]
-    baseline = read_feedback(mine_feedback(snapshot, baselines, root / "feedback-baselines", progress=False))
+    baseline = read_feedback(mine_feedback(snapshot, baselines, root / "feedback-baselines",
+                                           progress=args.progress))
     model, history = Path(args.base), []
     for number in range(1, args.rounds + 1):
         work = root / f"round{number}"

@@ -2,8 +2,10 @@
 lr 3e-5, SFT 2 epochs, DPO 5 epochs, beta 0.1, loss = DPO + 1.0 x SFT, max length 2048.
 
 Read top to bottom: arguments (a dataclass), data, model, trainer, run card. Checkpoints go to
-``out/checkpoint-*``; an interrupted run resumes from the last one; the result is ``out/final``
-(a LoRA adapter to load on the base model, or the full model without LoRA) and ``out/run_card.json``.
+``out/checkpoint-*``, each with the sha256 of its files once saved; an interrupted run resumes from
+the last complete one (a damaged one is refused); the result is ``out/final`` (a LoRA adapter to
+load on the base model, or the full model without LoRA) and ``out/run_card.json``, both written
+atomically, never outside ``out``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qx_env.errors import QxError
+from qx_env.files import (
+    checksum_problem,
+    claim_output_dir,
+    inside,
+    replace_directory,
+    tree_checksums,
+    write_text_atomic,
+)
 from training._datasets import read_jsonl
+
+CHECKSUMS_FILE = "qx_checksums.json"  # in each checkpoint: sha256 of its files, written once it is saved
 
 
 @dataclass
@@ -36,6 +49,7 @@ class TrainArgs:
     sft_weight: float = 1.0  # DPO: loss = DPO + sft_weight x SFT
     save_steps: int = 200
     seed: int = 0
+    gradient_checkpointing: bool = False  # saves memory for large models at ~30% more compute (trl's default is on)
     adapter: str = ""  # DPO after LoRA SFT: the SFT adapter, merged into the base first
     extra: dict = field(default_factory=dict)
 
@@ -68,32 +82,74 @@ def _common(args: TrainArgs) -> dict:
 
     gpu = torch.cuda.is_available()
     return {
-        "output_dir": args.out, "learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
+        "output_dir": str(claim_output_dir(args.out, "training run", _is_training_run)),
+        "learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
         "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.gradient_accumulation,
         "max_steps": args.max_steps, "max_length": args.max_length, "seed": args.seed, "save_steps": args.save_steps,
         "save_strategy": "steps", "logging_steps": min(10, args.max_steps) if args.max_steps > 0 else 10,
         "report_to": [], "bf16": gpu, "use_cpu": not gpu,
-        "optim": "adamw_torch", "disable_tqdm": False,
+        "optim": "adamw_torch", "disable_tqdm": False, "gradient_checkpointing": args.gradient_checkpointing,
     }
 
 
-def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = None) -> Path:
-    from transformers.trainer_utils import get_last_checkpoint
+def _is_training_run(directory: Path) -> bool:
+    return (directory / "run_card.json").is_file() or (directory / "final").is_dir() or any(
+        directory.glob("checkpoint-*"))
 
-    last = get_last_checkpoint(args.out) if Path(args.out).is_dir() else None
-    result = trainer.train(resume_from_checkpoint=last)
-    final = Path(args.out) / "final"
-    trainer.save_model(str(final))
-    trainer.processing_class.save_pretrained(str(final))
+
+def _checksum_callback():
+    """A trainer callback that records the sha256 of a checkpoint's files once it is saved: a
+    checkpoint without the record was cut short, one whose files differ from it is damaged."""
+    from transformers import TrainerCallback
+
+    class RecordChecksums(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if checkpoint.is_dir():
+                write_text_atomic(checkpoint / CHECKSUMS_FILE, json.dumps(tree_checksums(checkpoint, (CHECKSUMS_FILE,))))
+
+    return RecordChecksums()
+
+
+def resume_checkpoint(out: str | Path) -> Path | None:
+    """The newest checkpoint in ``out`` whose files match their recorded checksums. One without a
+    record (a crash while saving it) is passed over; a damaged one is refused, saying what to do."""
+    numbered = [(int(p.name.rpartition("-")[2]), p) for p in Path(out).glob("checkpoint-*")
+                if p.is_dir() and p.name.rpartition("-")[2].isdigit()]
+    for _, checkpoint in sorted(numbered, reverse=True):
+        record = checkpoint / CHECKSUMS_FILE
+        if not record.is_file():
+            warnings.warn(f"{checkpoint} was not saved completely (no {CHECKSUMS_FILE}); passed over", stacklevel=2)
+            continue
+        try:
+            problem = checksum_problem(checkpoint, json.loads(record.read_text(encoding="utf-8")), CHECKSUMS_FILE)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            problem = f"{CHECKSUMS_FILE} is damaged"
+        if problem:
+            raise QxError(f"checkpoint {checkpoint} is damaged: {problem}. Delete {checkpoint} and run the same "
+                          "command again to resume from the checkpoint before it")
+        return checkpoint
+    return None
+
+
+def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = None) -> Path:
+    if len(trainer.train_dataset) == 0:  # trl drops rows whose completion falls beyond max_length
+        raise QxError(f"{args.data}: no row keeps its answer within --max-length {args.max_length}; raise it")
+    last = resume_checkpoint(args.out)
+    trainer.add_callback(_checksum_callback())
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    final = inside(args.out, "final")
+    staging = final.with_name(f".final.{os.getpid()}.tmp")
+    trainer.save_model(str(staging))
+    trainer.processing_class.save_pretrained(str(staging))
+    replace_directory(staging, final)
     card = {
         "kind": kind, "args": asdict(args), "data_sha256": _sha256(args.data), "rows": rows,
         "resumed_from": last, "metrics": result.metrics,
         "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:],
         **(extra or {}),
     }
-    staging = Path(args.out) / ".run_card.json.tmp"
-    staging.write_text(json.dumps(card, indent=2, default=str))
-    os.replace(staging, Path(args.out) / "run_card.json")
+    write_text_atomic(inside(args.out, "run_card.json"), json.dumps(card, indent=2, default=str))
     return final
 
 

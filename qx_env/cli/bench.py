@@ -1,4 +1,4 @@
-"""``qx bench modes|speed|env|training``: the benchmark scripts of ``benchmarks/`` behind one
+"""``qx bench modes|speed|env|training|online|demo``: the benchmark scripts of ``benchmarks/`` behind one
 command, each flag made from the script's dataclass of arguments."""
 
 from __future__ import annotations
@@ -12,7 +12,12 @@ BENCHMARKS = {
     "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),
     "speed": ("benchmarks.search_speed", "search speed against raw pyserini and faiss calls"),
     "env": ("benchmarks.env_speed", "environment steps/s, overhead over the search system, reset time"),
+    "rankers": ("benchmarks.rankers", "rankers as classifiers (COLD, snapshot) and their effect on hit rates"),
     "training": ("benchmarks.training_headline", "SFT vs SFT+DPO of the tiny model over seeds, tau ablation"),
+    "fuzz": ("benchmarks.fuzz", "fuzz the answer parser and the Lucene query builder for a bounded time"),
+    "load": ("benchmarks.load", "the env in async vector workers: steps/s and memory of every process over time"),
+    "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
+    "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),
 }
 
 

@@ -29,6 +29,9 @@ def register(tools: argparse._SubParsersAction) -> None:
     feedback.add_argument("--chunk", type=int, default=50, help="reports per atomically written part")
     feedback.add_argument("--shards", type=int, default=1)
     feedback.add_argument("--shard", type=int, default=0)
+    feedback.add_argument("--ray", action="store_true", help="run all --shards as Ray tasks (a local cluster "
+                          "on loopback, or --ray-address)")
+    feedback.add_argument("--ray-address", default="", help="an existing Ray cluster, e.g. 10.0.0.5:6379")
     feedback.add_argument("--out", type=Path, required=True)
     feedback.set_defaults(run=run_feedback)
 
@@ -69,9 +72,16 @@ def run_feedback(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
     from training import mine_feedback, read_feedback
 
-    out = mine_feedback(Snapshot.load(args.snapshot), _specs(args), args.out, split=args.split.split(","),
-                        candidates=args.candidates, modes=args.mode.split(","), k=args.k, chunk=args.chunk,
-                        shards=args.shards, shard=args.shard)
+    options = {"split": args.split.split(","), "candidates": args.candidates, "modes": args.mode.split(","),
+               "k": args.k, "chunk": args.chunk}
+    if args.ray or args.ray_address:
+        from training import mine_feedback_ray
+
+        out = mine_feedback_ray(Snapshot.load(args.snapshot), _specs(args), args.out, args.shards,
+                                args.ray_address, **options)
+    else:
+        out = mine_feedback(Snapshot.load(args.snapshot), _specs(args), args.out, shards=args.shards,
+                            shard=args.shard, **options)
     table = read_feedback(out)
     print(f"feedback log {out}: {table.num_rows:,} query rows")
     return 0

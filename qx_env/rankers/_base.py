@@ -4,7 +4,6 @@ candidates keep their retrieval order."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -13,7 +12,7 @@ import numpy as np
 from qx_env.errors import QxError
 from qx_env.rankers._data import LabeledTexts
 from qx_env.snapshot import Snapshot
-from qx_env.specs import spec_options
+from qx_env.specs import lookup, spec_options
 
 #: Risk of each of a list of texts.
 TextScorer = Callable[[list[str]], np.ndarray]
@@ -56,11 +55,7 @@ def register(cls: type[Ranker]) -> type[Ranker]:
 def parse_ranker(spec: str) -> tuple[type[Ranker], dict[str, Any]]:
     """The ranker class and options of ``name`` or ``name:key=value,...``."""
     name, _, arguments = spec.partition(":")
-    if name not in RANKERS and name in DEFERRED:
-        importlib.import_module(DEFERRED[name])
-    if name not in RANKERS:
-        raise QxError(f"unknown ranker {name!r}; choose from {', '.join(sorted({*RANKERS, *DEFERRED}))}")
-    cls = RANKERS[name]
+    cls = lookup("ranker", name, RANKERS, DEFERRED)
     return cls, spec_options("ranker", name, arguments, cls.__init__)
 
 

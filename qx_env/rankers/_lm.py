@@ -13,7 +13,6 @@ Scores are computed once per snapshot, batched, and cached (see :class:`ScoreCac
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -42,27 +41,16 @@ def model_fingerprint(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _architectures(path: Path) -> list[str]:
-    if not (path / "config.json").is_file():
-        raise QxError(f"model path {path} is not a Hugging Face model directory (no config.json)")
-    return json.loads((path / "config.json").read_text()).get("architectures") or []
-
-
 def load_classifier(path: str | Path, trust_remote_code: bool = False):
-    """Tokenizer and sequence-classification model from a local directory; clear errors otherwise."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """Tokenizer and two-label sequence-classification model from a local directory; clear errors otherwise."""
+    from transformers import AutoModelForSequenceClassification
+
+    from policies._llm import load_local_model
 
     root = Path(path).expanduser()
-    architectures = _architectures(root)
-    if architectures and not any(a.endswith(CLASSIFIER_SUFFIX) for a in architectures):
-        raise QxError(f"model at {root} is a {', '.join(architectures)}, not a sequence classifier; train one "
-                      "with `qx ranker train`, or use kind=judge for a causal LM")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(root, local_files_only=True, trust_remote_code=trust_remote_code)
-        model = AutoModelForSequenceClassification.from_pretrained(root, local_files_only=True,
-                                                                   trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError) as exc:
-        raise QxError(f"cannot load a sequence classifier from {root}: {exc}") from None
+    tokenizer, model = load_local_model(root, AutoModelForSequenceClassification, (CLASSIFIER_SUFFIX,),
+                                        "sequence classifier", "; train one with `qx ranker train`, or use "
+                                        "kind=judge for a causal LM", trust_remote_code)
     if model.config.num_labels != 2:
         raise QxError(f"classifier at {root} has {model.config.num_labels} labels; the lm ranker needs 2")
     if tokenizer.pad_token is None:

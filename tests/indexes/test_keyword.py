@@ -82,3 +82,28 @@ def test_control_characters_inside_a_query_are_spaces(zh_index):
     zh_index.match = "bm25"
     assert 0 in zh_index.search("红腹\x00水虎", 10).positions.tolist()
     zh_index.match = "exact"
+
+
+def test_query_builder_takes_any_text(zh_index, en_index):
+    """Fuzzing found: a raw text of thousands of terms passed to ``lucene_query`` overflowed Lucene's
+    1,024-clause limit (TooManyClauses); the builder now cleans and cuts its input like a search."""
+    for index, text in ((zh_index, "红腹水虎" * 2500), (en_index, "piranha fish " * 1000)):
+        assert index.lucene_query(text, "bm25") is not None
+        assert index.lucene_query("\ud800\x00", "exact") is None  # a lone surrogate reaches no JVM call
+
+
+def test_builds_are_identical_so_ties_break_the_same_way(synth_snapshot, tmp_path):
+    import numpy as np
+
+    from qx_env import Snapshot
+
+    orders = []
+    for name in ("a", "b"):
+        snapshot = Snapshot.load(synth_snapshot.save(tmp_path / name))
+        KeywordIndex.build(snapshot, progress=False)
+        orders.append(np.load(tmp_path / name / "indexes" / "keyword" / "positions.npy", allow_pickle=False))
+        hits = KeywordIndex.open(snapshot, match="bm25").search("包邮", 50)
+        orders.append(hits.positions)
+    np.testing.assert_array_equal(orders[0], orders[2])
+    np.testing.assert_array_equal(orders[0], np.arange(len(synth_snapshot)))  # doc ids follow item order
+    np.testing.assert_array_equal(orders[1], orders[3])

@@ -39,7 +39,13 @@ def test_online_increment_by_hand(tiny_system):
     assert result["hit_queries"] == {"base": 1, "combined": 2}
     assert result["detection_increment"] == pytest.approx(0.5)
     assert result["hit_query_increment"] == pytest.approx(1.0)
+    assert result["cumulative"] == {"base": [2], "combined": [2, 3]}  # after each report of the day
     assert tiny_system.removed == 0  # the day is undone afterwards
+
+
+def test_a_model_query_equal_to_a_human_one_counts_as_the_humans(tiny_system):
+    result = online_increment(tiny_system, base={"r0": ["红腹水虎"]}, added={"r0": [" 红腹水虎", "红腹"]})
+    assert result["by_source"]["model"] == {"detections": 0, "hit_queries": 0, "queries": 1, "shared": 1}
 
 
 def test_batch_evaluation_equals_stepping(indexed_snapshot):

@@ -1,0 +1,260 @@
+"""The demo: the whole pipeline on the default synthetic snapshot, ending in a Markdown report.
+
+    python -m benchmarks.demo        # or `qx bench demo`, or `make demo`
+
+Stages, each announced and timed: synthesize the snapshot; build the keyword, embedding and graph
+indexes; evaluate the baseline policies in every retrieval mode (Table 5); mine the baselines'
+search feedback on the training reports; build the tiny model and train it with SFT on the eq. 1/2
+data; mine its beam candidates and train DPO on the eq. 4 pairs; evaluate both models in every
+mode; simulate a day online (Table 7); write ``reports/demo/index.md`` with the tables and the
+plots beside it. Work files (feedback logs, models) go to ``reports/demo/work/``, remade each run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import modes, online
+from benchmarks._common import (
+    describe_run,
+    markdown_table,
+    parse_args,
+    pyplot,
+    save_figure_atomic,
+    split_specs,
+)
+from qx_env.files import write_text_atomic
+
+WORK_MARKER = ".made-by-qx-demo"
+HUMAN = "annotation"
+
+
+@dataclass
+class Args:
+    snapshot: str = "snapshots/demo-zh"
+    items: int = 60_000  # with the defaults below, about 10 minutes on a 2-core machine
+    language: str = "zh"
+    toxic_share: float = 0.03
+    report_share: float = 0.2  # share of toxic items reported (train/dev/test reports)
+    seed: int = 0
+    baselines: str = "annotation,tfidf,ngram,textrank"  # policies evaluated in every mode
+    modes: str = ",".join(modes.MODES)
+    online_baseline: str = "tfidf"  # added to the human queries in the simulated day, beside the model
+    sft_epochs: float = 16.0
+    sft_lr: float = 1e-3
+    dpo_epochs: float = 1.0
+    dpo_lr: float = 1e-4
+    candidates: int = 4  # beam candidates per training report, mined for preference pairs
+    tau: float = 0.05
+    max_pairs: int = 2  # per prompt, largest margins first
+    threads: int = 1  # torch threads for the tiny model (its small matrices gain little from more); 0: torch's choice
+    out: str = "reports/demo"
+
+
+class Stages:
+    """Numbered stages; each prints its name on entry and its elapsed time on exit."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.seconds = total, {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        number = len(self.seconds) + 1
+        print(f"\n=== [{number}/{self.total}] {name}", flush=True)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        print(f"=== [{number}/{self.total}] {name}: {self.seconds[name]:.1f} s", flush=True)
+
+
+def fresh_work_dir(path: Path) -> Path:
+    """An empty work directory; one left by an earlier demo run is deleted, anything else refused."""
+    from qx_env.errors import QxError
+
+    if path.exists():
+        if not (path / WORK_MARKER).is_file():
+            raise QxError(f"{path} exists and was not made by the demo; choose another --out or move it")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / WORK_MARKER).write_text("made by benchmarks.demo; deleted and remade at its next run\n")
+    return path
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Torch's intra-op threads set to ``count`` (0: left alone) for the block, then restored."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if count > 0:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def main(args: Args) -> Path:
+    """Run every stage and write the report; returns the path of ``index.md``."""
+    with torch_threads(args.threads):
+        return run_stages(args)
+
+
+def run_stages(args: Args) -> Path:
+    from indexes import build_indexes
+    from policies import build_tiny_model
+    from qx_env.corpus import SynthConfig, synthesize
+    from qx_env.errors import QxError
+    from qx_env.snapshot import Snapshot, describe
+    from training import TrainArgs, mine_feedback, read_feedback, sft_rows, train_sft, write_jsonl
+    from training._loop import BASELINES, LoopArgs, dpo_round, model_policy_spec
+
+    out = Path(args.out)
+    work = fresh_work_dir(out / "work")
+    grid_modes = modes.parse_modes(args.modes)
+    stages = Stages(total=9)
+
+    with stages("synthesize the snapshot"):
+        config = SynthConfig(language=args.language, items=args.items, toxic_share=args.toxic_share,
+                             report_share=args.report_share, seed=args.seed)
+        snapshot = Snapshot.load(synthesize(config).save(args.snapshot, overwrite=True))
+        print(describe(snapshot))
+        if not len(snapshot.reports_in(["train"])) or not len(snapshot.reports_in(["test"])):
+            raise QxError(f"the snapshot has {snapshot.meta.counts['splits']} reports by split; the demo needs "
+                          "training and test reports: raise --items, --toxic-share or --report-share")
+
+    with stages("build the keyword, embedding and graph indexes"):
+        build_indexes(snapshot)
+
+    with stages("evaluate the baselines in every retrieval mode"):
+        baselines = {spec: modes.extract_queries(snapshot, spec) for spec in split_specs(args.baselines)}
+        baseline_rows = modes.evaluate_grid(snapshot, baselines, grid_modes, ["retrieval"])
+        print(modes.markdown(baseline_rows, k=100))
+
+    with stages("mine the baselines' search feedback on the training reports"):
+        feedback = read_feedback(mine_feedback(snapshot, list(BASELINES), work / "feedback-baselines"))
+        rows = sft_rows(feedback, snapshot)
+        sft_data = write_jsonl(rows, work / "sft.jsonl")
+        print(f"{feedback.num_rows} query outcomes; {len(rows)} SFT rows (eq. 1, 2)")
+
+    with stages("build the tiny model and train it with SFT"):
+        tiny = build_tiny_model(snapshot, work / "tiny")
+        sft = train_sft(TrainArgs(base=str(tiny), data=str(sft_data), out=str(work / "sft"), lora=False,
+                                  learning_rate=args.sft_lr, epochs=args.sft_epochs, batch_size=8, max_length=512,
+                                  seed=args.seed, save_steps=100_000))
+
+    with stages("mine the SFT model's beam candidates and train DPO"):
+        loop = LoopArgs(snapshot=args.snapshot, base=str(sft), out=str(work), candidates=args.candidates,
+                        max_pairs=args.max_pairs, learning_rate=args.dpo_lr, epochs=args.dpo_epochs, seed=args.seed)
+        dpo, pairs = dpo_round(snapshot, sft, work, loop, feedback, tau=args.tau)
+        print(f"{pairs} preference pairs (eq. 4, tau {args.tau})" + ("; no DPO: nothing to prefer" if not pairs else ""))
+
+    with stages("evaluate the models in every retrieval mode"):
+        models = {"tiny SFT": modes.extract_queries(snapshot, model_policy_spec(sft)),
+                  "tiny SFT+DPO": modes.extract_queries(snapshot, model_policy_spec(dpo))}
+        model_rows = modes.evaluate_grid(snapshot, models, grid_modes, ["retrieval"])
+        print(modes.markdown(model_rows, k=100))
+
+    with stages("simulate a day online: human vs human + model queries"):
+        def queries_of(spec: str) -> dict[str, list[str]]:  # reuse the baselines' queries when there
+            return (baselines.get(spec) or modes.extract_queries(snapshot, spec)).queries
+
+        day = online.Args(snapshot=args.snapshot, human=HUMAN, seed=args.seed)
+        added = {args.online_baseline: queries_of(args.online_baseline), "tiny SFT+DPO": models["tiny SFT+DPO"].queries}
+        online_rows, cumulative = online.run_day(modes.search_system(snapshot, day.mode), queries_of(HUMAN), added, day)
+        print(online.markdown(online_rows))
+
+    with stages("write the report"):
+        grid = baseline_rows + model_rows
+        modes.plot(grid, out / "modes.png", k=100)
+        online.plot(cumulative, out / "online.png", f"a simulated day: {day.mode}, removal dynamics")
+        plot_training(sft, dpo, out / "training.png")
+        results = {"grid": grid, "online": online_rows, "cumulative": cumulative, "pairs": pairs,
+                   "stages_s": stages.seconds, **describe_run(args)}
+        write_text_atomic(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, default=str))
+        index = write_text_atomic(out / "index.md", report(args, snapshot, grid, online_rows, pairs, stages.seconds))
+
+    print(f"\ndemo finished in {sum(stages.seconds.values()) / 60:.1f} min; report: {index.resolve()}")
+    return index
+
+
+def training_log(model_dir: Path) -> list[dict]:
+    """The logged training steps (``step``, ``loss``, ...) from a run card beside a trained model."""
+    card = Path(model_dir).parent / "run_card.json"
+    return json.loads(card.read_text())["log"] if card.is_file() else []
+
+
+def plot_training(sft: Path, dpo: Path, path: Path) -> Path:
+    """Training loss per logged step of SFT and of DPO (DPO + SFT loss), as far as the run cards
+    keep the log (its last entries)."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for axis, (name, model) in zip(axes, (("SFT", sft), ("DPO", dpo))):
+        log = training_log(model) if name == "SFT" or dpo != sft else []
+        steps = [e["step"] for e in log]
+        axis.plot(steps, [e["loss"] for e in log], marker="o")
+        axis.set_title(f"{name} training loss, logged steps {steps[0]}-{steps[-1]}" if log
+                       else f"{name} training loss (not logged)", fontsize=9)
+        axis.set_xlabel("step")
+    figure.tight_layout()
+    return save_figure_atomic(figure, path)
+
+
+def _epochs(count: float) -> str:
+    return f"{count:g} epoch" + ("" if count == 1 else "s")
+
+
+def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pairs: int,
+           seconds: dict[str, float]) -> str:
+    """index.md: what ran, the tables, the plots and the commands that reproduce each part."""
+    from training._loop import BASELINES
+
+    counts = snapshot.meta.counts
+    splits = counts.get("splits", {})
+    snapshot_line = (f"Snapshot `{args.snapshot}`: synthetic {args.language} marketplace, {counts['items']:,} items, "
+                     f"{counts['toxic']:,} toxic, {counts['reports']} reports (train {splits.get('train', 0)}, "
+                     f"dev {splits.get('dev', 0)}, test {splits.get('test', 0)}), seed {args.seed}. "
+                     f"Total time {sum(seconds.values()) / 60:.1f} min.")
+    training_line = (f"SFT on the eq. 1/2 rows mined from {', '.join(BASELINES)} on the training reports "
+                     f"({_epochs(args.sft_epochs)}, lr {args.sft_lr:g}); DPO + SFT loss on {pairs} eq. 4 pairs "
+                     f"(tau {args.tau}) from the baselines and the SFT model's {args.candidates} beam candidates "
+                     f"({_epochs(args.dpo_epochs)}, lr {args.dpo_lr:g}). Test split, keyword exact:")
+    commands = "\n".join([
+        "```bash",
+        f"qx bench demo {args.snapshot} --items {args.items} --seed {args.seed}   # this report",
+        f"qx bench modes {args.snapshot}                      # Table 5 of the baselines",
+        f"qx bench online {args.snapshot} --models {args.online_baseline}      # Table 7",
+        "```",
+    ])
+    blocks = [
+        "# qx-env demo",
+        snapshot_line,
+        "## Stages",
+        markdown_table(["stage", "seconds"], [*([name, f"{s:.1f}"] for name, s in seconds.items()),
+                                              ["total", f"{sum(seconds.values()):.1f}"]]),
+        "## Policies in every retrieval mode (Table 5)",
+        ("Test split, k = 100, retrieval ranker, the reports' own items taken down first; "
+         "the tiny models answer with greedy decoding."),
+        modes.markdown(grid, k=100),
+        "![query hit rate and hit@100 per policy and mode](modes.png)",
+        "## Training the tiny model",
+        training_line,
+        modes.markdown([r for r in grid if r["mode"] == "keyword-exact"], k=100),
+        "![training losses](training.png)",
+        "## A simulated day online (Table 7)",
+        ("The test reports in a seeded order; for each, the auditors' annotated queries first, then the "
+         "other source's; detected items are removed for the rest of the day (keyword exact)."),
+        online.markdown(online_rows),
+        "![cumulative detections over the day](online.png)",
+        "## Reproduce",
+        commands,
+    ]
+    return "\n\n".join(blocks) + "\n"
+
+if __name__ == "__main__":
+    main(parse_args(Args, __doc__.splitlines()[0]))

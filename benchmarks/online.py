@@ -1,0 +1,163 @@
+"""A simulated day online, the paper's Table 7: human queries alone vs human + model queries.
+
+The day's reports arrive in a seeded order. For each report the human (auditors' annotated)
+queries are searched first, then the model's, as in the paper's online service; every toxic item
+a query exposes is detected and, under removal dynamics, taken down for the rest of the day. A
+model query equal to a human one is counted as the human's (``shared``). Compared with the human
+queries alone, the figures are the toxic item detection increment and the hit query increment,
+plus the model queries' online hit rate (the paper's query acceptance rate needs an auditor; the
+hit rate is what it relates to). Writes results.json, table.md and online.png (cumulative
+detections over the day).
+
+    python -m benchmarks.online --snapshot snapshots/demo-zh --models tfidf,textrank
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._common import (
+    describe_run,
+    markdown_table,
+    parse_args,
+    pyplot,
+    save_figure_atomic,
+    split_specs,
+)
+from benchmarks.modes import extract_queries, search_system
+from qx_env.files import write_text_atomic
+
+
+@dataclass
+class Args:
+    snapshot: str = "snapshots/demo-zh"
+    human: str = "annotation"  # the base source (the paper's Human): a policy spec
+    models: str = "tfidf"  # policy specs added after the human queries, one day each
+    split: str = "test"
+    mode: str = "keyword-exact"  # a retrieval configuration of benchmarks.modes
+    ranker: str = "retrieval"
+    k: int = 100
+    dynamics: str = "removal"  # removal, or delayed (with --delay)
+    delay: int = 0
+    recall: float = 1.0  # chance the auditor catches an exposed toxic item
+    repost_rate: float = 0.0  # chance a removed campaign item is followed by a held-back variant
+    seed: int = 0  # the day's report order, the auditor's misses and re-posting
+    out: str = "reports/bench/online"
+
+
+def day_order(queries: Mapping[str, list[str]], seed: int) -> dict[str, list[str]]:
+    """The same queries with the reports in a seeded random order (the day's arrivals)."""
+    import numpy as np
+
+    reports = sorted(queries)
+    return {reports[i]: queries[reports[i]] for i in np.random.default_rng(seed).permutation(len(reports))}
+
+
+def increment_row(name: str, result: dict) -> dict:
+    """One Table 7 row from :func:`qx_env.metrics.online_increment`'s result."""
+    model = result["by_source"]["model"]
+    return {
+        "model": name,
+        "human_detections": result["detections"]["base"],
+        "combined_detections": result["detections"]["combined"],
+        "detection_increment": result["detection_increment"],
+        "human_hit_queries": result["hit_queries"]["base"],
+        "combined_hit_queries": result["hit_queries"]["combined"],
+        "hit_query_increment": result["hit_query_increment"],
+        "model_queries": model["queries"],
+        "shared_with_human": model["shared"],
+        "model_hit_rate": model["hit_queries"] / model["queries"] if model["queries"] else 0.0,
+    }
+
+
+def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping[str, list[str]]], args: Args,
+            ) -> tuple[list[dict], dict[str, list[int]]]:
+    """Table 7 rows (one per model) and the cumulative detections after each report of each day."""
+    from tqdm.auto import tqdm
+
+    from qx_env.envs import Dynamics
+    from qx_env.metrics import online_increment
+
+    dynamics = Dynamics(kind=args.dynamics, delay=args.delay, recall=args.recall, repost_rate=args.repost_rate)
+    ordered_human = day_order(human, args.seed)
+    rows, cumulative = [], {}
+    for name, queries in tqdm(models.items(), desc="online days"):
+        result = online_increment(system, ordered_human, day_order(queries, args.seed), dynamics, seed=args.seed)
+        rows.append(increment_row(name, result))
+        cumulative.setdefault("human", result["cumulative"]["base"])
+        cumulative[f"human + {name}"] = result["cumulative"]["combined"]
+    return rows, cumulative
+
+
+def _percent(value: float) -> str:
+    return "n/a (human found none)" if math.isinf(value) else f"{100 * value:+.1f}%"
+
+
+def markdown(rows: list[dict]) -> str:
+    """Table 7 as Markdown."""
+    header = ["model", "detections: human / + model", "detection increment", "hit queries: human / + model",
+              "hit query increment", "model queries (shared with human)", "model online hit rate"]
+    return markdown_table(header, [[r["model"], f"{r['human_detections']} / {r['combined_detections']}",
+                                    _percent(r["detection_increment"]),
+                                    f"{r['human_hit_queries']} / {r['combined_hit_queries']}",
+                                    _percent(r["hit_query_increment"]),
+                                    f"{r['model_queries']} ({r['shared_with_human']})", r["model_hit_rate"]]
+                                   for r in rows])
+
+
+def plot(cumulative: Mapping[str, list[int]], path: Path, title: str) -> Path:
+    """Cumulative distinct toxic detections after each report of the day, one line per day."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, values in cumulative.items():
+        axis.plot(range(1, len(values) + 1), values, label=label, linewidth=2 if label == "human" else 1.5,
+                  linestyle="--" if label == "human" else "-")
+    axis.set_xlabel("reports handled during the day")
+    axis.set_ylabel("toxic items detected (cumulative)")
+    axis.set_title(title, fontsize=9)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return save_figure_atomic(figure, path)
+
+
+def write_results(rows: list[dict], cumulative: Mapping[str, list[int]], out: Path, args: Args) -> str:
+    """results.json, table.md and online.png under ``out``; returns the table."""
+    table = markdown(rows)
+    finite = [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()} for r in rows]
+    write_text_atomic(out / "results.json", json.dumps({"rows": finite, "cumulative": cumulative,
+                                                       **describe_run(args)}, indent=2, ensure_ascii=False))
+    write_text_atomic(out / "table.md", table + "\n")
+    plot(cumulative, out / "online.png", f"a simulated day: {args.mode}, {args.dynamics} dynamics, "
+         f"{len(next(iter(cumulative.values()), []))} reports")
+    return table
+
+
+def main(args: Args) -> dict:
+    from qx_env.errors import QxError
+    from qx_env.snapshot import Snapshot
+
+    snapshot = Snapshot.load(args.snapshot)
+    system = search_system(snapshot, args.mode, args.ranker, args.k)
+    specs = split_specs(args.models)
+    if not specs:
+        raise QxError("give at least one model policy with --models (e.g. tfidf)")
+    human = extract_queries(snapshot, args.human, args.split).queries
+    if not any(human.values()):
+        print(f"note: the human source {args.human!r} proposed no queries on {args.snapshot} ({args.split} split)"
+              "; composed snapshots carry no auditor annotations: pass --human POLICY to use a policy instead",
+              file=sys.stderr)
+    models = {spec: extract_queries(snapshot, spec, args.split).queries for spec in specs}
+    rows, cumulative = run_day(system, human, models, args)
+    out = Path(args.out)
+    print(write_results(rows, cumulative, out, args))
+    print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'online.png'}")
+    return {"rows": rows, "cumulative": cumulative}
+
+
+if __name__ == "__main__":
+    main(parse_args(Args, __doc__.splitlines()[0]))

@@ -1,0 +1,46 @@
+"""The demo pipeline end to end on a small snapshot with minimal training: index.md and its plots."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from qx_env.cli import main
+
+
+def test_demo_writes_the_report_and_its_plots(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["bench", "demo", str(tmp_path / "snapshot"), "--items", "2000", "--toxic-share", "0.06",
+                 "--seed", "11", "--baselines", "annotation,tfidf", "--modes", "keyword-exact,hybrid",
+                 "--sft-epochs", "0.05", "--dpo-epochs", "0.05", "--candidates", "2", "--out", str(out)]) == 0
+    index = out / "index.md"
+    text = index.read_text()
+    for heading in ("## Stages", "## Policies in every retrieval mode (Table 5)", "## Training the tiny model",
+                    "## A simulated day online (Table 7)", "## Reproduce"):
+        assert heading in text
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert sorted(linked) == ["modes.png", "online.png", "training.png"]
+    for name in linked:
+        assert (out / name).stat().st_size > 1000
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["stages_s"]) == 8  # every stage before the report itself
+    assert {r["policy"] for r in results["grid"]} == {"annotation", "tfidf", "tiny SFT", "tiny SFT+DPO"}
+    assert [r["model"] for r in results["online"]] == ["tfidf", "tiny SFT+DPO"]
+    printed = capsys.readouterr().out
+    assert "=== [9/9] write the report" in printed and str(index.resolve()) in printed
+
+
+def test_demo_refuses_a_work_directory_it_did_not_make(tmp_path, capsys):
+    (tmp_path / "demo" / "work").mkdir(parents=True)
+    (tmp_path / "demo" / "work" / "notes.txt").write_text("keep")
+    assert main(["bench", "demo", str(tmp_path / "snapshot"), "--out", str(tmp_path / "demo")]) == 2
+    assert "not made by the demo" in capsys.readouterr().err
+    assert (tmp_path / "demo" / "work" / "notes.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("flags", [["--items", "200"]])
+def test_demo_names_a_snapshot_too_small_for_it(tmp_path, capsys, flags):
+    assert main(["bench", "demo", str(tmp_path / "snapshot"), *flags, "--out", str(tmp_path / "demo")]) == 2
+    assert "needs training and test reports" in capsys.readouterr().err
