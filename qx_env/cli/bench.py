@@ -1,5 +1,5 @@
-"""``qx bench modes|speed|env|training|online|demo``: the benchmark scripts of ``benchmarks/`` behind one
-command, each flag made from the script's dataclass of arguments."""
+"""``qx bench NAME``: the benchmark scripts of ``benchmarks/`` (modes, online, speed, scale, env, rankers,
+training, demo, fuzz, load) behind one command, each flag made from the script's dataclass of arguments."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
 BENCHMARKS = {
     "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),
     "speed": ("benchmarks.search_speed", "search speed against raw pyserini and faiss calls"),
+    "scale": ("benchmarks.scale", "cost against corpus size (10k, 100k, 1M): build, disk, load, steps/s, memory"),
     "env": ("benchmarks.env_speed", "environment steps/s, overhead over the search system, reset time"),
     "rankers": ("benchmarks.rankers", "rankers as classifiers (COLD, snapshot) and their effect on hit rates"),
     "training": ("benchmarks.training_headline", "SFT vs SFT+DPO of the tiny model over seeds, tau ablation"),
