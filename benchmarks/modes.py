@@ -38,7 +38,7 @@ class Args:
     snapshot: str = "snapshots/demo-zh"
     policies: str = "annotation,tfidf,ngram,textrank"  # policy specs; a spec's own options stay with it
     modes: str = ",".join(MODES)
-    rankers: str = "retrieval"
+    rankers: str = "retrieval"  # ranker specs, e.g. retrieval,risk,lm:path=M,kind=judge
     split: str = "test"
     k: int = 100
     out: str = "reports/bench/modes"
@@ -162,7 +162,7 @@ def main(args: Args) -> dict:
         print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"
               + ("; composed snapshots carry no auditor annotations" if name == "annotation" else ""),
               file=sys.stderr)
-    rows = evaluate_grid(snapshot, extracted, modes, [r for r in args.rankers.split(",") if r], args.k)
+    rows = evaluate_grid(snapshot, extracted, modes, split_specs(args.rankers), args.k)
     out = Path(args.out)
     print(write_results(rows, out, args, args.k))
     print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'modes.png'}")

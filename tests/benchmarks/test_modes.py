@@ -24,3 +24,10 @@ def test_parse_modes_names_the_unknown_ones():
 
 def test_markdown_table_formats_floats_with_three_decimals():
     assert markdown_table(["a", "b"], [["x", 0.5], ["y", 2]]) == "| a | b |\n|---|---|\n| x | 0.500 |\n| y | 2 |"
+
+
+def test_ranker_specs_keep_their_options():
+    from benchmarks._common import split_specs
+
+    assert split_specs("retrieval,oracle:auc=0.9,seed=2,lm:path=m,kind=judge,risk") == [
+        "retrieval", "oracle:auc=0.9,seed=2", "lm:path=m,kind=judge", "risk"]
