@@ -56,12 +56,23 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         raise QxError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
+def _keep_the_jvm_signal_handlers() -> None:
+    """Ray's driver installs a failure signal handler for SIGSEGV; the JVM of this process (keyword
+    search) uses SIGSEGV itself once its code is compiled, so with Ray's handler in place the process
+    crashes. Ray's own switch turns the handler off (read at import, hence the constant too)."""
+    import ray._private.ray_constants as constants
+
+    os.environ["RAY_DISABLE_FAILURE_SIGNAL_HANDLER"] = "1"
+    constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+
+
 def start_ray(address: str = "", cpus: int | None = None):
     """Connect to the cluster at ``address``, or start a local one bound to loopback."""
     import ray
 
     if ray.is_initialized():
         return ray
+    _keep_the_jvm_signal_handlers()
     try:
         if address:
             _check_reachable(address)

@@ -22,6 +22,11 @@ def test_ray_shards_equal_one_process_and_bind_to_loopback(indexed_snapshot, loc
     sharded = read_feedback(mine_feedback_ray(indexed_snapshot, ["tfidf"], tmp_path / "ray", shards=2, **options))
     assert single.num_rows > 0 and sharded.equals(single)
     assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+    # Ray's SIGSEGV handler stays off in this driver: it would take the signal from the JVM (a crash
+    # found when keyword searches followed a Ray run in one process, once the JVM had compiled its code)
+    from ray._private import ray_constants
+
+    assert ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER is True
     again = mine_feedback_ray(indexed_snapshot, ["tfidf"], tmp_path / "ray", shards=2, **options)  # resumes: nothing to do
     assert read_feedback(again).equals(single)
 
