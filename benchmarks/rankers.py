@@ -24,8 +24,7 @@ from benchmarks._common import (
     write_text_atomic,
 )
 from benchmarks.modes import evaluate_grid, extract_queries
-
-METRICS = ("accuracy", "precision", "recall", "f1", "auc", "samples_per_s")
+from qx_env.rankers import classification_table
 
 
 @dataclass
@@ -106,10 +105,7 @@ def plot(classification: list[dict], search: list[dict], path: Path, k: int) -> 
 
 
 def tables(classification: list[dict], search: list[dict], k: int) -> str:
-    header = ["ranker", "data", "n", *METRICS]
-    first = markdown_table(header, [[r["ranker"], r["data"], r["n"], *(
-        "-" if r[m] is None else round(r[m]) if m == "samples_per_s" else r[m] for m in METRICS)]
-        for r in classification])
+    first = classification_table(classification)
     second = markdown_table(["ranker", "policy", "query hit rate", f"hit@{k}", "# effective", "# queries"],
                             [[r["ranker"], r["policy"], r["query_hit_rate"], r[f"hit@{k}"], r["effective_queries"],
                               r["queries"]] for r in search])
@@ -127,16 +123,18 @@ def main(args: Args) -> dict:
             sources = {"COLD test": "cold", **sources}
         else:
             print(f"note: COLD not found under {args.data_dir}; evaluating on the snapshot only", file=sys.stderr)
-    classification, specs = [], {}
+    classification, specs_of = [], {}
     for name, data in sources.items():
         # Models are kept per data set (per snapshot fingerprint), so a rebuilt snapshot retrains them.
         folder = name.split()[0] if isinstance(data, str) else f"snapshot-{snapshot.fingerprint[:12]}"
-        specs = ranker_specs(data if isinstance(data, str) else str(snapshot.path), out / "models" / folder, args)
-        classification += classification_rows(name, data, specs, args)
+        specs_of[name] = ranker_specs(data if isinstance(data, str) else str(snapshot.path),
+                                      out / "models" / folder, args)
+        classification += classification_rows(name, data, specs_of[name], args)
+    specs = specs_of["snapshot"]  # the rankers trained on this snapshot rank its searches
     extracted = {spec: extract_queries(snapshot, spec) for spec in split_specs(args.policies)}
     if not extracted:
         raise QxError("give at least one policy")
-    labels = {spec: label for label, spec in specs.items()}  # the snapshot's own rankers
+    labels = {spec: label for label, spec in specs.items()}
     search = [{**row, "ranker": labels[row["ranker"]]}
               for row in evaluate_grid(snapshot, extracted, ["keyword-exact"], list(specs.values()), args.k)]
     text = tables(classification, search, args.k)

@@ -10,15 +10,15 @@ a plain ``*ForSequenceClassification`` model that ``lm:path=out/final`` loads.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qx_env.errors import QxError
+from qx_env.files import claim_output_dir, inside
 from qx_env.rankers import LabeledTexts, labeled_sets
+from training._train import is_training_run, save_final, train_resumably, write_run_card
 
 #: Below this many parameters a model is trained fully: LoRA on a randomly initialised tiny model
 #: cannot move it far enough.
@@ -54,7 +54,7 @@ def _base_model(args: ClassifierArgs, train: LabeledTexts) -> tuple[Path, bool]:
     from policies import TinyModelConfig, build_tiny_model
     from qx_env.rankers._judge_prompts import JUDGE_PROMPTS
 
-    path = Path(args.out) / "tiny-base"
+    path = inside(args.out, "tiny-base")
     if not (path / "config.json").is_file():
         build_tiny_model(train.texts, path, TinyModelConfig(vocab_size=args.tiny_vocab_size, seed=args.seed),
                          extra_texts=list(JUDGE_PROMPTS.values()))
@@ -109,10 +109,11 @@ def train_classifier(args: ClassifierArgs) -> Path:
     """Train, save ``out/final`` (LoRA merged in) and ``out/run_card.json``; returns ``out/final``."""
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     if args.finetune not in ("lora", "full", "auto"):
         raise QxError(f"finetune must be lora, full or auto, got {args.finetune!r}")
+    # a run killed before its first checkpoint holds only the tiny base model: resumable too
+    out = claim_output_dir(args.out, "training run", lambda d: is_training_run(d) or (d / "tiny-base").is_dir())
     train, _ = labeled_sets(args.data, args.data_dir, args.holdout, args.seed)
     train = train.sample(args.max_train, args.seed)
     train.require_both_classes()
@@ -120,7 +121,7 @@ def train_classifier(args: ClassifierArgs) -> Path:
     tokenizer, model, setup = _load(base, args, from_scratch)
     gpu = torch.cuda.is_available()
     config = TrainingArguments(
-        output_dir=args.out, learning_rate=setup["learning_rate"], num_train_epochs=args.epochs,
+        output_dir=str(out), learning_rate=setup["learning_rate"], num_train_epochs=args.epochs,
         per_device_train_batch_size=args.batch_size, max_steps=args.max_steps, seed=args.seed,
         save_strategy="steps", save_steps=args.save_steps, logging_steps=20, report_to=[], bf16=gpu,
         use_cpu=not gpu, optim="adamw_torch", disable_tqdm=False, lr_scheduler_type="linear", warmup_steps=0.05,
@@ -128,17 +129,15 @@ def train_classifier(args: ClassifierArgs) -> Path:
     trainer = Trainer(model=model, args=config, train_dataset=_dataset(train, tokenizer, args.max_length),
                       data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
                       compute_loss_func=_class_weighted_loss(train.labels) if args.balance else None)
-    last = get_last_checkpoint(args.out) if Path(args.out).is_dir() else None
-    result = trainer.train(resume_from_checkpoint=last)
-
-    final = Path(args.out) / "final"
+    result, last = train_resumably(trainer, out)
     trained = trainer.model.merge_and_unload() if setup["lora"] else trainer.model
-    trained.save_pretrained(final)
-    tokenizer.save_pretrained(final)
-    card = {"kind": "classifier", "args": asdict(args), "base": str(base), "train": train.name, "rows": len(train),
-            "toxic_share": float(train.labels.mean()), **setup, "resumed_from": last, "metrics": result.metrics,
-            "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:]}
-    staging = Path(args.out) / ".run_card.json.tmp"
-    staging.write_text(json.dumps(card, indent=2, default=str))
-    os.replace(staging, Path(args.out) / "run_card.json")
+
+    def save(directory: str) -> None:
+        trained.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+
+    final = save_final(out, save)
+    write_run_card(out, trainer, {"kind": "classifier", "args": asdict(args), "base": str(base), "train": train.name,
+                                  "rows": len(train), "toxic_share": float(train.labels.mean()), **setup,
+                                  "resumed_from": last, "metrics": result.metrics})
     return final

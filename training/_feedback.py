@@ -190,10 +190,7 @@ def _check_plan(out: Path, plan: MiningPlan) -> None:
         return
     if out.exists() and any(out.iterdir()):
         raise QxError(f"{out} exists, is not empty and is not a feedback log; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{PLAN_FILE}.tmp")
-    staging.write_text(json.dumps(asdict(plan), indent=2))
-    os.replace(staging, path)
+    write_text_atomic(path, json.dumps(asdict(plan), indent=2))
 
 
 def read_feedback(path: str | Path) -> pa.Table:

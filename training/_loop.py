@@ -6,12 +6,12 @@ an interrupted loop resumes at the first unfinished round."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
+from qx_env.files import write_text_atomic
 from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
 from training._train import TrainArgs, train_dpo
@@ -93,9 +93,7 @@ def train_loop(args: LoopArgs) -> list[dict]:
             final, pairs = dpo_round(snapshot, model, work, args, baseline)
             record = {"round": number, "model": str(final), "pairs": pairs,
                       args.eval_split: evaluate_model(snapshot, final, args.eval_split)}
-            staging = summary.with_name(".round.json.tmp")
-            staging.write_text(json.dumps(record, indent=2))
-            os.replace(staging, summary)
+            write_text_atomic(summary, json.dumps(record, indent=2))
         history.append(record)
         model = Path(record["model"])
     (root / "loop.json").write_text(json.dumps({"args": asdict(args), "rounds": history}, indent=2))

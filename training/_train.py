@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _common(args: TrainArgs) -> dict:
 
     gpu = torch.cuda.is_available()
     return {
-        "output_dir": str(claim_output_dir(args.out, "training run", _is_training_run)),
+        "output_dir": str(claim_output_dir(args.out, "training run", is_training_run)),
         "learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
         "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.gradient_accumulation,
         "max_steps": args.max_steps, "max_length": args.max_length, "seed": args.seed, "save_steps": args.save_steps,
@@ -92,7 +93,8 @@ def _common(args: TrainArgs) -> dict:
     }
 
 
-def _is_training_run(directory: Path) -> bool:
+def is_training_run(directory: Path) -> bool:
+    """Whether ``directory`` holds a training run (a run card, a final model or a checkpoint)."""
     return (directory / "run_card.json").is_file() or (directory / "final").is_dir() or any(
         directory.glob("checkpoint-*"))
 
@@ -132,24 +134,41 @@ def resume_checkpoint(out: str | Path) -> Path | None:
     return None
 
 
+def train_resumably(trainer, out: str | Path):
+    """Train from the last complete checkpoint in ``out`` (if any), recording each new checkpoint's
+    checksums; returns the train result and the checkpoint resumed from."""
+    last = resume_checkpoint(out)
+    trainer.add_callback(_checksum_callback())
+    return trainer.train(resume_from_checkpoint=str(last) if last else None), last
+
+
+def save_final(out: str | Path, save: Callable[[str], None]) -> Path:
+    """``out/final``, written by ``save(directory)`` into a staging directory renamed into place."""
+    final = inside(out, "final")
+    staging = final.with_name(f".final.{os.getpid()}.tmp")
+    save(str(staging))
+    replace_directory(staging, final)
+    return final
+
+
+def write_run_card(out: str | Path, trainer, card: dict) -> None:
+    """``out/run_card.json`` (atomically): ``card`` plus the last 20 logged losses."""
+    card = {**card, "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:]}
+    write_text_atomic(inside(out, "run_card.json"), json.dumps(card, indent=2, default=str))
+
+
 def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = None) -> Path:
     if len(trainer.train_dataset) == 0:  # trl drops rows whose completion falls beyond max_length
         raise QxError(f"{args.data}: no row keeps its answer within --max-length {args.max_length}; raise it")
-    last = resume_checkpoint(args.out)
-    trainer.add_callback(_checksum_callback())
-    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
-    final = inside(args.out, "final")
-    staging = final.with_name(f".final.{os.getpid()}.tmp")
-    trainer.save_model(str(staging))
-    trainer.processing_class.save_pretrained(str(staging))
-    replace_directory(staging, final)
-    card = {
-        "kind": kind, "args": asdict(args), "data_sha256": _sha256(args.data), "rows": rows,
-        "resumed_from": last, "metrics": result.metrics,
-        "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:],
-        **(extra or {}),
-    }
-    write_text_atomic(inside(args.out, "run_card.json"), json.dumps(card, indent=2, default=str))
+    result, last = train_resumably(trainer, args.out)
+
+    def save(directory: str) -> None:
+        trainer.save_model(directory)
+        trainer.processing_class.save_pretrained(directory)
+
+    final = save_final(args.out, save)
+    write_run_card(args.out, trainer, {"kind": kind, "args": asdict(args), "data_sha256": _sha256(args.data),
+                                       "rows": rows, "resumed_from": last, "metrics": result.metrics, **(extra or {})})
     return final
 
 

@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+from qx_env.files import write_text_atomic
 
 DEFAULT_RANKERS = ("retrieval", "risk", "oracle:auc=0.8")
-COLUMNS = ("accuracy", "precision", "recall", "f1", "auc", "samples_per_s")
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -52,29 +52,17 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_table(rows: list[dict]) -> str:
-    """Markdown table of evaluation rows (the study's Table 1 columns)."""
-    lines = ["| ranker | data | n | " + " | ".join(COLUMNS) + " |", "|---|---|---:|" + "---:|" * len(COLUMNS)]
-    for row in rows:
-        cells = ["-" if row[c] is None else f"{row[c]:,.0f}" if c == "samples_per_s" else f"{row[c]:.4f}"
-                 for c in COLUMNS]
-        lines.append(f"| {row['ranker']} | {row['data']} | {row['n']:,} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def run_eval(args: argparse.Namespace) -> int:
-    from qx_env.rankers import evaluate_ranker, labeled_sets
+    from qx_env.rankers import classification_table, evaluate_ranker, labeled_sets
 
     if (args.data is None) == (args.corpus_preset is None):
         raise ValueError("give a snapshot directory or --corpus-preset, not both or neither")
     train, test = labeled_sets(args.corpus_preset or str(args.data), args.data_dir, args.holdout, args.seed)
     test = test.sample(args.max_test, args.seed)
     rows = [evaluate_ranker(spec, train, test) for spec in (args.ranker or DEFAULT_RANKERS)]
-    print(format_table(rows))
+    print(classification_table(rows))
     if args.out:
-        staging = args.out.with_name(f".{args.out.name}.tmp")
-        staging.write_text(json.dumps(rows, indent=2))
-        staging.replace(args.out)
+        write_text_atomic(args.out, json.dumps(rows, indent=2))
         print(f"rows written to {args.out}")
     return 0
 

@@ -3,7 +3,7 @@ evaluation (the small-models study's Table 1 columns). ``lm`` (fine-tuned classi
 judge) loads torch and transformers only when asked for."""
 
 from qx_env.rankers._base import DEFERRED, RANKERS, Ranker, TextScorer, make_ranker, parse_ranker, register
-from qx_env.rankers._cache import PrecomputedRanker, ScoreCache, read_scores, write_scores
+from qx_env.rankers._cache import PrecomputedRanker, ScoreCache, cached_scores, read_scores, write_scores
 from qx_env.rankers._data import (
     DEFAULT_DATA_DIR,
     LABELED_PRESETS,
@@ -15,13 +15,38 @@ from qx_env.rankers._data import (
     read_labeled,
     snapshot_sets,
 )
-from qx_env.rankers._evaluate import classification_metrics, evaluate_ranker
+from qx_env.rankers._evaluate import METRICS, classification_metrics, classification_table, evaluate_ranker
 from qx_env.rankers._oracle import OracleRanker, oracle_scores
 from qx_env.rankers._risk import NgramLogisticRegression, RiskRanker
 
 __all__ = [
-    "DEFAULT_DATA_DIR", "DEFERRED", "LABELED_PRESETS", "RANKERS", "LabeledTexts", "NgramLogisticRegression",
-    "OracleRanker", "PrecomputedRanker", "Ranker", "RiskRanker", "ScoreCache", "TextScorer", "classification_metrics",
-    "cold_sets", "evaluate_ranker", "evaluation_clusters", "heldout_mask", "labeled_sets", "make_ranker", "oracle_scores", "parse_ranker",
-    "read_labeled", "read_scores", "register", "snapshot_sets", "write_scores",
+    "DEFAULT_DATA_DIR",
+    "DEFERRED",
+    "LABELED_PRESETS",
+    "METRICS",
+    "RANKERS",
+    "LabeledTexts",
+    "NgramLogisticRegression",
+    "OracleRanker",
+    "PrecomputedRanker",
+    "Ranker",
+    "RiskRanker",
+    "ScoreCache",
+    "TextScorer",
+    "cached_scores",
+    "classification_metrics",
+    "classification_table",
+    "cold_sets",
+    "evaluate_ranker",
+    "evaluation_clusters",
+    "heldout_mask",
+    "labeled_sets",
+    "make_ranker",
+    "oracle_scores",
+    "parse_ranker",
+    "read_labeled",
+    "read_scores",
+    "register",
+    "snapshot_sets",
+    "write_scores",
 ]

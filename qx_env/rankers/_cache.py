@@ -8,12 +8,14 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qx_env.errors import QxError
+from qx_env.files import write_text_atomic
 from qx_env.rankers._base import Ranker, register
 from qx_env.snapshot import Snapshot
 
@@ -33,11 +35,10 @@ def write_scores(directory: str | Path, snapshot: Snapshot, scores: np.ndarray, 
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"snapshot_fingerprint": snapshot.fingerprint, "items": len(snapshot), "config": config,
             "scores_sha256": _digest(scores.tobytes())}
-    scores_staging, meta_staging = (directory / f".{os.getpid()}.tmp{suffix}" for suffix in (".npy", ".json"))
-    np.save(scores_staging, scores)
-    meta_staging.write_text(json.dumps(meta, indent=2, default=str))
-    os.replace(scores_staging, directory / SCORES_FILE)
-    os.replace(meta_staging, directory / META_FILE)
+    staging = directory / f".{SCORES_FILE}.{os.getpid()}.tmp.npy"
+    np.save(staging, scores)
+    os.replace(staging, directory / SCORES_FILE)
+    write_text_atomic(directory / META_FILE, json.dumps(meta, indent=2, default=str))  # last: it vouches for the scores
     return directory
 
 
@@ -80,6 +81,20 @@ class ScoreCache:
     def store(self, scores: np.ndarray) -> None:
         if self.directory is not None:
             write_scores(self.directory, self.snapshot, scores, self.config)
+
+
+def cached_scores(snapshot: Snapshot, name: str, config: dict[str, Any], compute: Callable[[], np.ndarray],
+                  cache: bool = True) -> np.ndarray:
+    """The scores of ``name`` under ``config`` from the automatic cache, else ``compute()``d and stored
+    there; with ``cache=False`` always computed and never stored."""
+    if not cache:
+        return compute()
+    store = ScoreCache(snapshot, name, config)
+    scores = store.load()
+    if scores is None:
+        scores = compute()
+        store.store(scores)
+    return scores
 
 
 @register

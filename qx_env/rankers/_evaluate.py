@@ -9,6 +9,19 @@ import numpy as np
 from qx_env.errors import QxError
 from qx_env.rankers._data import LabeledTexts
 
+#: The small-models study's Table 1 columns, as named in evaluation rows.
+METRICS = ("accuracy", "precision", "recall", "f1", "auc", "samples_per_s")
+
+
+def classification_table(rows: list[dict]) -> str:
+    """Markdown table of :func:`evaluate_ranker` rows."""
+    lines = ["| ranker | data | n | " + " | ".join(METRICS) + " |", "|---|---|---:|" + "---:|" * len(METRICS)]
+    for row in rows:
+        cells = ["-" if row[c] is None else f"{row[c]:,.0f}" if c == "samples_per_s" else f"{row[c]:.4f}"
+                 for c in METRICS]
+        lines.append(f"| {row['ranker']} | {row['data']} | {row['n']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray, seconds: float, threshold: float = 0.5) -> dict:
     """Accuracy, precision, recall, F1 (toxic = positive, predicted when score >= ``threshold``),

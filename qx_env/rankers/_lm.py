@@ -19,8 +19,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qx_env.errors import QxError
+from qx_env.files import file_sha256
 from qx_env.rankers._base import Ranker, TextScorer, register
-from qx_env.rankers._cache import ScoreCache
+from qx_env.rankers._cache import cached_scores
 from qx_env.rankers._data import LabeledTexts
 from qx_env.rankers._judge_prompts import JUDGE_ANSWERS, JUDGE_PROMPTS
 from qx_env.snapshot import Snapshot
@@ -30,14 +31,11 @@ CLASSIFIER_SUFFIX = "ForSequenceClassification"
 
 
 def model_fingerprint(path: str | Path) -> str:
-    """sha256 over a model directory's config, tokenizer and weight files (names and bytes)."""
+    """sha256 over a model directory's config, tokenizer and weight files (names and contents)."""
     digest = hashlib.sha256()
     for file in sorted(Path(path).iterdir()):
         if file.is_file() and file.suffix in (".json", ".safetensors", ".model", ".txt"):
-            digest.update(file.name.encode())
-            with open(file, "rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                    digest.update(block)
+            digest.update(f"{file.name}:{file_sha256(file)}".encode())
     return digest.hexdigest()
 
 
@@ -86,7 +84,7 @@ class JudgeScorer:
             raise QxError(f"judge language must be one of {', '.join(JUDGE_PROMPTS)}, got {language!r}")
         self.tokenizer, self.model = load_causal_lm(path, trust_remote_code=trust_remote_code)
         self.language, self.max_length = language, max_length
-        self.template, self._prefix_cache = self._split_prompt(), None
+        (self.prefix_ids, self.suffix_ids), self._prefix_cache = self._split_prompt(), None
         default_positive, default_negative = JUDGE_ANSWERS[language]
         self.answer_ids = [self._first_token(positive or default_positive), self._first_token(negative or default_negative)]
         if self.answer_ids[0] == self.answer_ids[1]:
@@ -106,19 +104,17 @@ class JudgeScorer:
                                                       add_generation_prompt=True, tokenize=False)
         return content + "\n"
 
-    def _split_prompt(self) -> tuple[list[int], str, str]:
-        """The prompt's shared prefix (token ids) and the template text around each item's text."""
+    def _split_prompt(self) -> tuple[list[int], list[int]]:
+        """Token ids of the prompt before each item's text (shared by all) and after it."""
         marker = "\u2063QX\u2063"  # a text that appears nowhere else
         before, _, after = self._conversation(marker).partition(marker)
-        return self.tokenizer(before, add_special_tokens=False)["input_ids"], before, after
+        return tuple(self.tokenizer(part, add_special_tokens=False)["input_ids"] for part in (before, after))
 
     def encode(self, texts: list[str]):
         """Per text, the tokens after the shared prefix (right-padded), cut to ``max_length``."""
         import torch
 
-        _, _, after = self.template
-        suffix_ids = self.tokenizer(after, add_special_tokens=False)["input_ids"]
-        rows = [self.tokenizer(t, add_special_tokens=False)["input_ids"][: self.max_length] + suffix_ids
+        rows = [self.tokenizer(t, add_special_tokens=False)["input_ids"][: self.max_length] + self.suffix_ids
                 for t in texts]
         width = max(map(len, rows))
         ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
@@ -135,9 +131,9 @@ class JudgeScorer:
         import torch
 
         if self._prefix_cache is None:
-            prefix = torch.tensor([self.template[0]])
+            prefix = torch.tensor([self.prefix_ids])
             self._prefix_cache = self.model(input_ids=prefix, use_cache=True).past_key_values
-        rows, prefix_length = len(batch["input_ids"]), len(self.template[0])
+        rows, prefix_length = len(batch["input_ids"]), len(self.prefix_ids)
         cache = copy.deepcopy(self._prefix_cache)
         cache.batch_repeat_interleave(rows)
         mask = torch.cat([torch.ones((rows, prefix_length), dtype=torch.long), batch["attention_mask"]], dim=1)
@@ -191,13 +187,12 @@ class LMRanker(Ranker):
         language = language or snapshot.language
         config = {"kind": kind, "model": model_fingerprint(path), "max_length": max_length, "language": language,
                   "positive": positive, "negative": negative}
-        store = ScoreCache(snapshot, self.name, config) if cache else None
-        self._scores = store.load() if store else None
-        if self._scores is None:
+
+        def compute() -> np.ndarray:
             scorer = make_scorer(path, kind, language, max_length, positive, negative, trust_remote_code)
-            self._scores = score_texts(scorer, list(snapshot.texts), batch_size)
-            if store:
-                store.store(self._scores)
+            return score_texts(scorer, list(snapshot.texts), batch_size)
+
+        self._scores = cached_scores(snapshot, self.name, config, compute, cache)
 
     def scores(self) -> np.ndarray:
         return self._scores

@@ -7,8 +7,8 @@ import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.rankers._base import Ranker, TextScorer, register
-from qx_env.rankers._cache import ScoreCache
-from qx_env.rankers._data import LabeledTexts, heldout_mask
+from qx_env.rankers._cache import cached_scores
+from qx_env.rankers._data import LabeledTexts, heldout_mask, snapshot_sets
 from qx_env.snapshot import Snapshot
 
 
@@ -50,21 +50,15 @@ class RiskRanker(Ranker):
     def __init__(self, snapshot: Snapshot, cache: bool = True, C: float = 4.0, holdout: float = 0.1) -> None:
         super().__init__(snapshot)
         self.C, self.holdout = float(C), float(holdout)
-        store = ScoreCache(snapshot, self.name, {"C": self.C, "holdout": self.holdout}) if cache else None
-        self._scores = store.load() if store else None
-        if self._scores is None:
-            self._scores = self._fit_and_score()
-            if store:
-                store.store(self._scores)
+        self._scores = cached_scores(snapshot, self.name, {"C": self.C, "holdout": self.holdout},
+                                     self._fit_and_score, cache)
 
     def training_mask(self) -> np.ndarray:
         """Items the classifier learns from: none of the evaluation clusters, none held out."""
         return ~heldout_mask(self.snapshot, self.holdout)
 
     def _fit_and_score(self) -> np.ndarray:
-        train = self.training_mask()
-        data = LabeledTexts("risk ranker training items", [self.snapshot.texts[i] for i in np.flatnonzero(train)],
-                            np.asarray(self.snapshot.labels[train], dtype=np.int8))
+        data, _ = snapshot_sets(self.snapshot, self.holdout)  # the items of training_mask()
         if len(set(data.labels.tolist())) < 2:
             raise QxError("the risk ranker needs toxic and normal items outside the evaluation clusters")
         return NgramLogisticRegression(self.C).fit(data).score(list(self.snapshot.texts))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.rankers import METRICS, Args, main
+from benchmarks.rankers import Args, main
+from qx_env.rankers import METRICS
 
 
 def test_rankers_benchmark_writes_tables_and_plot(indexed_snapshot, tiny_model, tmp_path):
