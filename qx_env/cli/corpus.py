@@ -42,6 +42,8 @@ def register(tools: argparse._SubParsersAction) -> None:
     synth.add_argument("--hard-negative-share", type=float, default=0.15)
     synth.add_argument("--campaign-size", type=float, default=12.0, help="mean toxic campaign size")
     synth.add_argument("--steps", type=int, default=100, help="length of the posting timeline")
+    synth.add_argument("--tags-per-listing", type=float, default=2.0,
+                       help="mean seller tags per listing, a Zipf long tail of rare words (2; 0 for none)")
     _common(synth)
     synth.set_defaults(run=run_synth)
 
@@ -85,6 +87,7 @@ def run_synth(args: argparse.Namespace) -> int:
         language=args.lang, items=args.items, toxic_share=args.toxic_share,
         hard_negative_share=args.hard_negative_share, report_share=args.report_share,
         mean_campaign_size=args.campaign_size, steps=args.steps, seed=args.seed, split_fractions=args.splits,
+        tags_per_listing=args.tags_per_listing,
     )
     return _finish(synthesize(config, progress=not args.quiet), args, started)
 

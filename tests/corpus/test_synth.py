@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections import Counter
 
 import numpy as np
 import pyarrow.compute as pc
@@ -10,6 +12,7 @@ import pytest
 
 from qx_env.corpus import SynthConfig, synthesize
 from qx_env.corpus.synth import load_vocabulary
+from qx_env.corpus.synth._tags import tag_lexicon
 
 
 def test_same_seed_same_bytes_other_seed_other_corpus(synth_config, saved_snapshot, tmp_path):
@@ -113,7 +116,7 @@ def test_english_marketplace(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [("language", "fr", "--lang"), ("items", 3, "--items"), ("toxic_share", 1.5, "toxic_share"),
-     ("report_share", 0, "report share")],
+     ("report_share", 0, "report share"), ("tags_per_listing", -1, "tags per listing")],
 )
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -131,3 +134,28 @@ def test_campaigns_disguise_more_as_they_re_post():
         early += [r["camouflage"] is not None for r in rows[:half]]
         late += [r["camouflage"] is not None for r in rows[half:]]
     assert np.mean(late) > np.mean(early) + 0.05
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_seller_tags_are_a_long_tail_without_label_signal(language):
+    snapshot = synthesize(SynthConfig(language=language, items=6000, toxic_share=0.1, seed=3), progress=False)
+    vocab = load_vocabulary(language)
+    lexicon = set(tag_lexicon(vocab))
+    per_item = [[w for w in re.findall(r"#(\w+)", t) if w in lexicon] for t in snapshot.texts]
+    counts = Counter(word for tags in per_item for word in set(tags))
+    assert len(counts) > 2000
+    assert sum(1 for c in counts.values() if c <= 3) / len(counts) > 0.6  # most tags are rare...
+    assert counts.most_common(1)[0][1] >= 20  # ...a few are common
+    labels = snapshot.labels.astype(bool)
+    tagged = np.array([len(tags) for tags in per_item])
+    assert abs(tagged[labels].mean() - tagged[~labels].mean()) < 0.25  # toxic and normal sellers tag alike
+    risky = {p.lower() for v in vocab.violations for p in (*v.core_phrases, *v.broad_terms)}
+    assert not any(p in word.lower() for word in lexicon for p in risky)
+
+
+def test_tags_use_their_own_random_stream(synth_config):
+    plain = synthesize(dataclasses.replace(synth_config, tags_per_listing=0), progress=False)
+    tagged = synthesize(synth_config, progress=False)
+    assert sum("#" in t for t in tagged.texts) > 2 * sum("#" in t for t in plain.texts)
+    for column in ("id", "label", "cluster_id", "seller_id", "created_step", "risk_phrases"):
+        assert plain.items.column(column).equals(tagged.items.column(column)), column

@@ -20,6 +20,7 @@ from qx_env import __version__
 from qx_env.corpus._reports import reports_table, sample_report_positions
 from qx_env.corpus.synth._annotations import annotate
 from qx_env.corpus.synth._camouflage import camouflage
+from qx_env.corpus.synth._tags import TagSampler
 from qx_env.corpus.synth._vocabulary import LANGUAGES, Category, Violation, Vocabulary, load_vocabulary
 from qx_env.snapshot import DEFAULT_FRACTIONS, Snapshot, SnapshotMeta
 
@@ -50,6 +51,8 @@ class SynthConfig:
     mean_campaign_size: float = 12.0
     steps: int = 100
     seed: int = 0
+    #: Mean number of seller tags (``#露营``) per listing, words of a Zipf-distributed long tail.
+    tags_per_listing: float = 2.0
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
 
     def __post_init__(self) -> None:
@@ -64,6 +67,8 @@ class SynthConfig:
             raise ValueError("toxic share plus hard-negative share must stay below 1")
         if not 0 < self.report_share <= 1:
             raise ValueError(f"report share must be in (0, 1], got {self.report_share}")
+        if self.tags_per_listing < 0:
+            raise ValueError(f"tags per listing must be at least 0, got {self.tags_per_listing}")
         if self.mean_campaign_size < 1 or self.steps < 1:
             raise ValueError("mean campaign size and steps must be at least 1")
 
@@ -141,7 +146,7 @@ class MarketplaceGenerator:
     def __init__(self, config: SynthConfig) -> None:
         self.config = config
         self.vocab: Vocabulary = load_vocabulary(config.language)
-        streams = np.random.SeedSequence(config.seed).generate_state(6)
+        streams = np.random.SeedSequence(config.seed).generate_state(7)
         self.rng = random.Random(int(streams[0]))
         self.np_rng = np.random.default_rng(int(streams[1]))
         self.report_seed = int(streams[2])
@@ -153,6 +158,7 @@ class MarketplaceGenerator:
         self._seller_weights /= self._seller_weights.sum()
         self._category_weights = [c.weight for c in self.vocab.categories]
         self._shared_words = shared_words(self.vocab)
+        self.tags = TagSampler(self.vocab, int(streams[6]), config.tags_per_listing)
 
     # ---- small pieces -------------------------------------------------------------------
     def _target_length(self) -> int:
@@ -229,6 +235,7 @@ class MarketplaceGenerator:
         if words:
             pieces.insert(rng.randrange(1, len(pieces) + 1), " ".join(rng.sample(self._shared_words, words)))
         self._tail(pieces)
+        self.tags.add(pieces)
         return Listing(self._join(pieces), 0, category.id, None, "", rng.randrange(self.config.steps))
 
     def hard_negative(self) -> Listing:
@@ -242,6 +249,7 @@ class MarketplaceGenerator:
         self._fill(pieces, category.details, self._target_length() - 20)
         pieces.append(self._price(*category.price))
         self._tail(pieces)
+        self.tags.add(pieces)
         return Listing(
             self._join(pieces), 0, category.id, None, "", rng.randrange(self.config.steps),
             violation=None, hard_negative=True,
@@ -343,6 +351,7 @@ class MarketplaceGenerator:
         if contact:
             pieces.insert(rng.randrange(len(pieces) + 1), contact)
         self._tail(pieces, shipping=0.3, place=0.4, closing=0.6)
+        self.tags.add(pieces)
         return Listing(
             self._join(pieces), 1, category.id, campaign.id, rng.choice(campaign.sellers), step,
             violation=campaign.violation.id,
@@ -424,7 +433,7 @@ def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
-    for package in ("numpy", "pyarrow", "pypinyin", "opencc-python-reimplemented"):
+    for package in ("numpy", "pyarrow", "pypinyin", "opencc-python-reimplemented", "jieba"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:

@@ -55,6 +55,15 @@ class Vocabulary:
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
 
+    def all_texts(self) -> list[str]:
+        """Every word and sentence of the vocabulary (the format strings left out)."""
+        texts = [*self.places, *self.conditions, *self.shipping, *self.closings]
+        for c in self.categories:
+            texts += [c.name, *c.products, *c.brands, *c.models, *c.details]
+        for v in self.violations:
+            texts += [v.name, *v.core_phrases, *v.contexts, *v.broad_terms, *v.hard_negatives]
+        return texts
+
     @property
     def sep(self) -> str:
         """What joins the sentences of a listing."""
