@@ -48,8 +48,8 @@ def _zh_nouns() -> tuple[str, ...]:
 def _en_brand_names() -> tuple[str, ...]:
     """Pseudo-word brand names (Velmora, Kastrix...), the same on every machine."""
     rng = random.Random(20_261_122)
-    onsets = "b c d f g h k l m n p r s t v z br cr dr fr gr kl pl pr st tr".split()
-    vowels = "a e i o u ai ea io ou".split()
+    onsets = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cr", "dr", "fr", "gr", "kl", "pl", "pr", "st", "tr"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "io", "ou"]
     codas = ["", "", "n", "r", "s", "x", "l", "m"]
     names: dict[str, None] = {}
     while len(names) < 2 * LEXICON_SIZE:
