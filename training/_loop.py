@@ -36,32 +36,37 @@ class LoopArgs:
     beta: float = 0.1
     lora: bool = False
     eval_split: str = "dev"
+    grounded: bool = True  # extractive decoding: queries are spans of the report (policies._grounded)
     seed: int = 0
     progress: bool = True  # progress bars while mining
 
 
-def model_policy_spec(model: str | Path, adapter: str = "") -> str:
+def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = False) -> str:
     """The ``llm`` policy spec that evaluates a trained model: greedy, short answers, batched."""
-    return f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
+    return (f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
+            + (",grounded=true" if grounded else ""))
 
 
-def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "") -> dict:
-    """Table 5 row of a model's answers on a split, keyword exact."""
+def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "", grounded: bool = False) -> dict:
+    """Table 5 row of a model's answers on a split, keyword exact, with the number of distinct
+    queries over all reports (a model that collapses onto one answer has few)."""
     from policies import make_policy
     from qx_env.metrics import evaluate_queries
     from qx_env.search import SearchSystem
 
     reports = snapshot.reports_in(split.split(","))
-    extracted = make_policy(model_policy_spec(model, adapter), snapshot).extract(snapshot.report_texts(reports))
+    policy = make_policy(model_policy_spec(model, adapter, grounded), snapshot)
+    extracted = policy.extract(snapshot.report_texts(reports))
     queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
-    return evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
+    row = evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
+    return {**row, "distinct_queries": len({q for answer in extracted for q in answer})}
 
 
 def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline: pa.Table | None = None,
               tau: float | None = None) -> tuple[Path, int]:
     """Mine ``model``'s candidates (plus the baselines' feedback), build pairs, train DPO."""
     tau = args.tau if tau is None else tau
-    spec = f"llm:path={model},num_beams={args.candidates},max_new_tokens=64"
+    spec = f"llm:path={model},num_beams={args.candidates},max_new_tokens=64" + (",grounded=true" if args.grounded else "")
     own = read_feedback(mine_feedback(snapshot, [spec], work / "feedback-model", candidates=args.candidates,
                                       progress=args.progress))
     feedback = own if baseline is None else pa.concat_tables([baseline, own])
@@ -92,7 +97,7 @@ def train_loop(args: LoopArgs) -> list[dict]:
         else:
             final, pairs = dpo_round(snapshot, model, work, args, baseline)
             record = {"round": number, "model": str(final), "pairs": pairs,
-                      args.eval_split: evaluate_model(snapshot, final, args.eval_split)}
+                      args.eval_split: evaluate_model(snapshot, final, args.eval_split, grounded=args.grounded)}
             write_text_atomic(summary, json.dumps(record, indent=2))
         history.append(record)
         model = Path(record["model"])

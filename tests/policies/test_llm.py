@@ -90,3 +90,42 @@ def test_tiny_model_cli(synth_snapshot, tmp_path, capsys):
                  "600", "--hidden-size", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1"]) == 0
     assert "parameters" in capsys.readouterr().out
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "tokenizer.json").is_file()
+
+
+def test_token_bytes_spell_the_text(tiny):
+    from transformers import AutoTokenizer
+
+    from policies._grounded import token_bytes
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    pieces = token_bytes(tokenizer)
+    for text in ("出售红腹水虎小苗，同城自提 vx abc123", "red bellied piranha fry 🐟"):
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert b"".join(pieces[i] for i in ids) == text.encode()
+
+
+def test_grounded_decoding_returns_only_spans_of_the_report(tiny, synth_snapshot):
+    texts = synth_snapshot.report_texts()[:4]
+    free = make_policy(f"llm:path={tiny},max_new_tokens=24,batch_size=2", synth_snapshot)
+    grounded = make_policy(f"llm:path={tiny},max_new_tokens=24,batch_size=2,grounded=true", synth_snapshot)
+    answers = grounded.extract(texts)
+    assert not any(free.extract(texts))  # the untrained model's own answers are not even well formed
+    assert any(answers)
+    sampled = make_policy(f"llm:path={tiny},max_new_tokens=24,temperature=1.0,grounded=true", synth_snapshot)
+    alternatives = [grounded.candidates(texts[0], 3), sampled.candidates(texts[1], 3)]
+    for text, queries in [*zip(texts, answers), (texts[0], alternatives[0][0]), (texts[1], alternatives[1][0])]:
+        assert all(q.lower() in text.lower() for q in queries), (text, queries)
+
+
+def test_grounded_decoding_keeps_a_learned_extractive_answer(tiny, tmp_path):
+    import shutil
+
+    path = tmp_path / "taught"
+    shutil.copytree(tiny, path)
+    text = "出售红腹水虎小苗，同城自提"
+    _teach(path, text, ["红腹水虎", "小苗"], "zh")
+    policy = make_policy(f"llm:path={path},language=zh,max_new_tokens=200,grounded=true")
+    assert policy.extract([text]) == [["红腹水虎", "小苗"]]
+    # on another report the same learned answer is not a span, so something of that report comes back
+    other = "九成新山地自行车，车架无划痕"
+    assert all(q in other for q in policy.extract([other])[0])
