@@ -155,8 +155,8 @@ def run_stages(args: Args) -> Path:
         print(f"{pairs} preference pairs (eq. 4, tau {args.tau})" + ("; no DPO: nothing to prefer" if not pairs else ""))
 
     with stages("evaluate the models in every retrieval mode"):
-        models = {"tiny SFT": modes.extract_queries(snapshot, model_policy_spec(sft)),
-                  "tiny SFT+DPO": modes.extract_queries(snapshot, model_policy_spec(dpo))}
+        models = {"tiny SFT": modes.extract_queries(snapshot, model_policy_spec(sft, grounded=True)),
+                  "tiny SFT+DPO": modes.extract_queries(snapshot, model_policy_spec(dpo, grounded=True))}
         model_rows = modes.evaluate_grid(snapshot, models, grid_modes, ["retrieval"])
         print(modes.markdown(model_rows, k=100))
 

@@ -3,7 +3,8 @@
 The task is query *extraction*; a free model can still answer with a phrase the report does not
 contain (a small one collapses onto one phrase that hits anywhere). With ``grounded`` decoding the
 answer prefix is given and, token by token, the text between separators must stay a substring of
-the report (ASCII case ignored), so the model only chooses which spans to return. Works on byte
+the report (ASCII case ignored), starting at a character, of the length eq. 1 qualifies (2 to 10
+characters for Chinese), so the model only chooses which spans to return and where they end. Works on byte
 level, so tokens that split a character are handled; any byte-level BPE tokenizer (Qwen, the tiny
 model) or one whose tokens decode on their own.
 """
@@ -15,6 +16,9 @@ from functools import cache
 
 _SEPARATOR = re.compile("[,\n]|，".encode())
 _TRIM = b" \t\"'"
+#: Characters a query has, at least and at most: the paper's eq. 1 for Chinese (2 to 10); for
+#: English about its 1 to 4 words.
+QUERY_CHARS = {"zh": (2, 10), "en": (2, 40)}
 
 
 @cache
@@ -39,20 +43,26 @@ def token_bytes(tokenizer) -> list[bytes | None]:
     return pieces
 
 
-def _whole_characters(data: bytes) -> bool:
+def _started(query: bytes, text: bytes, most: int) -> bool:
+    """A query being written: a span of ``text`` that starts at a character and is not too long."""
+    stripped = query.lstrip(_TRIM)
+    if len(query) - len(stripped) > 1:  # one space after a comma, not a run of them
+        return False
+    query = stripped
+    if query[:1] and query[0] & 0xC0 == 0x80:  # a UTF-8 continuation byte: mid-character
+        return False
+    return query in text and len(query.decode(errors="ignore")) <= most
+
+
+def _finished(query: bytes, text: bytes, least: int, most: int) -> bool:
+    """A query that may end here: a span of ``text`` of whole characters, of a qualified length."""
+    query = query.strip(_TRIM)
+    if not _started(query, text, most):
+        return False
     try:
-        data.decode()
+        return len(query.decode()) >= least
     except UnicodeDecodeError:
         return False
-    return True
-
-
-def _tail_fits(tail: bytes, text: bytes) -> bool:
-    """Every finished query of ``tail`` is whole characters of ``text``, and the query being
-    written starts a span of it."""
-    *finished, current = _SEPARATOR.split(tail)
-    return (all(part.strip(_TRIM) in text and _whole_characters(part) for part in finished)
-            and current.lstrip(_TRIM) in text)
 
 
 def spans_of(text: str, queries: list[str]) -> list[str]:
@@ -67,14 +77,17 @@ class SpanConstraint:
     with the answer prefix and are ``prompt_length`` tokens long (left-padded); ``per_text`` rows
     of ``input_ids`` belong to each text when sampling several answers."""
 
-    def __init__(self, tokenizer, texts: list[str], prompt_length: int, per_text: int = 1) -> None:
+    def __init__(self, tokenizer, texts: list[str], prompt_length: int, per_text: int = 1,
+                 language: str = "zh") -> None:
+        self.least, self.most = QUERY_CHARS[language]
         self.pieces = token_bytes(tokenizer)
         self.eos, self.pad = tokenizer.eos_token_id, tokenizer.pad_token_id
         self.prompt_length, self.per_text = prompt_length, per_text
         self.texts = [text.lower().encode() for text in texts]
-        # tokens that can occur at all: in the text, or separators
+        # tokens that can occur at all: spans of the text, alone or around a separator
         self.candidates = [
-            [i for i, piece in enumerate(self.pieces) if piece and _tail_fits(piece.lower(), text)]
+            [i for i, piece in enumerate(self.pieces)
+             if piece and all(part.strip(_TRIM) in text for part in _SEPARATOR.split(piece.lower()))]
             for text in self.texts
         ]
 
@@ -86,6 +99,11 @@ class SpanConstraint:
         written = b"".join(self.pieces[i] or b"" for i in generated).lower()
         current = _SEPARATOR.split(written)[-1]
         text = self.texts[row]
-        allowed = [i for i in self.candidates[row] if _tail_fits(current + self.pieces[i].lower(), text)]
-        can_stop = written.strip(_TRIM) and _whole_characters(current)
-        return allowed + [self.eos] if can_stop else allowed or [self.eos]
+        allowed = [i for i in self.candidates[row] if self._fits(current + self.pieces[i].lower(), text)]
+        return allowed + [self.eos] if _finished(current, text, self.least, self.most) else allowed or [self.eos]
+
+    def _fits(self, tail: bytes, text: bytes) -> bool:
+        """Every finished query of ``tail`` may end, and the one being written may go on."""
+        *finished, current = _SEPARATOR.split(tail)
+        return (all(_finished(part, text, self.least, self.most) for part in finished)
+                and _started(current, text, self.most))

@@ -119,7 +119,8 @@ class LLMPolicy(Policy):
                 options.update(do_sample=False, num_beams=beams)
             if self.grounded:
                 options["prefix_allowed_tokens_fn"] = SpanConstraint(
-                    self.tokenizer, chunk, batch["input_ids"].shape[1], num_return_sequences if sample else 1)
+                    self.tokenizer, chunk, batch["input_ids"].shape[1], num_return_sequences if sample else 1,
+                    self.language)
             with torch.inference_mode():
                 generated = self.model.generate(**batch, **options)
             new = generated[:, batch["input_ids"].shape[1]:]

@@ -114,7 +114,7 @@ def test_grounded_decoding_returns_only_spans_of_the_report(tiny, synth_snapshot
     sampled = make_policy(f"llm:path={tiny},max_new_tokens=24,temperature=1.0,grounded=true", synth_snapshot)
     alternatives = [grounded.candidates(texts[0], 3), sampled.candidates(texts[1], 3)]
     for text, queries in [*zip(texts, answers), (texts[0], alternatives[0][0]), (texts[1], alternatives[1][0])]:
-        assert all(q.lower() in text.lower() for q in queries), (text, queries)
+        assert all(q.lower() in text.lower() and 2 <= len(q.strip()) <= 10 for q in queries), (text, queries)
 
 
 def test_grounded_decoding_keeps_a_learned_extractive_answer(tiny, tmp_path):
