@@ -65,11 +65,12 @@ def _finished(query: bytes, text: bytes, least: int, most: int) -> bool:
         return False
 
 
-def spans_of(text: str, queries: list[str]) -> list[str]:
-    """The queries that are spans of ``text`` (a grounded answer cut by ``max_new_tokens`` can end
-    in a partial one)."""
+def spans_of(text: str, queries: list[str], language: str = "zh") -> list[str]:
+    """The queries that are spans of ``text`` of a qualified length (decoding can end in a query
+    that falls short: cut by ``max_new_tokens``, or a span with no way on)."""
+    least, most = QUERY_CHARS[language]
     lowered = text.lower()
-    return [q for q in queries if q.lower() in lowered and "\ufffd" not in q]
+    return [q for q in queries if q.lower() in lowered and least <= len(q) <= most and "\ufffd" not in q]
 
 
 class SpanConstraint:

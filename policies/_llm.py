@@ -135,7 +135,7 @@ class LLMPolicy(Policy):
         for text, (answer,) in zip(texts, self.generate(texts)):
             parsed = parse_answer(answer)
             queries = list(parsed.queries) if parsed.well_formed and text.strip() else []
-            results.append(spans_of(text, queries) if self.grounded else queries)
+            results.append(spans_of(text, queries, self.language) if self.grounded else queries)
         return results
 
     def candidates(self, text: str, n: int) -> list[list[str]]:
@@ -144,5 +144,5 @@ class LLMPolicy(Policy):
         parsed = [parse_answer(a) for a in answers]
         unique = dict.fromkeys(p.queries for p in parsed if p.well_formed)
         if self.grounded:
-            unique = dict.fromkeys(tuple(spans_of(text, list(q))) for q in unique)
+            unique = dict.fromkeys(tuple(spans_of(text, list(q), self.language)) for q in unique)
         return [list(q) for q in unique if q]
