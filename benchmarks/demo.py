@@ -151,7 +151,7 @@ def run_stages(args: Args) -> Path:
     with stages("mine the SFT model's beam candidates and train DPO"):
         loop = LoopArgs(snapshot=args.snapshot, base=str(sft), out=str(work), candidates=args.candidates,
                         max_pairs=args.max_pairs, learning_rate=args.dpo_lr, epochs=args.dpo_epochs, seed=args.seed)
-        dpo, pairs = dpo_round(snapshot, sft, work, loop, feedback, tau=args.tau)
+        dpo, pairs = dpo_round(snapshot, sft, work, loop, tau=args.tau)  # pairs among its own candidates
         print(f"{pairs} preference pairs (eq. 4, tau {args.tau})" + ("; no DPO: nothing to prefer" if not pairs else ""))
 
     with stages("evaluate the models in every retrieval mode"):
@@ -222,7 +222,7 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
                      f"Total time {sum(seconds.values()) / 60:.1f} min.")
     training_line = (f"SFT on the eq. 1/2 rows mined from {', '.join(BASELINES)} on the training reports "
                      f"({_epochs(args.sft_epochs)}, lr {args.sft_lr:g}); DPO + SFT loss on {pairs} eq. 4 pairs "
-                     f"(tau {args.tau}) from the baselines and the SFT model's {args.candidates} beam candidates "
+                     f"(tau {args.tau}) among the SFT model's own {args.candidates} grounded beam candidates "
                      f"({_epochs(args.dpo_epochs)}, lr {args.dpo_lr:g}). Test split, keyword exact:")
     commands = "\n".join([
         "```bash",

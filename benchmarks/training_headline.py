@@ -3,28 +3,33 @@ over SFT alone, as the paper found (+10% relative query hit rate)?
 
     python -m benchmarks.training_headline --seeds 0,1,2
 
-On a synthetic zh snapshot with the tiny local model on CPU, per seed: mine feedback of the
-baselines on the training reports, SFT on the eq. 1/2 data, mine the SFT model's own beam
-candidates, DPO on the eq. 4 pairs (tau 0.05), evaluate both on the held-out test reports in
-keyword mode; then the tau ablation (a lower tau) on the first seed. Writes JSON and a plot.
+On one synthetic zh snapshot with the tiny local model on CPU: mine the baselines' feedback on the
+training reports once; then per training seed, SFT on the eq. 1/2 data, mine the SFT model's own
+beam candidates, DPO on the eq. 4 pairs among them (``--pairs-from model+baselines`` adds the
+baselines' answers) at tau 0.05 and at a lower tau (the ablation), and evaluate
+SFT and each DPO model on the held-out test reports in keyword exact mode. The models decode
+extractively (``grounded``) unless ``--no-grounded``. Writes JSON and a plot.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._common import describe_run, parse_args
+from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
+from qx_env.files import write_text_atomic
 
 
 @dataclass
 class Args:
     items: int = 30_000
     report_share: float = 0.5
-    seeds: str = "0,1,2"
-    sft_epochs: float = 6.0
+    snapshot_seed: int = 0
+    seeds: str = "0,1,2"  # training seeds
+    sft_epochs: float = 12.0
     sft_lr: float = 1e-3
     dpo_epochs: float = 1.0
     max_pairs: int = 2  # per prompt, largest margins first
@@ -33,43 +38,50 @@ class Args:
     tau: float = 0.05
     tau_low: float = 0.01
     candidates: int = 4
+    grounded: bool = True
+    pairs_from: str = "model"  # "model": the SFT model's own beam candidates; "model+baselines": with the baselines' answers
     out: str = "reports/bench/training_headline"
 
 
-def run_seed(args: Args, seed: int, root: Path, taus: tuple[float, ...]) -> dict:
+def prepare(args: Args, root: Path):
+    """The snapshot, the baselines' feedback, the SFT data and the tiny model, made once."""
     from policies import build_tiny_model
     from qx_env import Snapshot
     from qx_env.corpus import SynthConfig, synthesize
-    from training import TrainArgs, mine_feedback, read_feedback, sft_rows, train_sft, write_jsonl
+    from training import mine_feedback, read_feedback, sft_rows, write_jsonl
+
+    snapshot_dir = root / "snapshot"
+    if not (snapshot_dir / "meta.json").is_file():
+        config = SynthConfig(items=args.items, report_share=args.report_share, seed=args.snapshot_seed)
+        synthesize(config).save(snapshot_dir, overwrite=True)
+    snapshot = Snapshot.load(snapshot_dir)
+    baseline = read_feedback(mine_feedback(snapshot, ["annotation", "ngram", "tfidf"], root / "feedback-baselines"))
+    write_jsonl(sft_rows(baseline, snapshot), root / "sft.jsonl")
+    if not (root / "tiny" / "config.json").is_file():
+        build_tiny_model(snapshot, root / "tiny")
+    return snapshot, baseline
+
+
+def run_seed(args: Args, seed: int, root: Path, snapshot, baseline) -> dict:
+    from training import TrainArgs, train_sft
     from training._loop import LoopArgs, dpo_round, evaluate_model
 
     work = root / f"seed{seed}"
-    snapshot_dir = work / "snapshot"
-    if not (snapshot_dir / "meta.json").is_file():
-        synthesize(SynthConfig(items=args.items, report_share=args.report_share, seed=seed)).save(snapshot_dir,
-                                                                                                   overwrite=True)
-    snapshot = Snapshot.load(snapshot_dir)
     timings, result = {}, {"seed": seed}
     started = time.perf_counter()
-    baseline = read_feedback(mine_feedback(snapshot, ["annotation", "ngram", "tfidf"], work / "feedback-baselines"))
-    write_jsonl(sft_rows(baseline, snapshot), work / "sft.jsonl")
-    if not (work / "tiny" / "config.json").is_file():
-        build_tiny_model(snapshot, work / "tiny")
-    timings["mine_and_build_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    sft = train_sft(TrainArgs(base=str(work / "tiny"), data=str(work / "sft.jsonl"), out=str(work / "sft"), lora=False,
+    sft = train_sft(TrainArgs(base=str(root / "tiny"), data=str(root / "sft.jsonl"), out=str(work / "sft"), lora=False,
                               learning_rate=args.sft_lr, epochs=args.sft_epochs, batch_size=8, max_length=512,
                               seed=seed, save_steps=100_000))
     timings["sft_s"] = time.perf_counter() - started
-    result["sft"] = evaluate_model(snapshot, sft)
-    loop = LoopArgs(snapshot=str(snapshot_dir), base=str(sft), out=str(work), candidates=args.candidates,
+    result["sft"] = evaluate_model(snapshot, sft, grounded=args.grounded)
+    loop = LoopArgs(snapshot=str(root / "snapshot"), base=str(sft), out=str(work), candidates=args.candidates,
                     max_pairs=args.max_pairs, learning_rate=args.dpo_lr, epochs=args.dpo_epochs, beta=args.beta,
-                    seed=seed)
-    for tau in taus:
+                    grounded=args.grounded, seed=seed)
+    for tau in (args.tau, args.tau_low):
         started = time.perf_counter()
-        dpo, pairs = dpo_round(snapshot, sft, work, loop, baseline, tau=tau)
+        dpo, pairs = dpo_round(snapshot, sft, work, loop, baseline if "baselines" in args.pairs_from else None, tau=tau)
         timings[f"dpo_tau{tau}_s"] = time.perf_counter() - started
-        result[f"dpo_tau{tau}"] = {**evaluate_model(snapshot, dpo), "pairs": pairs}
+        result[f"dpo_tau{tau}"] = {**evaluate_model(snapshot, dpo, grounded=args.grounded), "pairs": pairs}
     result["timings"] = {k: round(v, 1) for k, v in timings.items()}
     return result
 
@@ -78,40 +90,52 @@ def main(args: Args) -> dict:
     root = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     started = time.perf_counter()
-    runs = [run_seed(args, seed, root, (args.tau, args.tau_low) if i == 0 else (args.tau,))
-            for i, seed in enumerate(seeds)]
+    snapshot, baseline = prepare(args, root)
+    runs = [run_seed(args, seed, root, snapshot, baseline) for seed in seeds]
     summary = {"runs": runs, "minutes": round((time.perf_counter() - started) / 60, 1), **describe_run(args)}
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "results.json").write_text(json.dumps(summary, indent=2))
-    _report(runs, args, root)
+    write_text_atomic(root / "results.json", json.dumps(summary, indent=2))
+    write_text_atomic(root / "summary.md", _report(runs, args, root) + "\n")
     return summary
 
 
-def _report(runs: list[dict], args: Args, root: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dpo = f"dpo_tau{args.tau}"
-    print(f"\n{'seed':<6}{'SFT rate':>10}{'DPO rate':>10}{'SFT hit@100':>13}{'DPO hit@100':>13}{'pairs':>8}")
-    for run in runs:
-        print(f"{run['seed']:<6}{run['sft']['query_hit_rate']:>10.3f}{run[dpo]['query_hit_rate']:>10.3f}"
-              f"{run['sft']['hit@100']:>13}{run[dpo]['hit@100']:>13}{run[dpo]['pairs']:>8}")
-    low = f"dpo_tau{args.tau_low}"
-    if low in runs[0]:
-        print(f"tau ablation (seed {runs[0]['seed']}): tau {args.tau} rate {runs[0][dpo]['query_hit_rate']:.3f}, "
-              f"tau {args.tau_low} rate {runs[0][low]['query_hit_rate']:.3f}")
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for metric, axis in zip(("query_hit_rate", "distinct_hits"), axes):
+def _report(runs: list[dict], args: Args, root: Path) -> str:
+    columns = {"SFT": "sft", f"SFT+DPO tau {args.tau}": f"dpo_tau{args.tau}",
+               f"SFT+DPO tau {args.tau_low}": f"dpo_tau{args.tau_low}"}
+    rows = []
+    for label, key in columns.items():
         for run in runs:
-            axis.plot(["SFT", "SFT+DPO"], [run["sft"][metric], run[dpo][metric]], marker="o", label=f"seed {run['seed']}")
+            row = run[key]
+            rows.append([label, run["seed"], row["query_hit_rate"], row["hit@100"], row["distinct_hits"],
+                         row["queries"], row["distinct_queries"], row.get("pairs", "-")])
+        rates = [run[key]["query_hit_rate"] for run in runs]
+        rows.append([label, "mean", statistics.mean(rates), statistics.mean(r[key]["hit@100"] for r in runs),
+                     statistics.mean(r[key]["distinct_hits"] for r in runs), "", "", ""])
+    table = markdown_table(["model", "seed", "query hit rate", "hit@100", "distinct hits", "# queries",
+                            "distinct queries", "pairs"], rows)
+    sft = statistics.mean(r["sft"]["query_hit_rate"] for r in runs)
+    lines = [table, ""]
+    for label, key in list(columns.items())[1:]:
+        dpo = statistics.mean(r[key]["query_hit_rate"] for r in runs)
+        wins = sum(r[key]["query_hit_rate"] > r["sft"]["query_hit_rate"] for r in runs)
+        lines.append(f"{label}: mean query hit rate {dpo:.3f} vs SFT {sft:.3f} "
+                     f"({(dpo / sft - 1) * 100 if sft else float('nan'):+.1f}% relative), above SFT in {wins} of {len(runs)} seeds")
+    text = "\n".join(lines)
+    print("\n" + text)
+
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    for metric, axis in zip(("query_hit_rate", "hit@100", "distinct_queries"), axes):
+        for run in runs:
+            axis.plot(list(columns), [run[key][metric] for key in columns.values()], marker="o",
+                      label=f"seed {run['seed']}")
         axis.set_ylabel(f"{metric.replace('_', ' ')} (test)")
-    axes[0].set_title("SFT vs SFT+DPO, tiny model, keyword exact")
+        axis.tick_params(axis="x", labelsize=7)
+    axes[0].set_title("tiny model, keyword exact")
     axes[0].legend()
     figure.tight_layout()
-    figure.savefig(root / "sft_vs_dpo.png", dpi=120)
+    save_figure_atomic(figure, root / "sft_vs_dpo.png")
     print(f"wrote {root / 'results.json'} and {root / 'sft_vs_dpo.png'}")
+    return text
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ class LoopArgs:
     tau: float = 0.05
     max_pairs: int = 2
     candidates: int = 4
-    baselines: str = ",".join(BASELINES)
+    # policies whose answers join the model's candidates in the pairs; "" (the default): the model's
+    # own candidates only, which gained more in the training headline (benchmarks/training_headline.py)
+    baselines: str = ""
     learning_rate: float = 1e-4
     epochs: float = 1.0
     batch_size: int = 4
@@ -87,7 +89,7 @@ def train_loop(args: LoopArgs) -> list[dict]:
     root = Path(args.out)
     baselines = [b for b in args.baselines.split(",") if b]
     baseline = read_feedback(mine_feedback(snapshot, baselines, root / "feedback-baselines",
-                                           progress=args.progress))
+                                           progress=args.progress)) if baselines else None
     model, history = Path(args.base), []
     for number in range(1, args.rounds + 1):
         work = root / f"round{number}"
