@@ -239,7 +239,7 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
                                               ["total", f"{sum(seconds.values()):.1f}"]]),
         "## Policies in every retrieval mode (Table 5)",
         ("Test split, k = 100, retrieval ranker, the reports' own items taken down first; "
-         "the tiny models answer with greedy decoding."),
+         "the tiny models answer with greedy, grounded decoding."),
         modes.markdown(grid, k=100),
         "![query hit rate and hit@100 per policy and mode](modes.png)",
         "## Training the tiny model",
