@@ -1,0 +1,26 @@
+"""The training headline bench end to end on a toy snapshot: SFT, DPO at both taus, every seed."""
+
+from __future__ import annotations
+
+import json
+
+from qx_env.cli import main
+
+
+def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
+    out = tmp_path / "headline"
+    assert main(["bench", "training", "--items", "4000", "--seeds", "0,1", "--sft-epochs", "0.05",
+                 "--dpo-epochs", "0.05", "--candidates", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [run["seed"] for run in results["runs"]] == [0, 1]
+    for run in results["runs"]:
+        for key in ("sft", "dpo_tau0.05", "dpo_tau0.01"):
+            assert {"query_hit_rate", "hit@100", "distinct_queries"} <= set(run[key])
+        assert run["dpo_tau0.05"]["pairs"] > 0
+    summary = (out / "summary.md").read_text()
+    assert summary.count("| SFT | ") == 3 and "| SFT+DPO tau 0.01 | mean |" in summary  # two seeds and a mean
+    assert "relative" in capsys.readouterr().out
+    assert (out / "sft_vs_dpo.png").stat().st_size > 1000
+    # made once: the snapshot, the baselines' feedback and the tiny model are shared by the seeds
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["feedback-baselines", "seed0", "seed1", "snapshot",
+                                                                   "tiny"]
