@@ -79,9 +79,9 @@ class SpanConstraint:
     of ``input_ids`` belong to each text when sampling several answers."""
 
     def __init__(self, tokenizer, texts: list[str], prompt_length: int, per_text: int = 1,
-                 language: str = "zh") -> None:
+                 language: str = "zh", pieces: list[bytes | None] | None = None) -> None:
         self.least, self.most = QUERY_CHARS[language]
-        self.pieces = token_bytes(tokenizer)
+        self.pieces = token_bytes(tokenizer) if pieces is None else pieces  # pass them to reuse across batches
         self.eos, self.pad = tokenizer.eos_token_id, tokenizer.pad_token_id
         self.prompt_length, self.per_text = prompt_length, per_text
         self.texts = [text.lower().encode() for text in texts]

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from policies._base import Policy, register
-from policies._grounded import SpanConstraint, spans_of
+from policies._grounded import SpanConstraint, spans_of, token_bytes
 from policies._prompts import messages
 from qx_env.errors import QxError
 from qx_env.parsers import ANSWER_PREFIXES, parse_answer
@@ -78,6 +78,7 @@ class LLMPolicy(Policy):
         self.temperature, self.num_beams = temperature, num_beams
         self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
         self.max_input_tokens, self.seed, self.grounded = max_input_tokens, seed, grounded
+        self._token_bytes: list[bytes | None] | None = None  # for grounded decoding, made once
         self.tokenizer, self.model = load_causal_lm(path, adapter, trust_remote_code)
 
     def _cut(self, text: str) -> str:
@@ -118,9 +119,11 @@ class LLMPolicy(Policy):
             else:
                 options.update(do_sample=False, num_beams=beams)
             if self.grounded:
+                if self._token_bytes is None:
+                    self._token_bytes = token_bytes(self.tokenizer)
                 options["prefix_allowed_tokens_fn"] = SpanConstraint(
                     self.tokenizer, chunk, batch["input_ids"].shape[1], num_return_sequences if sample else 1,
-                    self.language)
+                    self.language, self._token_bytes)
             with torch.inference_mode():
                 generated = self.model.generate(**batch, **options)
             new = generated[:, batch["input_ids"].shape[1]:]
