@@ -39,6 +39,7 @@ class Args:
     tau_low: float = 0.01
     candidates: int = 4
     grounded: bool = True
+    base: str = ""  # a local causal LM to fine-tune (fully) instead of the tiny model, e.g. Qwen2.5-0.5B on a GPU
     pairs_from: str = "model"  # "model": the SFT model's own beam candidates; "model+baselines": with the baselines' answers
     out: str = "reports/bench/training_headline"
 
@@ -57,7 +58,7 @@ def prepare(args: Args, root: Path):
     snapshot = Snapshot.load(snapshot_dir)
     baseline = read_feedback(mine_feedback(snapshot, ["annotation", "ngram", "tfidf"], root / "feedback-baselines"))
     write_jsonl(sft_rows(baseline, snapshot), root / "sft.jsonl")
-    if not (root / "tiny" / "config.json").is_file():
+    if not args.base and not (root / "tiny" / "config.json").is_file():
         build_tiny_model(snapshot, root / "tiny")
     return snapshot, baseline
 
@@ -69,8 +70,8 @@ def run_seed(args: Args, seed: int, root: Path, snapshot, baseline) -> dict:
     work = root / f"seed{seed}"
     timings, result = {}, {"seed": seed}
     started = time.perf_counter()
-    sft = train_sft(TrainArgs(base=str(root / "tiny"), data=str(root / "sft.jsonl"), out=str(work / "sft"), lora=False,
-                              learning_rate=args.sft_lr, epochs=args.sft_epochs, batch_size=8, max_length=512,
+    sft = train_sft(TrainArgs(base=args.base or str(root / "tiny"), data=str(root / "sft.jsonl"), out=str(work / "sft"),
+                              lora=False, learning_rate=args.sft_lr, epochs=args.sft_epochs, batch_size=8, max_length=512,
                               seed=seed, save_steps=100_000))
     timings["sft_s"] = time.perf_counter() - started
     result["sft"] = evaluate_model(snapshot, sft, grounded=args.grounded)

@@ -24,3 +24,12 @@ def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
     # made once: the snapshot, the baselines' feedback and the tiny model are shared by the seeds
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["feedback-baselines", "seed0", "seed1", "snapshot",
                                                                    "tiny"]
+
+
+def test_headline_trains_a_given_local_model(tmp_path, tiny_model):
+    out = tmp_path / "headline"
+    assert main(["bench", "training", "--items", "4000", "--seeds", "0", "--sft-epochs", "0.05", "--dpo-epochs", "0.05",
+                 "--candidates", "2", "--base", str(tiny_model), "--out", str(out)]) == 0
+    assert not (out / "tiny").exists()
+    card = json.loads((out / "seed0" / "sft" / "run_card.json").read_text())
+    assert card["args"]["base"] == str(tiny_model)
