@@ -140,7 +140,7 @@ def test_campaigns_disguise_more_as_they_re_post():
 def test_seller_tags_are_a_long_tail_without_label_signal(language):
     snapshot = synthesize(SynthConfig(language=language, items=6000, toxic_share=0.1, seed=3), progress=False)
     vocab = load_vocabulary(language)
-    lexicon = set(tag_lexicon(vocab))
+    lexicon = set(tag_lexicon(language))
     per_item = [[w for w in re.findall(r"#(\w+)", t) if w in lexicon] for t in snapshot.texts]
     counts = Counter(word for tags in per_item for word in set(tags))
     assert len(counts) > 2000

@@ -20,7 +20,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from qx_env.corpus.synth._vocabulary import Vocabulary
+from qx_env.corpus.synth._vocabulary import Vocabulary, load_vocabulary
 
 #: Words in each language's tag lexicon, most frequent first.
 LEXICON_SIZE = 40_000
@@ -58,10 +58,13 @@ def _en_brand_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def tag_lexicon(vocab: Vocabulary) -> tuple[str, ...]:
-    """The tag words of ``vocab``'s language that share nothing with its own phrases, so a tag never
-    spells (or contains) a risk phrase, a broad term or a stock sentence word."""
-    words = _zh_nouns() if vocab.language == "zh" else _en_brand_names()
+@cache
+def tag_lexicon(language: str) -> tuple[str, ...]:
+    """The tag words of ``language`` that share nothing with its vocabulary's own phrases, so a tag
+    never spells (or contains) a risk phrase, a broad term or a stock sentence word. Made once per
+    process (it filters the whole dictionary)."""
+    vocab = load_vocabulary(language)
+    words = _zh_nouns() if language == "zh" else _en_brand_names()
     own = "\n".join(vocab.all_texts()).lower()
     risky = [p.lower() for v in vocab.violations for p in (*v.core_phrases, *v.broad_terms)]
     kept = (w for w in words if w.lower() not in own and not any(p in w.lower() for p in risky))
@@ -75,7 +78,7 @@ class TagSampler:
     def __init__(self, vocab: Vocabulary, seed: int, mean: float) -> None:
         self.rng = random.Random(seed)
         self.mean = mean
-        self.words = tag_lexicon(vocab) if mean > 0 else ()
+        self.words = tag_lexicon(vocab.language) if mean > 0 else ()
         self._cumulative = list(itertools.accumulate(1 / rank**ZIPF_EXPONENT for rank in range(1, len(self.words) + 1)))
 
     def add(self, pieces: list[str]) -> None:
