@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
+from qx_env.errors import QxError
 from qx_env.files import write_text_atomic
+
+#: Where DPO pairs come from: the SFT model's own candidates, or those and the baselines' answers.
+PAIRS_FROM = ("model", "model+baselines")
 
 
 @dataclass
@@ -50,13 +54,14 @@ def prepare(args: Args, root: Path):
     from qx_env import Snapshot
     from qx_env.corpus import SynthConfig, synthesize
     from training import mine_feedback, read_feedback, sft_rows, write_jsonl
+    from training._loop import BASELINES
 
     snapshot_dir = root / "snapshot"
     if not (snapshot_dir / "meta.json").is_file():
         config = SynthConfig(items=args.items, report_share=args.report_share, seed=args.snapshot_seed)
         synthesize(config).save(snapshot_dir, overwrite=True)
     snapshot = Snapshot.load(snapshot_dir)
-    baseline = read_feedback(mine_feedback(snapshot, ["annotation", "ngram", "tfidf"], root / "feedback-baselines"))
+    baseline = read_feedback(mine_feedback(snapshot, list(BASELINES), root / "feedback-baselines"))
     write_jsonl(sft_rows(baseline, snapshot), root / "sft.jsonl")
     if not args.base and not (root / "tiny" / "config.json").is_file():
         build_tiny_model(snapshot, root / "tiny")
@@ -80,7 +85,8 @@ def run_seed(args: Args, seed: int, root: Path, snapshot, baseline) -> dict:
                     grounded=args.grounded, seed=seed)
     for tau in (args.tau, args.tau_low):
         started = time.perf_counter()
-        dpo, pairs = dpo_round(snapshot, sft, work, loop, baseline if "baselines" in args.pairs_from else None, tau=tau)
+        dpo, pairs = dpo_round(snapshot, sft, work, loop, baseline if args.pairs_from == "model+baselines" else None,
+                               tau=tau)
         timings[f"dpo_tau{tau}_s"] = time.perf_counter() - started
         result[f"dpo_tau{tau}"] = {**evaluate_model(snapshot, dpo, grounded=args.grounded), "pairs": pairs}
     result["timings"] = {k: round(v, 1) for k, v in timings.items()}
@@ -88,6 +94,8 @@ def run_seed(args: Args, seed: int, root: Path, snapshot, baseline) -> dict:
 
 
 def main(args: Args) -> dict:
+    if args.pairs_from not in PAIRS_FROM:
+        raise QxError(f"--pairs-from must be one of {', '.join(PAIRS_FROM)}, got {args.pairs_from!r}")
     root = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     started = time.perf_counter()

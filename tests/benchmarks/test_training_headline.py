@@ -33,3 +33,9 @@ def test_headline_trains_a_given_local_model(tmp_path, tiny_model):
     assert not (out / "tiny").exists()
     card = json.loads((out / "seed0" / "sft" / "run_card.json").read_text())
     assert card["args"]["base"] == str(tiny_model)
+
+
+def test_headline_names_an_unknown_pair_source(tmp_path, capsys):
+    assert main(["bench", "training", "--pairs-from", "baselines", "--out", str(tmp_path / "headline")]) == 2
+    assert "--pairs-from must be one of model, model+baselines" in capsys.readouterr().err
+    assert not (tmp_path / "headline").exists()
