@@ -10,7 +10,6 @@ atomically, never outside ``out``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -22,6 +21,7 @@ from qx_env.errors import QxError
 from qx_env.files import (
     checksum_problem,
     claim_output_dir,
+    file_sha256,
     inside,
     replace_directory,
     tree_checksums,
@@ -53,10 +53,6 @@ class TrainArgs:
     gradient_checkpointing: bool = False  # saves memory for large models at ~30% more compute (trl's default is on)
     adapter: str = ""  # DPO after LoRA SFT: the SFT adapter, merged into the base first
     extra: dict = field(default_factory=dict)
-
-
-def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _load(args: TrainArgs):
@@ -167,7 +163,7 @@ def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = No
         trainer.processing_class.save_pretrained(directory)
 
     final = save_final(args.out, save)
-    write_run_card(args.out, trainer, {"kind": kind, "args": asdict(args), "data_sha256": _sha256(args.data),
+    write_run_card(args.out, trainer, {"kind": kind, "args": asdict(args), "data_sha256": file_sha256(Path(args.data)),
                                        "rows": rows, "resumed_from": last, "metrics": result.metrics, **(extra or {})})
     return final
 
