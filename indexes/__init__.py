@@ -3,7 +3,7 @@ and their fusion. Every index is built into ``DIR/indexes/<mode>/`` and opened f
 
 from __future__ import annotations
 
-from indexes._base import MAX_QUERY_CHARS, Index, clean_query
+from indexes._base import MAX_QUERY_CHARS, Index, clean_query, has_content
 from indexes._embedding import EmbeddingIndex
 from indexes._encoders import NgramSvdEncoder, TransformerEncoder
 from indexes._fusion import reciprocal_rank_fusion
@@ -16,7 +16,7 @@ MODES = tuple(INDEXES)
 
 __all__ = [
     "INDEXES", "MAX_QUERY_CHARS", "MODES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
-    "NgramSvdEncoder", "TransformerEncoder", "build_indexes", "clean_query", "contact_handles",
+    "NgramSvdEncoder", "TransformerEncoder", "build_indexes", "clean_query", "contact_handles", "has_content",
     "index_class", "reciprocal_rank_fusion",
 ]
 

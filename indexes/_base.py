@@ -30,14 +30,27 @@ INDEX_META = "index.json"
 MAX_QUERY_CHARS = 512
 
 
+def has_content(text: str) -> bool:
+    """Whether a query carries anything a search engine can match on: at least one letter or
+    digit, and more than one unless it is an ideograph (``枪`` is a word; ``a`` or ``7`` is not).
+    Punctuation, symbols, emoji and whitespace alone are not content. One rule for every mode, so
+    that no retrieval mode answers a meaningless query (a policy must not earn reward with junk)."""
+    content = [ch for ch in text if unicodedata.category(ch)[0] in "LN"]
+    if not content:
+        return False
+    return len(content) > 1 or unicodedata.name(content[0], "").startswith("CJK")
+
+
 def clean_query(query: object) -> str:
     """Normalise a query: NFKC, control characters to spaces, whitespace collapsed, cut to
-    :data:`MAX_QUERY_CHARS`. Returns ``""`` for a query with nothing searchable."""
+    :data:`MAX_QUERY_CHARS`. Returns ``""`` for a query with nothing searchable (see
+    :func:`has_content`): every index then retrieves nothing."""
     if not isinstance(query, str):
         raise QxError(f"a query must be a string, got {type(query).__name__}")
     text = unicodedata.normalize("NFKC", query)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(text.split())[:MAX_QUERY_CHARS].rstrip()
+    text = " ".join(text.split())[:MAX_QUERY_CHARS].rstrip()
+    return text if has_content(text) else ""
 
 
 def index_directory(snapshot: Snapshot, mode: str, directory: str | os.PathLike | None = None) -> Path:

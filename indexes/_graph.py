@@ -2,8 +2,12 @@
 
 Items link to the sellers who posted them and to the contact handles found in their texts
 (WeChat/QQ ids, phone numbers, URLs), and to their near-duplicates (cosine similarity of the
-embedding vectors). A query seeds the walk on its keyword and embedding hits; :meth:`expand`
-seeds it on one item (a reported one). PageRank runs on the graph exported to scipy sparse.
+embedding vectors). A query seeds the walk only on the items it matched (its keyword and embedding
+hits, each above its own mode's relevance rule): a query that matches nothing retrieves nothing.
+:meth:`expand` seeds it on one item (a reported one). PageRank runs as a local forward push
+(:mod:`indexes._pagerank`), and an item is retrieved only when its score reaches
+:data:`MIN_RELATIVE_SCORE` of an average seed's own restart share, so a query exposes the items
+related to what it matched, not k items whatever it matched.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from indexes._base import Index
+from indexes._base import Index, clean_query
+from indexes._pagerank import DAMPING, PushGraph, forward_push
 from qx_env.errors import IndexDataError
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
@@ -31,10 +36,17 @@ HANDLE_PATTERN = re.compile(
     r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|cn|net|cc|vip|top|xyz|me|io|org)(?:/[\w./-]*)?"
     r"|(?<![\dA-Za-z])[A-Za-z_]{0,12}\d{6,}(?![\d])"
 )
-DAMPING = 0.85
-ITERATIONS = 8  # top-100 agrees with 12 iterations on 96% of items, in two thirds of the time
 SEEDS_PER_MODE = 20
 RRF_K = 60
+#: Relevance cut-off: an item must score at least this share of an average seed's own restart
+#: share ((1 - damping) / seeds). With one seed of two relations, an item reached through a shop
+#: or handle of d listings scores about 0.36 / d of that share, so relations through entities of
+#: up to ~36 listings are retrieved, larger shops only through several or stronger links (a big
+#: shop's other listings are not "related" to a query because one of them matched).
+MIN_RELATIVE_SCORE = 0.01
+#: Push tolerance as a share of the cut-off: estimates fall short of the exact PageRank by at most
+#: tolerance x degree, a twentieth of the cut-off for an item with one link.
+PUSH_TOLERANCE_SHARE = 0.05
 
 
 def contact_handles(text: str) -> list[str]:
@@ -52,11 +64,7 @@ class GraphIndex(Index):
         super().__init__(snapshot, directory, meta)
         self.adjacency = adjacency
         self.entities = entities
-        degree = np.asarray(adjacency.sum(axis=0)).ravel().astype(np.float32)
-        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
-        walk = sp.csr_array(adjacency @ sp.diags_array(inverse)).astype(np.float32)
-        walk.indices, walk.indptr = walk.indices.astype(np.int32), walk.indptr.astype(np.int32)
-        self._walk = walk
+        self._push_graph = PushGraph.from_adjacency(adjacency)
         self.seeders = list(seeders)
         #: Live items (shared with a SearchSystem); removed items seed nothing.
         self.seed_mask: np.ndarray | None = None
@@ -132,62 +140,45 @@ class GraphIndex(Index):
         return graph
 
     # ---- searching ----------------------------------------------------------------------------
-    def pagerank(self, seeds: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Personalized PageRank scores of the items for a seed distribution."""
-        walk = self._walk
-        restart = np.zeros(walk.shape[0], dtype=np.float32)
-        np.add.at(restart, seeds, weights.astype(np.float32))
-        restart /= restart.sum()
-        teleport = (1 - DAMPING) * restart
-        rank = restart
-        for _ in range(ITERATIONS):  # rank <- (1 - d) restart + d W rank
-            rank = walk @ rank
-            rank *= DAMPING
-            rank += teleport
-        return rank[: self.size]
-
-    def _ranked(self, scores: np.ndarray, n: int) -> Hits:
-        candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > n:  # keep every item tied with the n-th, so ties break by position
-            kth = np.partition(scores[candidates], len(candidates) - n)[len(candidates) - n]
-            candidates = candidates[scores[candidates] >= kth]
-        order = candidates[np.lexsort((candidates, -scores[candidates]))][:n]
-        return Hits(order.astype(np.int64), scores[order].astype(np.float32))
+    def pagerank(self, seeds: np.ndarray, weights: np.ndarray) -> Hits:
+        """Items related to the seeds (restart mass ``weights``), by personalized PageRank, above
+        the relevance cut-off; scores descending, ties by position."""
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if len(seeds) == 0:
+            return Hits.empty()
+        cutoff = MIN_RELATIVE_SCORE * (1 - DAMPING) / len(np.unique(seeds))
+        nodes, scores = forward_push(self._push_graph, seeds, weights, PUSH_TOLERANCE_SHARE * cutoff)
+        keep = (nodes < self.size) & (scores >= cutoff)
+        nodes, scores = nodes[keep], scores[keep].astype(np.float32)
+        order = np.lexsort((nodes, -scores))
+        return Hits(nodes[order], scores[order])
 
     def search(self, query: str, k: int = 100, alive: np.ndarray | None = None) -> Hits:
-        """Top ``k`` live items by PageRank from the query's seeds (one walk, no over-fetching)."""
-        from indexes._base import clean_query
-
+        """Top ``k`` live items related to the query's matches (one walk, no over-fetching)."""
         text = clean_query(query)
-        scores = self._scores(text) if text else None
-        if scores is None:
-            return Hits.empty()
+        hits = self._related(text) if text else Hits.empty()
         if alive is not None:
-            scores = np.where(alive, scores, 0.0)
-        return self._ranked(scores, k)
+            hits = hits.where(alive)
+        return hits.top(k)
 
     def _search(self, query: str, n: int) -> Hits:
-        scores = self._scores(query)
-        return Hits.empty() if scores is None else self._ranked(scores, n)
+        return self._related(query).top(n)
 
-    def _scores(self, query: str) -> np.ndarray | None:
+    def _related(self, query: str) -> Hits:
         if not self.seeders:
             raise IndexDataError("graph search needs seeders (keyword/embedding indexes); open it through "
                               "SearchSystem or pass seeders=[...]")
         seeds, weights = [], []
+        mask = self.seed_mask if self.seed_mask is not None and not self.seed_mask.all() else None
         for seeder in self.seeders:
-            mask = self.seed_mask if self.seed_mask is not None and not self.seed_mask.all() else None
             hits = seeder.search(query, SEEDS_PER_MODE, mask)
             seeds.append(hits.positions)
             weights.append(1.0 / (RRF_K + np.arange(1, len(hits) + 1)))
-        seeds_all = np.concatenate(seeds)
-        if len(seeds_all) == 0:
-            return None
-        return self.pagerank(seeds_all, np.concatenate(weights))
+        return self.pagerank(np.concatenate(seeds), np.concatenate(weights))
 
     def expand(self, position: int, k: int = 100, alive: np.ndarray | None = None) -> Hits:
         """Items related to one item (e.g. the reported one), by PageRank seeded on it."""
-        scores = self.pagerank(np.array([position]), np.ones(1))
+        hits = self.pagerank(np.array([position]), np.ones(1))
         if alive is not None:
-            scores = np.where(alive, scores, 0.0)
-        return self._ranked(scores, k)
+            hits = hits.where(alive)
+        return hits.top(k)

@@ -1,6 +1,8 @@
-"""Auditor annotations of a reported listing, reproducing the paper's Table 1 observations:
-most marked phrases are good queries, some are too verbose to match anything else, some are
-too broad and expose many normal listings, some mark a contact handle or a seller's pattern."""
+"""Auditor annotations of a reported listing, reproducing the paper's observations (section 1 and
+Table 1; section 5.3): most marked phrases are good queries, some are too verbose to match anything
+else, some are too broad and expose many normal listings, some mark a contact handle or a seller's
+pattern, and boundaries are loose ("the boundaries of queries in our situation are not strict"):
+a marked risk phrase often takes in a neighbouring character or word, or stops short of one."""
 
 from __future__ import annotations
 
@@ -13,8 +15,15 @@ if TYPE_CHECKING:
     from qx_env.corpus.synth._generator import Listing
     from qx_env.corpus.synth._vocabulary import Vocabulary
 
-#: How often an auditor marks each kind of phrase.
-KIND_WEIGHTS = {"good": 0.4, "verbose": 0.25, "broad": 0.25, "pattern": 0.1}
+#: How often an auditor marks each kind of phrase. The paper gives no rates, only that most marked
+#: phrases are used for search and that verbose, broad and loosely bounded ones occur (Table 1,
+#: section 5.3); these shares are a modelling choice that keeps usable phrases (good, loose,
+#: pattern) a majority. ``loose`` is a risk phrase marked with a loose boundary (see LOOSE_*).
+KIND_WEIGHTS = {"good": 0.28, "loose": 0.12, "verbose": 0.25, "broad": 0.25, "pattern": 0.1}
+#: Of loose marks, the share that run too long (take in neighbouring characters or words); the
+#: rest stop short. How far: 1 to LOOSE_MAX_SHIFT characters (zh) or words (en) on one side.
+LOOSE_LONG_SHARE = 0.5
+LOOSE_MAX_SHIFT = 2
 #: Share of reports the auditor leaves without any marked phrase.
 EMPTY_SHARE = 0.05
 
@@ -43,6 +52,36 @@ def _verbose(text: str, phrase: str, language: str, rng: random.Random) -> str:
     return span[: max(len(phrase) + 6, min(len(span), rng.randint(12, 30)))]
 
 
+def _loose(text: str, phrase: str, language: str, rng: random.Random) -> str:
+    """``phrase`` as marked with a loose boundary: grown into the neighbouring characters (zh) or
+    words (en) of the clause it stands in (on one side, the other if that side ends the clause),
+    or cut short by 1-2 of its own, keeping 2 characters (zh) or 1 word (en). Falls back to the
+    phrase itself where neither is possible."""
+    start = text.find(phrase)
+    if start < 0:
+        return phrase
+    shift = rng.randint(1, LOOSE_MAX_SHIFT)
+    left_first = rng.random() < 0.5
+    unit = _words if language == "en" else list
+    clause = _BREAKS.split(text[:start])[-1], _BREAKS.split(text[start + len(phrase):])[0]
+    before, after = unit(clause[0]), unit(clause[1])
+    own = unit(phrase)
+    joiner = " " if language == "en" else ""
+    if rng.random() < LOOSE_LONG_SHARE:
+        for left in (left_first, not left_first):
+            extra = before[len(before) - min(shift, len(before)):] if left else after[:shift]
+            if extra and "".join(extra).strip():
+                return joiner.join([*extra, *own] if left else [*own, *extra]).strip()
+    keep = 2 if language == "zh" else 1
+    if len(own) - shift >= keep:
+        return joiner.join(own[shift:] if left_first else own[:-shift])
+    return phrase
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 def _broad(listing: Listing, vocab: Vocabulary, rng: random.Random) -> str:
     violation = next(v for v in vocab.violations if v.id == listing.violation)
     present = [t for t in violation.broad_terms if t in listing.text]
@@ -65,6 +104,8 @@ def annotate(listing: Listing, vocab: Vocabulary, rng: random.Random) -> Annotat
         kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
         if kind == "good":
             phrase = rng.choice(listing.risk_phrases)
+        elif kind == "loose":
+            phrase = _loose(listing.text, rng.choice(listing.risk_phrases), vocab.language, rng)
         elif kind == "verbose":
             phrase = _verbose(listing.text, rng.choice(listing.risk_phrases), vocab.language, rng)
         elif kind == "broad":
