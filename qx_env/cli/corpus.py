@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from qx_env.corpus import PRESETS, Source, SynthConfig, compose, get_preset, synthesize
+from qx_env.corpus.compose import AUTO_SYNTH_MAX, BACKGROUNDS, NEAR_DUPLICATE, summary_lines
 from qx_env.snapshot import Snapshot, describe
 
 DEFAULT_DATA_DIR = Path("../shared/data")
@@ -35,16 +36,34 @@ def register(tools: argparse._SubParsersAction) -> None:
     parser = tools.add_parser("corpus", help="make and inspect snapshot corpora")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    defaults = SynthConfig()
     synth = commands.add_parser("synth", help="generate the synthetic second-hand marketplace")
     synth.add_argument("--lang", choices=("zh", "en"), default="zh")
-    synth.add_argument("--items", type=int, default=20_000)
-    synth.add_argument("--toxic-share", type=float, default=0.03)
-    synth.add_argument("--hard-negative-share", type=float, default=0.15)
-    synth.add_argument("--campaign-size", type=float, default=12.0, help="mean toxic campaign size")
-    synth.add_argument("--steps", type=int, default=100, help="length of the posting timeline")
-    synth.add_argument("--tags-per-listing", type=float, default=2.0,
+    synth.add_argument("--items", type=int, default=defaults.items)
+    synth.add_argument("--toxic-share", type=float, default=defaults.toxic_share,
+                       help=f"share of toxic listings, e.g. 0.0005-0.05 for a sweep ({defaults.toxic_share}: "
+                       "published prevalence is ~0.2%%); at least one toxic item; 0 is refused")
+    synth.add_argument("--hard-negative-share", type=float, default=defaults.hard_negative_share)
+    synth.add_argument("--campaign-size", type=float, default=defaults.mean_campaign_size,
+                       help=f"mean toxic campaign size ({defaults.mean_campaign_size:g})")
+    synth.add_argument("--min-campaign-size", type=int, default=defaults.min_campaign_size,
+                       help=f"smallest campaign; sizes are a truncated power law ({defaults.min_campaign_size})")
+    synth.add_argument("--max-campaign-size", type=int, default=defaults.max_campaign_size,
+                       help=f"largest campaign ({defaults.max_campaign_size})")
+    synth.add_argument("--singleton-share", type=float, default=defaults.singleton_share,
+                       help=f"share of toxic listings in no campaign ({defaults.singleton_share}, measured on "
+                       "fbs_sms IL/FR)")
+    synth.add_argument("--noise-scale", type=float, default=defaults.noise_scale,
+                       help="multiplier of the surface-noise rates measured on real benign text "
+                       f"({defaults.noise_scale:g}; 0 for template text)")
+    synth.add_argument("--steps", type=int, default=defaults.steps, help="length of the posting timeline")
+    synth.add_argument("--tags-per-listing", type=float, default=defaults.tags_per_listing,
                        help="mean seller tags per listing, a Zipf long tail of rare words (2; 0 for none)")
     _common(synth)
+    for action in synth._actions:  # the synthetic marketplace reports more of its (rarer) toxic items
+        if action.dest == "report_share":
+            action.default = defaults.report_share
+            action.help = f"share of toxic items reported ({defaults.report_share})"
     synth.set_defaults(run=run_synth)
 
     comp = commands.add_parser("compose", help="build a snapshot from real labelled data",
@@ -58,12 +77,26 @@ def register(tools: argparse._SubParsersAction) -> None:
     comp.add_argument("--text-col", default="text")
     comp.add_argument("--label-col", default="label")
     comp.add_argument("--toxic-values", default="", help="comma-separated label values meaning toxic")
+    comp.add_argument("--normal-values", default="", help="comma-separated label values meaning normal; with "
+                      "--toxic-values, a value in neither list is refused (without it, other values are normal)")
     comp.add_argument("--category-col", default=None)
     comp.add_argument("--format", default=None, help="input format when the suffix does not tell")
+    comp.add_argument("--encoding", default="utf-8", help="text encoding of the --input files (utf-8; e.g. gbk)")
     comp.add_argument("--lang", choices=("zh", "en"), default=None)
-    comp.add_argument("--toxic-share", type=float, default=None, help="drop toxic clusters or normal items "
-                      "until toxic items are this share")
+    comp.add_argument("--toxic-share", type=_toxic_share, default=None,
+                      help="plant the toxic items into the background at this share, keeping whole clusters "
+                      "and singletons at random (presets: 0.003, a published prevalence; --input: 'source', "
+                      "the files' own share)")
+    comp.add_argument("--background", choices=BACKGROUNDS, default=None,
+                      help="normal items: the sources' benign rows (real), synthetic marketplace normals "
+                      "(synth) or both (presets: both; --input: real)")
+    comp.add_argument("--background-items", type=_background_items, default=None,
+                      help="synthetic normals for --background synth|both: a number, or auto (the default): "
+                      f"enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
     comp.add_argument("--cluster-size", type=int, default=20, help="mean size of toxic near-duplicate clusters")
+    comp.add_argument("--near-duplicate", type=float, default=NEAR_DUPLICATE,
+                      help="cosine similarity (character n-gram TF-IDF) at which two toxic texts are near-duplicates; "
+                      f"a toxic text with none is a singleton ({NEAR_DUPLICATE})")
     _common(comp)
     comp.set_defaults(run=run_compose)
 
@@ -86,10 +119,34 @@ def run_synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         language=args.lang, items=args.items, toxic_share=args.toxic_share,
         hard_negative_share=args.hard_negative_share, report_share=args.report_share,
-        mean_campaign_size=args.campaign_size, steps=args.steps, seed=args.seed, split_fractions=args.splits,
+        mean_campaign_size=args.campaign_size, min_campaign_size=args.min_campaign_size,
+        max_campaign_size=args.max_campaign_size, singleton_share=args.singleton_share,
+        noise_scale=args.noise_scale, steps=args.steps, seed=args.seed, split_fractions=args.splits,
         tags_per_listing=args.tags_per_listing,
     )
     return _finish(synthesize(config, progress=not args.quiet), args, started)
+
+
+def _toxic_share(text: str) -> float | str:
+    if text == "source":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share like 0.003 or 'source', got {text!r}") from None
+
+
+def _background_items(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', got {text!r}") from None
+
+
+def _values(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def run_compose(args: argparse.Namespace) -> int:
@@ -98,18 +155,24 @@ def run_compose(args: argparse.Namespace) -> int:
         sources = get_preset(args.preset)
         data_dir = args.data_dir
     else:
-        toxic_values = tuple(v for v in args.toxic_values.split(",") if v)
         sources = [
-            Source(path=str(path), text_col=args.text_col, label_col=args.label_col, toxic_values=toxic_values,
+            Source(path=str(path), text_col=args.text_col, label_col=args.label_col,
+                   toxic_values=_values(args.toxic_values), normal_values=_values(args.normal_values),
                    category_col=args.category_col, category=None if args.category_col else path.stem,
-                   format=args.format)
+                   format=args.format, encoding=args.encoding)
             for path in args.input
         ]
         data_dir = None
     snapshot = compose(sources, data_dir=data_dir, language=args.lang, seed=args.seed,
                        report_share=args.report_share, toxic_share=args.toxic_share,
-                       cluster_size=args.cluster_size, split_fractions=args.splits, progress=not args.quiet)
-    return _finish(snapshot, args, started)
+                       cluster_size=args.cluster_size, split_fractions=args.splits, progress=not args.quiet,
+                       background=args.background, background_items=args.background_items,
+                       near_duplicate=args.near_duplicate)
+    code = _finish(snapshot, args, started)
+    if not args.quiet:
+        print("\ncomposition (also in meta.json, generator.composition):")
+        print("\n".join(summary_lines(snapshot.meta.generator["composition"])))
+    return code
 
 
 def run_info(args: argparse.Namespace) -> int:

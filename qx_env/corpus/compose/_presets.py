@@ -14,16 +14,35 @@ FBS_TOXIC = (
 FBS_BENIGN = ("AD__Loan", "AD__Network_service", "AD__Other", "AD__Real_estate", "AD__Retail", "Other")
 
 
+#: Default toxic share of a preset snapshot: 0.3% of items. Published prevalence of violating
+#: content: eBay removed about 3.2M counterfeit or prohibited listings proactively in 2023 against
+#: about 1.8B live listings (transparency report), about 0.2%, a lower bound (reactive removals and
+#: undetected items come on top); YouTube 0.16-0.18% of views violative (Q4 2020); Meta about
+#: 0.04-0.05% of views for adult nudity alone (2022). 0.3% sits above eBay's lower bound inside the
+#: product brief's 0.2-0.5% band; a query exposing 100 random items is then "effective" with
+#: probability 1 - 0.997**100 = 0.26 (the chance line), against about 1.0 at the sources' own
+#: 11-38%.
+DEFAULT_TOXIC_SHARE = 0.003
+#: Default background of a preset: its real benign texts plus synthetic marketplace normals.
+#: At 0.3% the real benign texts alone hold few toxic items (harm-zh: about 210 of 8,504 in a
+#: 70k background, about 8 test reports), so the synthetic part is sized ("auto") to fit every
+#: toxic item at the share, at most AUTO_SYNTH_MAX items (see _compose).
+DEFAULT_BACKGROUND = "both"
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A named recipe: language, sources, and whether normal texts are trimmed to the toxic
-    texts' length range (so that length alone does not separate the classes)."""
+    """A named recipe: language, sources, whether normal texts are trimmed to the toxic texts'
+    length range (so that length alone does not separate the classes), and the default toxic
+    share and background the toxic sources are planted into."""
 
     name: str
     language: str
     description: str
     sources: tuple[Source, ...]
     match_lengths: bool = False
+    toxic_share: float = DEFAULT_TOXIC_SHARE
+    background: str = DEFAULT_BACKGROUND
 
 
 def _fbs(stem: str) -> Source:

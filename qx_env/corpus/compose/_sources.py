@@ -5,6 +5,7 @@ Presets are lists of sources; the generic loader is a source made from command-l
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -28,9 +29,12 @@ class Source:
     """One input file and how its columns map to items.
 
     ``label_col`` names the label column; its values are 0/1, or ``toxic_values`` lists the
-    values meaning toxic (everything else is normal). Without a label column, ``label`` gives a
-    constant label. ``category_col`` or a constant ``category`` gives the category; ``keep``
-    filters rows (``{"label": [0]}``). ``join_cjk`` removes the spaces of pre-tokenised Chinese.
+    values meaning toxic and ``normal_values`` those meaning normal. With only ``toxic_values``
+    every other value is normal (the value counts are kept in ``frame.attrs["label_values"]`` for
+    the summary); with both, a value in neither list is refused. Without a label column, ``label``
+    gives a constant label. ``category_col`` or a constant ``category`` gives the category;
+    ``keep`` filters rows (``{"label": [0]}``). ``join_cjk`` removes the spaces of pre-tokenised
+    Chinese. ``encoding`` is the text files' encoding (a UTF-8 byte-order mark is skipped).
     """
 
     path: str
@@ -44,6 +48,8 @@ class Source:
     category: str | None = None
     keep: tuple[tuple[str, tuple], ...] = ()
     join_cjk: bool = False
+    normal_values: tuple = ()
+    encoding: str = "utf-8"
 
     def resolve(self, data_dir: Path | None) -> Path:
         path = Path(self.path)
@@ -65,26 +71,79 @@ class Source:
         return fmt
 
 
-def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
+def _codec(encoding: str, path: Path) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise CorpusSourceError(f"{path}: unknown encoding {encoding!r} (e.g. utf-8, gbk, gb18030, latin-1)") from None
+    return "utf-8-sig" if name == "utf-8" else encoding
+
+
+def _read_frame(path: Path, fmt: str, encoding: str = "utf-8") -> pd.DataFrame:
+    codec = _codec(encoding, path)
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(path, sep="," if fmt == "csv" else "\t", encoding="utf-8-sig", dtype=str,
+            return pd.read_csv(path, sep="," if fmt == "csv" else "\t", encoding=codec, dtype=str,
                                keep_default_na=False, quoting=3 if fmt == "tsv" else 0)
         if fmt == "json":
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = json.loads(path.read_text(encoding=codec))
             if not isinstance(data, list):
                 raise CorpusSourceError(f"{path}: a JSON source must hold a list of objects")
             return pd.DataFrame(data)
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
+            return pd.read_json(path, lines=True, dtype=False, encoding=codec)
         if fmt == "parquet":
             return pd.read_parquet(path)
-        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+        lines = [line.strip() for line in path.read_text(encoding=codec).splitlines()]
         return pd.DataFrame({"text": [x for x in lines if x], FILE_COLUMN: path.stem})
     except CorpusSourceError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeError as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            detail = f"byte 0x{exc.object[exc.start:exc.start + 1].hex()} at offset {exc.start}"
+        else:
+            detail = str(exc)
+        hint = "e.g. --encoding gbk (or gb18030) for Chinese text saved on Windows, --encoding latin-1 for Western"
+        raise CorpusSourceError(
+            f"{path}: cannot decode it as {encoding} ({detail}); give the file's encoding, {hint}"
+        ) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise CorpusSourceError(f"{path}: cannot read it as {fmt} ({exc})") from None
+
+
+def _value_counts(values: pd.Series, limit: int = 12) -> str:
+    counts = values.value_counts()
+    shown = ", ".join(f"{value!r} {count:,}" for value, count in counts.head(limit).items())
+    return shown + (f", ... ({len(counts) - limit} more values)" if len(counts) > limit else "")
+
+
+def _labels(raw: pd.Series, source: Source, path: Path) -> pd.Series:
+    """0/1 labels from a label column, refusing values that the mapping does not place."""
+    values = raw.astype(str).str.strip()
+    where = f"{path}: label column {source.label_col!r}"
+    toxic = tuple(str(v).strip() for v in source.toxic_values)
+    normal = tuple(str(v).strip() for v in source.normal_values)
+    both = sorted(set(toxic) & set(normal))
+    if both:
+        raise CorpusSourceError(f"{where}: value(s) {both} are given as both toxic and normal")
+    if toxic or normal:
+        if toxic and normal:
+            unplaced = ~values.isin(toxic) & ~values.isin(normal)
+            if unplaced.any():
+                raise CorpusSourceError(
+                    f"{where}: {int(unplaced.sum()):,} of {len(values):,} rows hold values in neither "
+                    f"--toxic-values {list(toxic)} nor --normal-values {list(normal)}: {_value_counts(values[unplaced])} "
+                    f"(all values: {_value_counts(values)})"
+                )
+        is_toxic = values.isin(toxic) if toxic else ~values.isin(normal)
+        return is_toxic.astype("int8")
+    bad = ~values.isin(["0", "1", "0.0", "1.0", "True", "False", "true", "false"])
+    if bad.any():
+        raise CorpusSourceError(
+            f"{where} holds values other than 0/1 ({_value_counts(values)}); name the toxic ones with "
+            f"--toxic-values (and the normal ones with --normal-values)"
+        )
+    return values.isin(["1", "1.0", "True", "true"]).astype("int8")
 
 
 def _column(frame: pd.DataFrame, name: str, role: str, path: Path) -> pd.Series:
@@ -97,8 +156,9 @@ def _column(frame: pd.DataFrame, name: str, role: str, path: Path) -> pd.Series:
 
 def normalize_text(text: str, join_cjk: bool = False) -> str:
     """Strip byte-order marks and control characters, collapse whitespace."""
-    text = text.replace("\ufeff", "")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not text.isprintable():  # a byte-order mark (U+FEFF) is not printable either
+        text = text.replace("\ufeff", "")
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = _SPACES.sub(" ", text).strip()
     return _CJK_GAP.sub("", text) if join_cjk else text
 
@@ -106,25 +166,16 @@ def normalize_text(text: str, join_cjk: bool = False) -> str:
 def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
     """Read a source into a frame with columns ``text, label, category, source, source_row``."""
     path = source.resolve(data_dir)
-    frame = _read_frame(path, source.file_format(path))
+    frame = _read_frame(path, source.file_format(path), source.encoding)
     for column, allowed in source.keep:
         values = _column(frame, column, "row filter", path)
         frame = frame[values.astype(str).isin([str(v) for v in allowed])]
     texts = _column(frame, source.text_col, "text", path).astype(str)
+    label_values: dict[str, int] = {}
     if source.label_col is not None:
         raw = _column(frame, source.label_col, "label", path)
-        if source.toxic_values:
-            labels = raw.astype(str).isin([str(v) for v in source.toxic_values]).astype("int8")
-        else:
-            as_text = raw.astype(str).str.strip()
-            bad = ~as_text.isin(["0", "1", "0.0", "1.0", "True", "False", "true", "false"])
-            if bad.any():
-                values = sorted(set(as_text[bad]))[:8]
-                raise CorpusSourceError(
-                    f"{path}: label column {source.label_col!r} holds values other than 0/1 "
-                    f"(e.g. {values}); name the toxic ones with --toxic-values"
-                )
-            labels = as_text.isin(["1", "1.0", "True", "true"]).astype("int8")
+        label_values = {str(k): int(v) for k, v in raw.astype(str).str.strip().value_counts().sort_index().items()}
+        labels = _labels(raw, source, path)
     elif source.label in (0, 1):
         labels = pd.Series(source.label, index=frame.index, dtype="int8")
     else:
@@ -140,4 +191,6 @@ def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
         "source": source.name or path.name,
         "source_row": frame.index.to_numpy(),
     })
-    return out[out["text"].str.len() > 0]
+    out = out[out["text"].str.len() > 0]
+    out.attrs["label_values"] = label_values
+    return out
