@@ -19,16 +19,38 @@ from qx_env.search import SearchSystem
 from qx_env.types import OfflineMetrics, QueryOutcome
 
 
-def offline_metrics(outcomes: Iterable[QueryOutcome], k: int = 100) -> OfflineMetrics:
-    """Table 5 row of a set of query outcomes."""
+def chance_effective(exposed: np.ndarray | Sequence[int], live: int, toxic: int) -> np.ndarray:
+    """Probability that ``exposed`` items drawn at random (without replacement) from ``live``
+    items of which ``toxic`` are toxic include at least one toxic item: 1 - C(live - toxic, n) /
+    C(live, n), about 1 - (1 - p)^n. The chance line of a query that exposed n items."""
+    from scipy.special import gammaln
+
+    n = np.asarray(exposed, dtype=np.float64)
+    clean = live - toxic
+    with np.errstate(invalid="ignore"):
+        log_none = gammaln(clean + 1) - gammaln(clean - n + 1) - gammaln(live + 1) + gammaln(live - n + 1)
+    none = np.where(n > clean, 0.0, np.exp(np.where(n > clean, 0.0, log_none)))
+    return np.where(n <= 0, 0.0, 1.0 - none)
+
+
+def offline_metrics(outcomes: Iterable[QueryOutcome], k: int = 100, live: int | None = None,
+                    live_toxic: int | None = None) -> OfflineMetrics:
+    """Table 5 row of a set of query outcomes, with precision; with the number of ``live`` items
+    and of toxic ones among them, also the base rate and the chance hit rate."""
     outcomes = list(outcomes)
     distinct = np.unique(np.concatenate([o.toxic for o in outcomes])) if outcomes else np.empty(0)
+    exposed = [len(o.exposed) for o in outcomes]
+    known = live is not None and live_toxic is not None and live > 0
     return OfflineMetrics(
         hit_at_k=int(sum(o.toxic_hits for o in outcomes)),
         distinct_hits=len(distinct),
         queries=len(outcomes),
         effective_queries=int(sum(o.effective for o in outcomes)),
         k=k,
+        exposed=int(sum(exposed)),
+        base_rate=live_toxic / live if known else None,
+        chance_hit_rate=(float(chance_effective(exposed, live, live_toxic).mean()) if outcomes else 0.0)
+        if known else None,
     )
 
 
@@ -92,7 +114,11 @@ def evaluate_queries(system: SearchSystem, queries_by_report: Mapping[str, Seque
             audit.tick()
     system.restore()  # leave the search system as the snapshot is
     flat = [o for rows in outcomes.values() for o in rows]
-    return Evaluation(outcomes, offline_metrics(flat, system.k))
+    labels = system.snapshot.labels
+    hidden = known if known is not None else np.empty(0, np.int64)
+    live = len(labels) - len(hidden)
+    live_toxic = int(labels.sum()) - int(labels[hidden].sum())
+    return Evaluation(outcomes, offline_metrics(flat, system.k, live, live_toxic))
 
 
 @dataclass

@@ -94,15 +94,32 @@ class OfflineMetrics:
     queries: int
     effective_queries: int
     k: int = 100
+    exposed: int = 0  # items exposed, summed over queries
+    #: Toxic share of the live items the queries searched (the base rate), when known.
+    base_rate: float | None = None
+    #: The query hit rate the same queries would have if each exposed as many items as it did,
+    #: drawn at random from the live items (the chance line), when known.
+    chance_hit_rate: float | None = None
 
     @property
     def hit_rate(self) -> float:
         """Effective queries / queries: the paper's Query hit rate."""
         return self.effective_queries / self.queries if self.queries else 0.0
 
+    @property
+    def precision(self) -> float:
+        """Toxic share of the exposed items (hit@k / exposed)."""
+        return self.hit_at_k / self.exposed if self.exposed else 0.0
+
     def as_dict(self) -> dict:
-        return {f"hit@{self.k}": self.hit_at_k, "distinct_hits": self.distinct_hits, "queries": self.queries,
-                "effective_queries": self.effective_queries, "query_hit_rate": round(self.hit_rate, 4)}
+        row = {f"hit@{self.k}": self.hit_at_k, "distinct_hits": self.distinct_hits, "queries": self.queries,
+               "effective_queries": self.effective_queries, "query_hit_rate": round(self.hit_rate, 4),
+               "exposed": self.exposed, "precision": round(self.precision, 4)}
+        if self.base_rate is not None:
+            row["base_rate"] = round(self.base_rate, 6)
+        if self.chance_hit_rate is not None:
+            row["chance_hit_rate"] = round(self.chance_hit_rate, 4)
+        return row
 
 
 class Milliseconds(float):

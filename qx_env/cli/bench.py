@@ -18,6 +18,7 @@ BENCHMARKS = {
     "fuzz": ("benchmarks.fuzz", "fuzz the answer parser and the Lucene query builder for a bounded time"),
     "load": ("benchmarks.load", "the env in async vector workers: steps/s and memory of every process over time"),
     "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
+    "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
     "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),
 }
 

@@ -1,0 +1,421 @@
+"""Does the simulated platform behave like the paper's? The paper's claims, measured over seeds on
+the synthetic default and on real toxic corpora planted in a benign background, each beside its
+chance line (the hit rate of as many items drawn at random from the live items) and its precision
+(the toxic share of the exposed items).
+
+    python -m benchmarks.fidelity --seeds 0,1,2        # also: qx bench fidelity
+
+Claims (each "holds", "does not hold", or "unclear" when the 95% interval over seeds spans the
+line the claim draws):
+  (a) keyword exact has the highest query hit rate of the retrieval modes;
+  (b) Human > TF-IDF > Bi-LSTM-CRF in query hit rate (synthetic only: real reports carry no
+      auditor annotations);
+  (c) SFT+DPO at tau 0.05 beats SFT, and tau 0.05 gains at least as much as tau 0.01 (from a
+      training headline run: ``--train`` runs one, ``--training-results`` reads one);
+  (d) a model's online increments over the human queries are positive and in the tens of percent;
+  (e) junk queries earn nothing in every mode;
+  (f) the character n-gram classifier's held-out AUC on the synthetic corpus lies in the band of
+      the real corpora's.
+A sweep over prevalence and corpus size (synthetic, first seed) shows where, if anywhere, exact
+matching overtakes the broad modes. Every cell (corpus x seed x prevalence x size) is cached under
+``--work`` and a rerun resumes. Writes results.json, table.md and fidelity.png.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._common import (
+    describe_run,
+    markdown_table,
+    parse_args,
+    pyplot,
+    save_figure_atomic,
+    split_specs,
+)
+from benchmarks.modes import MODES, evaluate_grid, extract_queries, search_system
+from qx_env.errors import QxError
+from qx_env.files import write_text_atomic
+
+SYNTH = "synth"
+#: Queries with no content (punctuation, symbols, emoji, one Latin letter or digit, whitespace).
+JUNK_QUERIES = ("((((", "!!!", '"', "，,，", "😀" * 50, "a", "7", " ", "★☆", "~~~", "...", "【】")
+#: Policies per kind of corpus: composed reports carry no annotations, so neither the Human nor
+#: the Bi-LSTM-CRF (which learns from annotations) can run there.
+SYNTH_POLICIES = "annotation,tfidf,seqlabel,textrank"
+REAL_POLICIES = "tfidf,textrank"
+#: Claim (d): "in the tens of percent" read as an increment between +10% and +99%.
+TENS_OF_PERCENT = (0.10, 0.99)
+
+
+@dataclass
+class Args:
+    seeds: str = "0,1,2"  # corpus seeds; every claim is measured on each
+    items: int = 200_000  # synthetic corpus size
+    corpora: str = "synth,harm-zh,fbs-zh"  # synth and/or compose presets planted at their default share
+    data_dir: str = "../shared/data"  # the real corpora, for the presets
+    toxic_share: float = 0.0  # synthetic prevalence; 0 keeps the generator's default
+    prevalences: str = "0.0005,0.001,0.003,0.01,0.03"  # synthetic sweep (first seed); empty skips it
+    sizes: str = "20000,60000,200000"  # synthetic sweep (first seed, default prevalence); empty skips it
+    k: int = 100
+    train: bool = False  # claim (c): run the training headline here (slow: about 15 min on 2 cores)
+    training_results: str = ""  # claim (c) from the results.json of `qx bench training` instead
+    online_model: str = "tfidf"  # claim (d): the policy whose queries follow the human ones online
+    synth_policies: str = SYNTH_POLICIES  # on the synthetic corpus (annotation = Human, seqlabel = Bi-LSTM-CRF)
+    real_policies: str = REAL_POLICIES  # on planted real corpora (no annotations there)
+    out: str = "reports/bench/fidelity"
+    work: str = ""  # snapshots, indexes and cached cells; default OUT/work
+
+
+# ---- one cell: a corpus at a seed, prevalence and size ------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    corpus: str
+    seed: int
+    toxic_share: float  # 0: the corpus's default
+    items: int  # synthetic only
+
+    @property
+    def key(self) -> str:
+        share = f"p{self.toxic_share:g}" if self.toxic_share else "pdefault"
+        size = f"-n{self.items}" if self.corpus == SYNTH else ""
+        return f"{self.corpus}-s{self.seed}-{share}{size}"
+
+
+def make_snapshot(cell: Cell, args: Args, work: Path):
+    """The cell's snapshot with every index built (made once, reused by later runs)."""
+    from indexes import MODES as INDEX_MODES
+    from indexes import build_indexes
+    from qx_env import Snapshot
+
+    path = work / "snapshots" / cell.key
+    if not (path / "meta.json").is_file():
+        if cell.corpus == SYNTH:
+            from qx_env.corpus import SynthConfig, synthesize
+
+            options = {"toxic_share": cell.toxic_share} if cell.toxic_share else {}
+            snapshot = synthesize(SynthConfig(items=cell.items, seed=cell.seed, **options))
+        else:
+            from qx_env.corpus import compose, get_preset
+
+            options = {"toxic_share": cell.toxic_share} if cell.toxic_share else {}
+            snapshot = compose(get_preset(cell.corpus), args.data_dir, seed=cell.seed, **options)
+        snapshot.save(path, overwrite=True)
+    snapshot = Snapshot.load(path)
+    missing = [m for m in INDEX_MODES if not (path / "indexes" / m / "index.json").is_file()]
+    if missing:
+        build_indexes(snapshot, modes=missing)
+    return snapshot
+
+
+def junk_exposure(snapshot, k: int) -> dict[str, int]:
+    """Items the junk queries expose in each mode (and toxic ones among them)."""
+    result = {}
+    for mode in MODES:
+        system = search_system(snapshot, mode, "retrieval", k)
+        hits = system.batch_search(list(JUNK_QUERIES))
+        result[mode] = sum(len(h) for h in hits)
+        result[f"{mode}_toxic"] = int(sum(snapshot.labels[h.positions].sum() for h in hits))
+    return result
+
+
+def online_increments(snapshot, human: dict, model: dict, seed: int, k: int) -> dict:
+    """Claim (d): the model's queries after the human ones over a simulated day (keyword exact)."""
+    from benchmarks.online import day_order
+    from qx_env.metrics import online_increment
+
+    system = search_system(snapshot, "keyword-exact", "retrieval", k)
+    result = online_increment(system, day_order(human, seed), day_order(model, seed), "removal", seed=seed)
+    return {key: result[key] for key in ("detection_increment", "hit_query_increment", "detections", "hit_queries")}
+
+
+def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
+    """Every mode's metrics per policy and pooled; with ``full`` also junk, AUC and online."""
+    cache = work / "cells" / f"{cell.key}{'' if full else '-sweep'}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    snapshot = make_snapshot(cell, args, work)
+    specs = split_specs(args.synth_policies if cell.corpus == SYNTH else args.real_policies)
+    if not full:
+        specs = specs[:2] if cell.corpus == SYNTH else specs[:1]
+    extracted = {spec: extract_queries(snapshot, spec) for spec in specs}
+    rows = evaluate_grid(snapshot, extracted, list(MODES), ["retrieval"], args.k)
+    result = {
+        "cell": {"corpus": cell.corpus, "seed": cell.seed, "toxic_share": cell.toxic_share, "items": len(snapshot)},
+        "counts": {"items": len(snapshot), "toxic": int(snapshot.labels.sum()),
+                   "reports": snapshot.reports.num_rows,
+                   "test_reports": snapshot.reports_in(["test"]).num_rows},
+        "rows": [{k: v for k, v in r.items() if k not in ("ms_per_query", "extract_ms_per_report")} for r in rows],
+        "pooled": pooled(rows),
+    }
+    if full:
+        from benchmarks.separability import heldout_ngram_auc
+
+        result["junk"] = junk_exposure(snapshot, args.k)
+        result["auc"] = heldout_ngram_auc(snapshot, seed=cell.seed)
+        human = extracted.get("annotation")
+        if human is not None and any(human.queries.values()):
+            model = extract_queries(snapshot, args.online_model).queries
+            result["online"] = online_increments(snapshot, human.queries, model, cell.seed, args.k)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(cache, json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
+def pooled(rows: list[dict]) -> dict[str, dict]:
+    """Per mode, the metrics of every policy's queries together (query-weighted)."""
+    out = {}
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        mine = [r for r in rows if r["mode"] == mode]
+        queries = sum(r["queries"] for r in mine)
+        exposed = sum(r["exposed"] for r in mine)
+        out[mode] = {
+            "queries": queries,
+            "query_hit_rate": sum(r["effective_queries"] for r in mine) / queries if queries else 0.0,
+            "precision": sum(next(v for k, v in r.items() if k.startswith("hit@")) for r in mine) / exposed
+            if exposed else 0.0,
+            "chance_hit_rate": sum(r.get("chance_hit_rate", 0.0) * r["queries"] for r in mine) / queries
+            if queries else 0.0,
+            "base_rate": mine[0].get("base_rate", 0.0),
+            "exposed_per_query": exposed / queries if queries else 0.0,
+        }
+    return out
+
+
+# ---- claims ---------------------------------------------------------------------------------------
+def interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and a 95% t-interval over seeds (the mean twice when there is one seed)."""
+    from scipy.stats import t
+
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return float("nan"), float("nan"), float("nan")
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, mean, mean
+    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def verdict(low: float, high: float, above: float = 0.0, below: float = math.inf) -> str:
+    """"holds" when the whole interval lies in (above, below], "does not hold" when none of it
+    does, "unclear" otherwise."""
+    if math.isnan(low):
+        return "not measured"
+    if low > above and high <= below:
+        return "holds"
+    if high <= above or low > below:
+        return "does not hold"
+    return "unclear"
+
+
+def claim(name: str, corpus: str, values: list[float], text: str, above: float = 0.0,
+          below: float = math.inf, context: str = "") -> dict:
+    mean, low, high = interval(values)
+    return {"claim": name, "corpus": corpus, "statement": text, "values": values, "mean": mean, "low": low,
+            "high": high, "verdict": verdict(low, high, above, below), "context": context}
+
+
+def mode_claims(corpus: str, cells: list[dict]) -> list[dict]:
+    """(a): exact's pooled hit rate minus the best other mode's, per seed; precision beside."""
+    diffs, precision, context = [], [], []
+    for cell in cells:
+        modes = cell["pooled"]
+        best_other = max(v["query_hit_rate"] for m, v in modes.items() if m != "keyword-exact")
+        diffs.append(modes["keyword-exact"]["query_hit_rate"] - best_other)
+        best_precision = max(v["precision"] for m, v in modes.items() if m != "keyword-exact")
+        precision.append(modes["keyword-exact"]["precision"] - best_precision)
+    first = cells[0]["pooled"]
+    context = ", ".join(f"{m} {v['query_hit_rate']:.2f} (chance {v['chance_hit_rate']:.2f}, precision "
+                        f"{v['precision']:.3f})" for m, v in first.items())
+    return [
+        claim("a", corpus, diffs, "keyword exact has the highest query hit rate of the modes "
+              "(exact minus the best other mode)", context=f"seed {cells[0]['cell']['seed']}: {context}"),
+        claim("a'", corpus, precision, "keyword exact has the highest precision of the modes "
+              "(exact minus the best other mode; the paper's 'most effective' read as precision)"),
+    ]
+
+
+def policy_claims(cells: list[dict]) -> list[dict]:
+    """(b) on the synthetic corpus, keyword exact."""
+    def rate(cell: dict, policy: str) -> float:
+        return next(r["query_hit_rate"] for r in cell["rows"]
+                    if r["policy"].split(":")[0] == policy and r["mode"] == "keyword-exact")
+
+    rows = [c for c in cells if {"annotation", "tfidf", "seqlabel"} <= {r["policy"].split(":")[0] for r in c["rows"]}]
+    context = "; ".join(f"seed {c['cell']['seed']}: Human {rate(c, 'annotation'):.3f}, TF-IDF {rate(c, 'tfidf'):.3f}, "
+                        f"Bi-LSTM-CRF {rate(c, 'seqlabel'):.3f}" for c in rows)
+    return [
+        claim("b", SYNTH, [rate(c, "annotation") - rate(c, "tfidf") for c in rows],
+              "Human > TF-IDF in query hit rate (Human minus TF-IDF, keyword exact)", context=context),
+        claim("b", SYNTH, [rate(c, "tfidf") - rate(c, "seqlabel") for c in rows],
+              "TF-IDF > Bi-LSTM-CRF in query hit rate (TF-IDF minus Bi-LSTM-CRF, keyword exact)"),
+    ]
+
+
+def training_claims(results: dict | None) -> list[dict]:
+    """(c) from a training headline's runs."""
+    if not results:
+        return [claim("c", SYNTH, [], "SFT+DPO at tau 0.05 beats SFT (not run: --train or --training-results)")]
+    runs = results["runs"]
+    high, low = (results["config"]["tau"], results["config"]["tau_low"])
+    gain = [r[f"dpo_tau{high}"]["query_hit_rate"] - r["sft"]["query_hit_rate"] for r in runs]
+    gain_low = [r[f"dpo_tau{low}"]["query_hit_rate"] - r["sft"]["query_hit_rate"] for r in runs]
+    context = "; ".join(f"seed {r['seed']}: SFT {r['sft']['query_hit_rate']:.3f}, tau {high} "
+                        f"{r[f'dpo_tau{high}']['query_hit_rate']:.3f}, tau {low} {r[f'dpo_tau{low}']['query_hit_rate']:.3f}"
+                        for r in runs)
+    return [
+        claim("c", SYNTH, gain, f"SFT+DPO at tau {high} beats SFT (hit rate gain)", context=context),
+        claim("c", SYNTH, [a - b for a, b in zip(gain, gain_low)],
+              f"tau {high} gains at least as much as tau {low} (difference of gains)", above=-1e-12),
+    ]
+
+
+def online_claims(cells: list[dict], model: str) -> list[dict]:
+    rows = [c for c in cells if "online" in c]
+    detections = [c["online"]["detection_increment"] for c in rows]
+    hits = [c["online"]["hit_query_increment"] for c in rows]
+    low, high = TENS_OF_PERCENT
+    return [
+        claim("d", SYNTH, detections, f"{model} after the human queries: detection increment in the tens of "
+              "percent (paper +59.9%)", above=low, below=high),
+        claim("d", SYNTH, hits, f"{model} after the human queries: hit query increment in the tens of percent "
+              "(paper +39.9%)", above=low, below=high),
+    ]
+
+
+def junk_claims(corpus: str, cells: list[dict]) -> list[dict]:
+    exposed = [float(sum(v for m, v in c["junk"].items() if not m.endswith("_toxic"))) for c in cells]
+    return [claim("e", corpus, exposed, f"{len(JUNK_QUERIES)} junk queries expose nothing in any mode "
+                  "(items exposed, all modes)", above=-0.5, below=0.5)]
+
+
+def auc_claims(by_corpus: dict[str, list[dict]]) -> list[dict]:
+    real = [c["auc"] for corpus, cells in by_corpus.items() if corpus != SYNTH for c in cells]
+    synth = [c["auc"] for c in by_corpus.get(SYNTH, [])]
+    if not real or not synth:
+        return [claim("f", SYNTH, [], "n-gram classifier AUC in the band of real corpora (needs both kinds)")]
+    low, high = min(real), max(real)
+    return [claim("f", SYNTH, synth, f"held-out n-gram classifier AUC within the real corpora's band "
+                  f"[{low:.3f}, {high:.3f}]", above=low - 1e-9, below=high,
+                  context=", ".join(f"{corpus} {statistics.mean(c['auc'] for c in cells):.3f}"
+                                    for corpus, cells in by_corpus.items()))]
+
+
+# ---- report -------------------------------------------------------------------------------------
+def claims_table(claims: list[dict]) -> str:
+    rows = [[c["claim"], c["corpus"], c["statement"], f"{c['mean']:+.3f}" if not math.isnan(c["mean"]) else "-",
+             f"[{c['low']:+.3f}, {c['high']:+.3f}]" if not math.isnan(c["low"]) else "-", len(c["values"]),
+             c["verdict"]] for c in claims]
+    return markdown_table(["claim", "corpus", "statement", "measured (mean)", "95% interval", "seeds", "verdict"],
+                          rows)
+
+
+def modes_table(by_corpus: dict[str, list[dict]]) -> str:
+    rows = []
+    for corpus, cells in by_corpus.items():
+        for mode in MODES:
+            values = [c["pooled"][mode] for c in cells]
+            rows.append([corpus, mode, statistics.mean(v["query_hit_rate"] for v in values),
+                         statistics.mean(v["chance_hit_rate"] for v in values),
+                         statistics.mean(v["precision"] for v in values),
+                         statistics.mean(v["base_rate"] for v in values),
+                         statistics.mean(v["exposed_per_query"] for v in values)])
+    return markdown_table(["corpus", "mode", "query hit rate", "chance hit rate", "precision", "base rate",
+                           "exposed per query"], rows)
+
+
+def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
+    """Query hit rate (with its chance line) and precision per mode against prevalence and size."""
+    plt = pyplot()
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8))
+    for column, (name, cells, xlabel) in enumerate((
+            ("prevalence", sweeps.get("prevalence", []), "toxic share of items (log scale)"),
+            ("size", sweeps.get("size", []), "items in the corpus (log scale)"))):
+        if not cells:
+            continue
+        xs = [c["counts"]["toxic"] / c["counts"]["items"] if name == "prevalence" else c["counts"]["items"]
+              for c in cells]
+        order = sorted(range(len(xs)), key=xs.__getitem__)
+        xs = [xs[i] for i in order]
+        for mode in MODES:
+            values = [cells[i]["pooled"][mode] for i in order]
+            line, = axes[0][column].plot(xs, [v["query_hit_rate"] for v in values], marker="o", label=mode)
+            axes[0][column].plot(xs, [v["chance_hit_rate"] for v in values], linestyle=":", color=line.get_color())
+            axes[1][column].plot(xs, [v["precision"] for v in values], marker="o", label=mode)
+        axes[1][column].plot(xs, [cells[i]["pooled"]["keyword-exact"]["base_rate"] for i in order], color="black",
+                             linestyle=":", label="base rate (random items)")
+        for row, ylabel in enumerate(("query hit rate (dotted: chance)", "precision (toxic share of exposed)")):
+            axis = axes[row][column]
+            axis.set_xscale("log")
+            axis.set_xlabel(xlabel)
+            axis.set_ylabel(ylabel)
+            axis.grid(alpha=0.3)
+        axes[1][column].set_yscale("log")
+        fixed = (f"{cells[0]['counts']['items']:,} items" if name == "prevalence"
+                 else "default prevalence")
+        axes[0][column].set_title(f"synthetic zh, seed {cells[0]['cell']['seed']}, {fixed}; test split, k={args.k}",
+                                  fontsize=9)
+    axes[0][0].legend(fontsize=8)
+    axes[1][0].legend(fontsize=8)
+    figure.suptitle("Retrieval modes against chance: query hit rate and precision (pooled policies)")
+    figure.tight_layout()
+    return save_figure_atomic(figure, path)
+
+
+def main(args: Args) -> dict:
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    corpora = [c for c in args.corpora.split(",") if c]
+    if not seeds or not corpora:
+        raise QxError("give at least one seed (--seeds) and one corpus (--corpora)")
+    out = Path(args.out)
+    work = Path(args.work) if args.work else out / "work"
+    started = time.perf_counter()
+    by_corpus = {corpus: [run_cell(Cell(corpus, seed, args.toxic_share if corpus == SYNTH else 0.0, args.items),
+                                   args, work, full=True) for seed in seeds] for corpus in corpora}
+    sweeps = {}
+    if SYNTH in corpora:
+        shares = [float(p) for p in args.prevalences.split(",") if p.strip()]
+        sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
+        sweeps["prevalence"] = [run_cell(Cell(SYNTH, seeds[0], p, args.items), args, work, full=False) for p in shares]
+        sweeps["size"] = [run_cell(Cell(SYNTH, seeds[0], args.toxic_share, n), args, work, full=False) for n in sizes]
+    training = None
+    if args.training_results:
+        training = json.loads(Path(args.training_results).read_text(encoding="utf-8"))
+    elif args.train:
+        from benchmarks import training_headline
+
+        training = training_headline.main(training_headline.Args(
+            items=args.items, snapshot_seed=seeds[0], seeds=args.seeds, out=str(work / "training")))
+        training.setdefault("config", {"tau": 0.05, "tau_low": 0.01})
+    claims = [c for corpus, cells in by_corpus.items() for c in mode_claims(corpus, cells)]
+    if SYNTH in by_corpus:
+        claims += policy_claims(by_corpus[SYNTH])
+        claims += training_claims(training)
+        claims += online_claims(by_corpus[SYNTH], args.online_model)
+    claims += [c for corpus, cells in by_corpus.items() for c in junk_claims(corpus, cells)]
+    claims += auc_claims(by_corpus)
+    counts = markdown_table(["corpus", "seed", "items", "toxic", "toxic share", "reports", "test reports"],
+                            [[corpus, c["cell"]["seed"], c["counts"]["items"], c["counts"]["toxic"],
+                              f"{c['counts']['toxic'] / c['counts']['items']:.4f}", c["counts"]["reports"],
+                              c["counts"]["test_reports"]] for corpus, cells in by_corpus.items() for c in cells])
+    text = "\n\n".join([claims_table(claims), modes_table(by_corpus), counts])
+    summary = {"claims": claims, "cells": by_corpus, "sweeps": sweeps,
+               "minutes": round((time.perf_counter() - started) / 60, 1), **describe_run(args)}
+    write_text_atomic(out / "results.json", json.dumps(summary, indent=2, ensure_ascii=False))
+    write_text_atomic(out / "table.md", text + "\n")
+    if sweeps:
+        plot(sweeps, out / "fidelity.png", args)
+    print(text)
+    print(f"\nwrote {out / 'results.json'}, {out / 'table.md'}" + (f" and {out / 'fidelity.png'}" if sweeps else ""))
+    return summary
+
+
+if __name__ == "__main__":
+    main(parse_args(Args, __doc__.splitlines()[0]))
