@@ -36,16 +36,34 @@ def register(tools: argparse._SubParsersAction) -> None:
     parser = tools.add_parser("corpus", help="make and inspect snapshot corpora")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    defaults = SynthConfig()
     synth = commands.add_parser("synth", help="generate the synthetic second-hand marketplace")
     synth.add_argument("--lang", choices=("zh", "en"), default="zh")
-    synth.add_argument("--items", type=int, default=20_000)
-    synth.add_argument("--toxic-share", type=float, default=0.03)
-    synth.add_argument("--hard-negative-share", type=float, default=0.15)
-    synth.add_argument("--campaign-size", type=float, default=12.0, help="mean toxic campaign size")
-    synth.add_argument("--steps", type=int, default=100, help="length of the posting timeline")
-    synth.add_argument("--tags-per-listing", type=float, default=2.0,
+    synth.add_argument("--items", type=int, default=defaults.items)
+    synth.add_argument("--toxic-share", type=float, default=defaults.toxic_share,
+                       help=f"share of toxic listings, e.g. 0.0005-0.05 for a sweep ({defaults.toxic_share}: "
+                       "published prevalence is ~0.2%%); at least one toxic item; 0 is refused")
+    synth.add_argument("--hard-negative-share", type=float, default=defaults.hard_negative_share)
+    synth.add_argument("--campaign-size", type=float, default=defaults.mean_campaign_size,
+                       help=f"mean toxic campaign size ({defaults.mean_campaign_size:g})")
+    synth.add_argument("--min-campaign-size", type=int, default=defaults.min_campaign_size,
+                       help=f"smallest campaign; sizes are a truncated power law ({defaults.min_campaign_size})")
+    synth.add_argument("--max-campaign-size", type=int, default=defaults.max_campaign_size,
+                       help=f"largest campaign ({defaults.max_campaign_size})")
+    synth.add_argument("--singleton-share", type=float, default=defaults.singleton_share,
+                       help=f"share of toxic listings in no campaign ({defaults.singleton_share}, measured on "
+                       "fbs_sms IL/FR)")
+    synth.add_argument("--noise-scale", type=float, default=defaults.noise_scale,
+                       help="multiplier of the surface-noise rates measured on real benign text "
+                       f"({defaults.noise_scale:g}; 0 for template text)")
+    synth.add_argument("--steps", type=int, default=defaults.steps, help="length of the posting timeline")
+    synth.add_argument("--tags-per-listing", type=float, default=defaults.tags_per_listing,
                        help="mean seller tags per listing, a Zipf long tail of rare words (2; 0 for none)")
     _common(synth)
+    for action in synth._actions:  # the synthetic marketplace reports more of its (rarer) toxic items
+        if action.dest == "report_share":
+            action.default = defaults.report_share
+            action.help = f"share of toxic items reported ({defaults.report_share})"
     synth.set_defaults(run=run_synth)
 
     comp = commands.add_parser("compose", help="build a snapshot from real labelled data",
@@ -101,7 +119,9 @@ def run_synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         language=args.lang, items=args.items, toxic_share=args.toxic_share,
         hard_negative_share=args.hard_negative_share, report_share=args.report_share,
-        mean_campaign_size=args.campaign_size, steps=args.steps, seed=args.seed, split_fractions=args.splits,
+        mean_campaign_size=args.campaign_size, min_campaign_size=args.min_campaign_size,
+        max_campaign_size=args.max_campaign_size, singleton_share=args.singleton_share,
+        noise_scale=args.noise_scale, steps=args.steps, seed=args.seed, split_fractions=args.splits,
         tags_per_listing=args.tags_per_listing,
     )
     return _finish(synthesize(config, progress=not args.quiet), args, started)

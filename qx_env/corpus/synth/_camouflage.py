@@ -198,14 +198,17 @@ OPERATORS: dict[str, dict[str, Operator]] = {
 }
 
 
-def camouflage(phrase: str, language: str, rng: random.Random, n_operators: int = 1) -> tuple[str, list[str]]:
+def camouflage(phrase: str, language: str, rng: random.Random, n_operators: int = 1,
+               operators: tuple[str, ...] | None = None) -> tuple[str, list[str]]:
     """Apply ``n_operators`` randomly chosen operators; return the variant and the operator names.
 
     The variant always differs from ``phrase`` (an operator that changes nothing is skipped, and
-    symbol insertion, which always changes the text, is the last resort).
+    symbol insertion, which always changes the text, is the last resort). ``operators`` restricts
+    the choice to those names; then the symbol fallback applies only if it is among them (else the
+    phrase may come back unchanged).
     """
-    operators = OPERATORS[language]
-    names = sorted(operators)
+    names = sorted(operators or OPERATORS[language])
+    operators = {name: OPERATORS[language][name] for name in names}
     variant, used = phrase, []
     for _ in range(n_operators):
         for name in rng.sample(names, k=len(names)):
@@ -214,6 +217,6 @@ def camouflage(phrase: str, language: str, rng: random.Random, n_operators: int 
                 variant = changed
                 used.append(name)
                 break
-    if variant == phrase:
+    if variant == phrase and "symbol" in names:
         variant, used = symbol(phrase, rng), ["symbol"]
     return variant, used

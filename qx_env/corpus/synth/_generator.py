@@ -1,9 +1,11 @@
 """The synthetic second-hand marketplace: normal listings, hard negatives and toxic campaigns.
 
-The platform of the QExplorer paper (Xianyu) in miniature: listings in many categories, a few
-percent of them toxic, grouped in campaigns that share risk phrases, sellers and contact handles,
-disguise the phrases with camouflage operators and re-post variants over time; normal listings
-that share broad words with toxic ones; and user reports of toxic items with auditor annotations.
+The platform of the QExplorer paper (Xianyu) in miniature: listings in many categories, a few in a
+thousand of them toxic, most grouped in campaigns that share risk phrases, rotating seller accounts
+and contact handles, disguise the phrases and handles and re-post variants over time, the rest
+singletons; normal listings that share broad words with toxic ones, carry the surface noise of real
+benign text (:mod:`~qx_env.corpus.synth._noise`) and, for shops, their own recurring contact; and user
+reports of toxic items with auditor annotations.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from qx_env import __version__
 from qx_env.corpus._reports import reports_table, sample_report_positions
 from qx_env.corpus.synth._annotations import annotate
 from qx_env.corpus.synth._camouflage import camouflage
+from qx_env.corpus.synth._noise import NoiseSampler, benign_rates, noise_rates
 from qx_env.corpus.synth._tags import TagSampler
 from qx_env.corpus.synth._vocabulary import LANGUAGES, Category, Violation, Vocabulary, load_vocabulary
 from qx_env.snapshot import DEFAULT_FRACTIONS, Snapshot, SnapshotMeta
@@ -35,6 +38,29 @@ OWN_WORDING = 0.5
 SHARED_WORDS_PER_LISTING = 2.0
 #: Share of a toxic listing's stock sentences that the seller retypes with a variant or typo.
 RETYPE_SHARE = 0.5
+#: Operators a seller's retyping of an ordinary sentence uses: a typo of the input method (a
+#: homophone, zh) or of the keyboard (en). The visible disguise operators (emoji, symbols, pinyin,
+#: spacing, traditional, components) go on what a keyword filter catches, the risk phrases and
+#: contacts; put on ordinary sentences they made every word of a toxic listing a label mark.
+RETYPE_OPERATORS = {"zh": ("homophone",), "en": ("misspell",)}
+#: Share of toxic listings that offer a contact: chineseharm_bench violations with a contact cue
+#: (加V, 薇信, +Q, 扣扣, 私聊, digit runs...; _noise_rates.CONTACT_CUE), 1,214 of 8,515 = 14.3%
+#: (vocab/noise.json contact_disguise).
+TOXIC_CONTACT_SHARE = noise_rates()["contact_disguise"]["chineseharm_bench violations"]["offer_rate"]
+#: Share of those contacts written so the graph index's handle pattern reads them: 449 of 1,214 =
+#: 37.0% in the same texts; the rest are spaced, split by symbols, in Chinese numerals or emoji.
+TOXIC_PLAIN_CONTACT_SHARE = noise_rates()["contact_disguise"]["chineseharm_bench violations"]["plain_share"]
+#: Share of a shop's listings that repeat its contact. A modelling choice (no real per-seller data):
+#: a shop pastes its contact into about every other listing.
+SHOP_CONTACT_REPEAT = 0.5
+#: Mean listings an operator's account posts before the platform bans it and the campaign moves to
+#: a new one. A modelling choice: campaigns rotate accounts, each posting a handful of copies.
+POSTS_PER_ACCOUNT = 6.0
+#: Chance that a listing is posted from an older, still-live account of its campaign rather than
+#: the newest one.
+OLD_ACCOUNT_SHARE = 0.2
+_CN_DIGITS = "零一二三四五六七八九"
+_CN_DIGITS_FORMAL = "零壹贰叁肆伍陆柒捌玖"
 #: Punctuation a sentence may end with; the joiner supplies its own.
 _TRAILING = ".!?,;:。！？，；： "
 
@@ -45,14 +71,36 @@ class SynthConfig:
 
     language: str = "zh"
     items: int = 20_000
-    toxic_share: float = 0.03
+    #: Share of toxic listings, 0.3%: inside the published prevalence band. eBay removed about 3.2M
+    #: counterfeit/prohibited listings proactively in 2023 of about 1.8B live listings (eBay
+    #: transparency report 2023), ~0.2%, a lower bound on what is posted (not everything is found);
+    #: YouTube's violative view rate was 0.16-0.18% (Q4 2020); Meta ~0.04-0.05% of views for adult
+    #: nudity (2022).
+    toxic_share: float = 0.003
     hard_negative_share: float = 0.15
-    report_share: float = 0.2
-    mean_campaign_size: float = 12.0
+    #: Share of toxic items reported. A modelling choice, not a measured rate: at 0.3% a 60k-item
+    #: snapshot has about 180 toxic items, and 0.6 of them gives ~108 report episodes, enough to
+    #: train and evaluate on; on a real platform users report a smaller share of listings, but the
+    #: reported items of a day (the paper's input) are the point of the environment.
+    report_share: float = 0.6
+    #: Campaigns (families of listings sharing disguised wording, sellers and handles): sizes follow
+    #: a truncated power law on [min, max] with this mean (heavy-tailed: most campaigns small, a few
+    #: of a hundred or more). The 10-200 band is that of the issue (families of roughly 10-200
+    #: listings); the mean 30 is a modelling choice inside it.
+    mean_campaign_size: float = 30.0
+    min_campaign_size: int = 10
+    max_campaign_size: int = 200
+    #: Share of toxic listings in no campaign (a cluster of one): fbs_sms IL__*/FR__* texts without a
+    #: near-duplicate (no other at character 2-3-gram TF-IDF cosine >= 0.5), 1,377 of 5,646 = 24.4%
+    #: (vocab/noise.json singletons; chineseharm_bench, a de-duplicated sample, has 81%).
+    singleton_share: float = 0.24
     steps: int = 100
     seed: int = 0
     #: Mean number of seller tags (``#露营``) per listing, words of a Zipf-distributed long tail.
     tags_per_listing: float = 2.0
+    #: Multiplier of the base surface-noise rates measured on real benign text (vocab/noise.json):
+    #: 1 reproduces them, 0 turns the noise off.
+    noise_scale: float = 1.0
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
 
     def __post_init__(self) -> None:
@@ -69,12 +117,23 @@ class SynthConfig:
             raise ValueError(f"report share must be in (0, 1], got {self.report_share}")
         if self.tags_per_listing < 0:
             raise ValueError(f"tags per listing must be at least 0, got {self.tags_per_listing}")
-        if self.mean_campaign_size < 1 or self.steps < 1:
-            raise ValueError("mean campaign size and steps must be at least 1")
+        if self.steps < 1:
+            raise ValueError("steps must be at least 1")
+        if not 2 <= self.min_campaign_size <= self.mean_campaign_size <= self.max_campaign_size:
+            raise ValueError("campaign sizes must satisfy 2 <= min <= mean <= max, got "
+                             f"{self.min_campaign_size}, {self.mean_campaign_size}, {self.max_campaign_size}")
+        if not 0 <= self.singleton_share <= 1:
+            raise ValueError(f"singleton share must be in [0, 1], got {self.singleton_share}")
+        if self.noise_scale < 0:
+            raise ValueError(f"noise scale must be at least 0, got {self.noise_scale}")
+        if self.toxic_share == 0:
+            raise ValueError("toxic_share 0 gives a snapshot without toxic items, hence without reports to "
+                             "explore from: pass a positive --toxic-share (default 0.003)")
 
     @property
     def toxic_count(self) -> int:
-        return round(self.items * self.toxic_share)
+        """Toxic listings: the share of the items, at least one (a snapshot needs a report)."""
+        return max(1, round(self.items * self.toxic_share))
 
     @property
     def hard_negative_count(self) -> int:
@@ -90,8 +149,8 @@ class Campaign:
     level: float  # camouflage level in [0, 1]: how often a disguised form is used
     forms: dict[str, list[tuple[str, list[str]]]]  # core phrase -> its variants and their operators
     contexts: tuple[str, ...]
-    sellers: list[str]
-    contacts: list[str]
+    sellers: list[str]  # its accounts, in the order it opens them (older ones get banned)
+    handles: list[tuple[str, str]]  # (kind, handle): the contacts it offers, written differently per post
     price: int
     start: int
     size: int
@@ -114,6 +173,24 @@ class Listing:
     risk_phrases: list[str] = field(default_factory=list)
     contact: str | None = None
     contexts: list[str] = field(default_factory=list)
+
+
+def _size_weights(low: int, high: int, mean: float) -> tuple[list[int], list[float]]:
+    """Campaign sizes ``low..high`` and cumulative weights of a truncated power law
+    P(s) ~ s^-alpha whose mean is ``mean`` (alpha by bisection; alpha > 0 is heavy-tailed: many
+    small campaigns, a few large)."""
+    sizes = np.arange(low, high + 1, dtype=np.float64)
+
+    def mean_of(alpha: float) -> float:
+        weights = sizes ** -alpha
+        return float((sizes * weights).sum() / weights.sum())
+
+    lo, hi = -5.0, 10.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_of(mid) > mean else (lo, mid)
+    weights = sizes ** -((lo + hi) / 2)
+    return [int(x) for x in sizes], np.cumsum(weights / weights.sum()).tolist()
 
 
 def shared_words(vocab: Vocabulary) -> list[str]:
@@ -146,7 +223,7 @@ class MarketplaceGenerator:
     def __init__(self, config: SynthConfig) -> None:
         self.config = config
         self.vocab: Vocabulary = load_vocabulary(config.language)
-        streams = np.random.SeedSequence(config.seed).generate_state(7)
+        streams = np.random.SeedSequence(config.seed).generate_state(9)
         self.rng = random.Random(int(streams[0]))
         self.np_rng = np.random.default_rng(int(streams[1]))
         self.report_seed = int(streams[2])
@@ -159,6 +236,35 @@ class MarketplaceGenerator:
         self._category_weights = [c.weight for c in self.vocab.categories]
         self._shared_words = shared_words(self.vocab)
         self.tags = TagSampler(self.vocab, int(streams[6]), config.tags_per_listing)
+        self.noise = NoiseSampler(config.language, int(streams[7]), config.noise_scale)
+        self.shop_rng = random.Random(int(streams[8]))
+        self._shop_contacts: dict[int, str] = {}
+        self._n_shops = self._shops()
+        self._size_weights = _size_weights(config.min_campaign_size, config.max_campaign_size,
+                                           config.mean_campaign_size)
+
+    def _shops(self) -> int:
+        """Number of sellers (the highest-volume ones) that put a shop contact in their listings.
+
+        The share of normal listings with a contact is that of real benign text with a handle or
+        URL (vocab/noise.json, ``contact``: zh 6.8%, mostly fbs_sms AD messages, commercial senders;
+        en 0.4%). Shops repeat their contact in :data:`SHOP_CONTACT_REPEAT` of their listings, so
+        the biggest sellers carrying a contact cover ``rate / SHOP_CONTACT_REPEAT`` of the listings."""
+        rate = benign_rates(self.config.language)["contact"]["rate"] * min(1.0, self.config.noise_scale)
+        cover = min(1.0, rate / SHOP_CONTACT_REPEAT)
+        if cover <= 0:
+            return 0
+        return int(np.searchsorted(np.cumsum(self._seller_weights), cover)) + 1
+
+    def _shop_contact(self, seller: int) -> str | None:
+        """The contact a shop (seller of rank below :meth:`_shops`) pastes into this listing, if any."""
+        if seller >= self._n_shops or self.shop_rng.random() >= SHOP_CONTACT_REPEAT:
+            return None
+        if seller not in self._shop_contacts:
+            url = benign_rates(self.config.language)["url"]["rate"]
+            handle = benign_rates(self.config.language)["handle"]["rate"]
+            self._shop_contacts[seller] = self._contact(self.shop_rng, url_share=url / max(url + handle, 1e-9))
+        return self._shop_contacts[seller]
 
     # ---- small pieces -------------------------------------------------------------------
     def _target_length(self) -> int:
@@ -171,8 +277,8 @@ class MarketplaceGenerator:
         value = int(round(value, -1)) if value > 50 else int(value)
         return self.rng.choice(self.vocab.price_formats).format(price=max(1, value))
 
-    def _handle(self, kind: str) -> str:
-        rng = self.rng
+    def _handle(self, kind: str, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         if kind == "qq":
             return str(rng.randint(10**5, 10**10))
         if kind == "phone":
@@ -182,17 +288,66 @@ class MarketplaceGenerator:
             return f"{letters}{rng.randint(1, 99)}.{rng.choice(('cc', 'vip', 'top', 'xyz', 'com'))}/{letters[:2]}"
         return f"{letters}{rng.randint(100, 10**8)}"
 
-    def _contact(self) -> str:
-        kind = self.rng.choices(("wechat", "qq", "phone", "url"), weights=(5, 3, 2, 1))[0]
-        return self.rng.choice(self.vocab.contact_formats[kind]).format(handle=self._handle(kind))
+    def _kind(self, rng: random.Random, url_share: float = 1 / 11) -> str:
+        """A contact kind: a URL with ``url_share``, else WeChat, QQ or phone (5:3:2)."""
+        if rng.random() < url_share:
+            return "url"
+        return rng.choices(("wechat", "qq", "phone"), weights=(5, 3, 2))[0]
 
-    def _join(self, pieces: list[str]) -> str:
-        pieces = [p.rstrip(_TRAILING) for p in pieces]
+    def _contact(self, rng: random.Random | None = None, url_share: float = 1 / 11) -> str:
+        rng = rng or self.rng
+        kind = self._kind(rng, url_share)
+        return rng.choice(self.vocab.contact_formats[kind]).format(handle=self._handle(kind, rng))
+
+    def _disguise_handle(self, kind: str, handle: str) -> str:
+        """The handle written so the graph index's pattern (six or more digits in a row, or a URL)
+        does not read it: digits spaced, in Chinese numerals, or in groups of 2-4 split by a symbol
+        or an emoji; a URL's dots written as 点 / dot."""
+        from qx_env.corpus.synth._camouflage import EMOJI
+
+        rng, zh = self.rng, self.config.language == "zh"
+        if kind == "url":
+            return handle.replace(".", rng.choice((" 点 ", "。", "(点)")) if zh else rng.choice((" dot ", "(dot)", " . ")))
+        head = handle.rstrip("0123456789")
+        digits = handle[len(head):]
+        style = rng.choice(("spaced", "numerals", "groups", "emoji") if zh else ("spaced", "groups"))
+        if style == "spaced":
+            body = " ".join(digits)
+        elif style == "numerals":
+            table = rng.choice((_CN_DIGITS, _CN_DIGITS_FORMAL))
+            body = "".join(table[int(d)] for d in digits)
+        else:
+            groups, k = [], 0
+            while k < len(digits):
+                step = rng.randint(2, 4)
+                groups.append(digits[k:k + step])
+                k += step
+            joiner = rng.choice(EMOJI) if style == "emoji" else rng.choice(("-", "*", " ", "丶" if zh else "."))
+            body = joiner.join(groups)
+        return head + (" " if head and rng.random() < 0.5 else "") + body
+
+    def _toxic_contact(self, campaign: Campaign) -> str:
+        """One of the campaign's contacts in a cue word of this post, plain (the graph index reads
+        it) with :data:`TOXIC_PLAIN_CONTACT_SHARE`, else disguised."""
+        kind, handle = self.rng.choice(campaign.handles)
+        if self.rng.random() >= TOXIC_PLAIN_CONTACT_SHARE:
+            handle = self._disguise_handle(kind, handle)
+        return self.rng.choice(self.vocab.contact_formats[kind]).format(handle=handle)
+
+    def _join(self, pieces: list[str], protect: tuple[str, ...] = ()) -> str:
+        """Join ``pieces`` (stripped in place) with one separator, after adding the base noise to
+        the pieces that contain none of ``protect`` (risk phrases, contacts)."""
+        protected = [any(x and x in p for x in protect) for p in pieces]
+        pieces[:] = [p.rstrip(_TRAILING) for p in pieces]
         if self.config.language == "zh":
             sep = self.rng.choice(("，", "，", "。", " ", "！"))
-            return sep.join(pieces) + self.rng.choice(("", "", "。", "~", "！"))
-        sep = self.rng.choice((". ", ". ", ", ", " - ", "! "))
-        return sep.join(pieces) + self.rng.choice(("", ".", "!", "!!"))
+            end = self.rng.choice(("", "", "。", "~", "！"))
+        else:
+            sep = self.rng.choice((". ", ". ", ", ", " - ", "! "))
+            end = self.rng.choice(("", ".", "!", "!!"))
+        seps = [sep] * (len(pieces) - 1) + [end]
+        self.noise.apply(pieces, seps, protected)
+        return "".join(p + s for p, s in zip(pieces, seps))
 
     def _fill(self, pieces: list[str], pool: tuple[str, ...] | list[str], target: int) -> None:
         """Append distinct sentences from ``pool`` until the listing reaches ``target`` characters."""
@@ -221,7 +376,8 @@ class MarketplaceGenerator:
         return ("" if self.config.language == "zh" else " ").join(parts)
 
     # ---- listings -----------------------------------------------------------------------
-    def normal(self) -> Listing:
+    def normal(self, seller: int = 0) -> Listing:
+        """An ordinary listing of seller rank ``seller`` (a shop's listings may carry its contact)."""
         rng = self.rng
         category = rng.choices(self.vocab.categories, weights=self._category_weights)[0]
         pieces = [self._title(category)]
@@ -229,16 +385,21 @@ class MarketplaceGenerator:
             pieces.append(rng.choice(self.vocab.conditions))
         self._fill(pieces, category.details, self._target_length() - 20)
         pieces.append(self._price(*category.price))
-        if rng.random() < 0.03:
-            pieces.append(self._contact())
         words = min(len(self._shared_words), int(rng.expovariate(1 / SHARED_WORDS_PER_LISTING)))
         if words:
-            pieces.insert(rng.randrange(1, len(pieces) + 1), " ".join(rng.sample(self._shared_words, words)))
+            # Each word its own piece, joined like the others: a run of space-joined words occurred
+            # in normal listings only, a label mark (spaces between Han characters).
+            for word in rng.sample(self._shared_words, words):
+                pieces.insert(rng.randrange(1, len(pieces) + 1), word)
         self._tail(pieces)
+        contact = self._shop_contact(seller)
+        if contact:
+            pieces.insert(self.shop_rng.randrange(1, len(pieces) + 1), contact)
         self.tags.add(pieces)
-        return Listing(self._join(pieces), 0, category.id, None, "", rng.randrange(self.config.steps))
+        return Listing(self._join(pieces, (contact,) if contact else ()), 0, category.id, None,
+                       f"s{seller:07d}", rng.randrange(self.config.steps), contact=contact)
 
-    def hard_negative(self) -> Listing:
+    def hard_negative(self, seller: int = 0) -> Listing:
         """A normal listing that shares broad words with a violation type."""
         rng = self.rng
         violation = rng.choice(self.vocab.violations)
@@ -249,24 +410,38 @@ class MarketplaceGenerator:
         self._fill(pieces, category.details, self._target_length() - 20)
         pieces.append(self._price(*category.price))
         self._tail(pieces)
+        contact = self._shop_contact(seller)
+        if contact:
+            pieces.insert(self.shop_rng.randrange(1, len(pieces) + 1), contact)
         self.tags.add(pieces)
         return Listing(
-            self._join(pieces), 0, category.id, None, "", rng.randrange(self.config.steps),
-            violation=None, hard_negative=True,
+            self._join(pieces, (contact,) if contact else ()), 0, category.id, None, f"s{seller:07d}",
+            rng.randrange(self.config.steps), violation=None, hard_negative=True, contact=contact,
         )
 
-    def campaigns(self, toxic_count: int) -> list[Campaign]:
-        """Split ``toxic_count`` toxic listings into campaigns of heavy-tailed sizes."""
+    def campaign_sizes(self, toxic_count: int) -> list[int]:
+        """Sizes of the toxic clusters: campaigns of truncated power-law sizes (see :func:`_size_weights`)
+        covering all but ``singleton_share`` of the toxic listings, then the singletons (size 1)."""
         rng, config = self.rng, self.config
+        singletons = round(toxic_count * config.singleton_share)
+        in_campaigns = toxic_count - singletons
+        if 0 < in_campaigns < config.min_campaign_size:  # too few for one campaign of the minimum size
+            return [in_campaigns] + [1] * singletons
+        choices, cumulative = self._size_weights
         sizes: list[int] = []
-        mu = math.log(config.mean_campaign_size) - 0.5
-        while sum(sizes) < toxic_count:
-            sizes.append(max(2, int(rng.lognormvariate(mu, 1.0))))
+        while sum(sizes) < in_campaigns:
+            sizes.append(rng.choices(choices, cum_weights=cumulative)[0])
         if sizes:
-            sizes[-1] -= sum(sizes) - toxic_count
-            if sizes[-1] < 1:
-                sizes.pop()
-                sizes[-1] += toxic_count - sum(sizes)
+            sizes[-1] -= sum(sizes) - in_campaigns
+            if sizes[-1] < config.min_campaign_size and len(sizes) > 1:
+                remainder = sizes.pop()
+                sizes[-1] += remainder  # the remainder joins the previous campaign
+        return sizes + [1] * singletons
+
+    def campaigns(self, toxic_count: int) -> list[Campaign]:
+        """Toxic clusters of :meth:`campaign_sizes`: their phrases, accounts and handles."""
+        rng, config = self.rng, self.config
+        sizes = self.campaign_sizes(toxic_count)
         campaigns: list[Campaign] = []
         for number, size in enumerate(sizes):
             violation = rng.choice(self.vocab.violations)
@@ -283,14 +458,17 @@ class MarketplaceGenerator:
                     for _ in range(n_variants)
                 ]
             previous = [c for c in campaigns if c.violation.id == violation.id]
-            sellers = [f"s{number:05d}x{k}" for k in range(1 + int(rng.expovariate(0.7)))]
+            # Accounts get banned, so a campaign rotates through new ones as it re-posts.
+            accounts = max(1, round(size / POSTS_PER_ACCOUNT * rng.uniform(0.5, 1.5)))
+            sellers = [f"s{number:05d}x{k}" for k in range(accounts)]
             if previous and rng.random() < 0.2:  # an operator running several campaigns
-                sellers.append(rng.choice(rng.choice(previous).sellers))
+                sellers.insert(rng.randrange(len(sellers) + 1), rng.choice(rng.choice(previous).sellers))
             campaigns.append(Campaign(
                 id=f"c{number:05d}", violation=violation, level=level, forms=forms,
                 contexts=tuple(self._reword(c, level) for c in
                                rng.sample(violation.contexts, k=min(len(violation.contexts), rng.randint(4, 8)))),
-                sellers=sellers, contacts=[self._contact() for _ in range(rng.randint(1, 2))],
+                sellers=sellers, handles=[(kind, self._handle(kind)) for kind in
+                                          (self._kind(rng) for _ in range(rng.randint(1, 2)))],
                 price=rng.randint(20, 3000), start=rng.randrange(max(1, int(config.steps * 0.8))), size=size,
                 dress=rng.uniform(0.3, 0.9),
             ))
@@ -311,7 +489,7 @@ class MarketplaceGenerator:
                 if not words:
                     break
                 chunk = rng.choice(words)
-            variant, _ = camouflage(chunk, language, rng)
+            variant, _ = camouflage(chunk, language, rng, operators=RETYPE_OPERATORS[language])
             sentence = sentence.replace(chunk, variant, 1)
         return sentence
 
@@ -347,16 +525,21 @@ class MarketplaceGenerator:
         rng.shuffle(pieces)
         price = max(1, int(campaign.price * rng.uniform(0.8, 1.2)))
         pieces.append(self._price(price, price))
-        contact = rng.choice(campaign.contacts) if rng.random() < 0.6 else None
+        contact = self._toxic_contact(campaign) if rng.random() < TOXIC_CONTACT_SHARE else None
         if contact:
             pieces.insert(rng.randrange(len(pieces) + 1), contact)
         self._tail(pieces, shipping=0.3, place=0.4, closing=0.6)
         self.tags.add(pieces)
+        # The newest account posts; now and then an older one that is still live.
+        newest = min(len(campaign.sellers) - 1, int(age * len(campaign.sellers)))
+        seller = campaign.sellers[rng.randint(0, newest) if rng.random() < OLD_ACCOUNT_SHARE else newest]
+        where = [pieces.index(c) for c in contexts]
+        text = self._join(pieces, (*used_forms, contact or ""))
         return Listing(
-            self._join(pieces), 1, category.id, campaign.id, rng.choice(campaign.sellers), step,
+            text, 1, category.id, campaign.id, seller, step,
             violation=campaign.violation.id,
             camouflage="+".join(sorted(set(used_ops))) or None,
-            risk_phrases=used_forms, contact=contact, contexts=contexts,
+            risk_phrases=used_forms, contact=contact, contexts=[pieces[i] for i in where],
         )
 
     def campaign_listings(self, campaign: Campaign) -> list[Listing]:
@@ -368,9 +551,9 @@ class MarketplaceGenerator:
         return listings
 
 
-def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
-    """Generate a synthetic marketplace snapshot; the same config gives the same tables."""
-    gen = MarketplaceGenerator(config)
+def generate_listings(gen: MarketplaceGenerator, progress: bool = False) -> list[Listing]:
+    """All listings of ``gen``'s config, before the shuffle: campaigns, hard negatives, normal."""
+    config = gen.config
     n_toxic, n_hard = config.toxic_count, config.hard_negative_count
     n_normal = config.items - n_toxic - n_hard
     listings: list[Listing] = []
@@ -378,17 +561,23 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         for campaign in gen.campaigns(n_toxic):
             listings.extend(gen.campaign_listings(campaign))
             bar.update(campaign.size)
-        for _ in range(n_hard):
-            listings.append(gen.hard_negative())
+        sellers = gen.np_rng.choice(gen.n_normal_sellers, size=n_normal + n_hard, p=gen._seller_weights).tolist()
+        for k in range(n_hard):
+            listings.append(gen.hard_negative(sellers[k]))
         bar.update(n_hard)
-        sellers = gen.np_rng.choice(gen.n_normal_sellers, size=n_normal + n_hard, p=gen._seller_weights)
         for k in range(n_normal):
-            listings.append(gen.normal())
+            listings.append(gen.normal(sellers[n_hard + k]))
             if (k + 1) % 5000 == 0:
                 bar.update(5000)
         bar.update(n_normal % 5000)
-    for listing, seller in zip((x for x in listings if x.label == 0), sellers):
-        listing.seller_id = f"s{int(seller):07d}"
+    return listings
+
+
+def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
+    """Generate a synthetic marketplace snapshot; the same config gives the same tables."""
+    gen = MarketplaceGenerator(config)
+    listings = generate_listings(gen, progress)
+    listings = generate_listings(gen, progress)
 
     order = np.random.default_rng(gen.order_seed).permutation(len(listings))
     listings = [listings[i] for i in order]
