@@ -171,7 +171,8 @@ def run_stages(args: Args) -> Path:
 
     with stages("write the report"):
         grid = baseline_rows + model_rows
-        modes.plot(grid, out / "modes.png", k=100)
+        modes.plot(grid, out / "modes.png", k=100, title=f"{args.snapshot}, test split, k=100, "
+                   f"{snapshot.reports_in(['test']).num_rows} test reports")
         online.plot(cumulative, out / "online.png", f"a simulated day: {day.mode}, removal dynamics")
         plot_training(sft, dpo, out / "training.png")
         results = {"grid": grid, "online": online_rows, "cumulative": cumulative, "pairs": pairs,

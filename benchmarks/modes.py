@@ -114,32 +114,52 @@ def silent_policies(extracted: Mapping[str, Extracted]) -> list[str]:
 def markdown(rows: list[dict], k: int) -> str:
     """The grid as a Markdown table."""
     header = ["policy", "mode", "ranker", f"hit@{k}", "distinct", "# queries", "# effective", "query hit rate",
-              "ms/query"]
+              "chance hit rate", "precision", "exposed/query", "ms/query"]
     return markdown_table(header, [[r["policy"], r["mode"], r["ranker"], r[f"hit@{k}"], r["distinct_hits"],
                                     r["queries"], r["effective_queries"], r["query_hit_rate"],
+                                    r.get("chance_hit_rate", "-"), r.get("precision", "-"),
+                                    f"{r.get('exposed', 0) / max(1, r['queries']):.1f}",
                                     f"{r['ms_per_query']:.2f}"] for r in rows])
 
 
-def plot(rows: list[dict], path: Path, k: int) -> Path:
-    """Query hit rate and hit@k per policy, one bar per mode x ranker."""
+def plot(rows: list[dict], path: Path, k: int, title: str = "") -> Path:
+    """Query hit rate (black ticks: the chance line, the hit rate of as many random live items)
+    and precision (toxic share of the exposed items) per policy, one bar per mode x ranker."""
     import numpy as np
 
     plt = pyplot()
     policies = list(dict.fromkeys(r["policy"] for r in rows))
     configs = list(dict.fromkeys((r["mode"], r["ranker"]) for r in rows))
-    figure, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(policies) * 2), 4))
+    rankers = {ranker for _, ranker in configs}
+    figure, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(policies) * 2), 4.5))
     width = 0.8 / len(configs)
-    for metric, axis in zip(("query_hit_rate", f"hit@{k}"), axes):
+    labels = {"query_hit_rate": "query hit rate (ticks: chance)", "precision": "precision (toxic / exposed)"}
+    for metric, axis in zip(labels, axes):
         for i, (mode, ranker) in enumerate(configs):
-            values = [next(r[metric] for r in rows if (r["policy"], r["mode"], r["ranker"]) == (p, mode, ranker))
+            chosen = [next(r for r in rows if (r["policy"], r["mode"], r["ranker"]) == (p, mode, ranker))
                       for p in policies]
-            axis.bar(np.arange(len(policies)) + i * width, values, width, label=f"{mode} / {ranker}")
-        axis.set_xticks(np.arange(len(policies)) + 0.4 - width / 2, policies, fontsize=8)
-        axis.set_ylabel(metric)
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="upper center", ncol=min(len(configs), 5), fontsize=8, frameon=False)
-    figure.tight_layout(rect=(0, 0, 1, 0.9))
+            x = np.arange(len(policies)) + i * width
+            axis.bar(x, [r.get(metric, 0.0) for r in chosen], width,
+                     label=mode if len(rankers) == 1 else f"{mode} / {ranker}")
+            if metric == "query_hit_rate":
+                axis.scatter(x, [r.get("chance_hit_rate", 0.0) for r in chosen], marker="_", s=120, color="black",
+                             zorder=3)
+        axis.set_xticks(np.arange(len(policies)) + 0.4 - width / 2, policies, fontsize=10)
+        axis.set_ylabel(labels[metric], fontsize=10)
+        axis.tick_params(labelsize=9)
+    handles, legend = axes[0].get_legend_handles_labels()
+    figure.legend(handles, legend, loc="upper center", bbox_to_anchor=(0.5, 0.93), ncol=min(len(configs), 5),
+                  fontsize=9, frameon=False)
+    if title:
+        figure.suptitle(title, y=0.99, fontsize=10)
+    figure.tight_layout(rect=(0, 0, 1, 0.84))
     return save_figure_atomic(figure, path)
+
+
+def plot_title(args, rows: list[dict]) -> str:
+    """The plot's context: snapshot, split, k and how many queries each policy asked."""
+    queries = ", ".join(f"{p} {q}" for p, q in dict.fromkeys((r["policy"], r["queries"]) for r in rows))
+    return f"{args.snapshot}, {args.split} split, k={args.k}; queries: {queries}"
 
 
 def write_results(rows: list[dict], out: Path, args, k: int) -> str:
@@ -148,7 +168,7 @@ def write_results(rows: list[dict], out: Path, args, k: int) -> str:
     write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2,
                                                        ensure_ascii=False))
     write_text_atomic(out / "table.md", table + "\n")
-    plot(rows, out / "modes.png", k)
+    plot(rows, out / "modes.png", k, title=plot_title(args, rows))
     return table
 
 
