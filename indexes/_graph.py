@@ -37,6 +37,10 @@ HANDLE_PATTERN = re.compile(
     r"|(?<![\dA-Za-z])[A-Za-z_]{0,12}\d{6,}(?![\d])"
 )
 SEEDS_PER_MODE = 20
+#: Near-duplicates are found exactly up to this many items, approximately (IVF) above.
+EXACT_DUPLICATES_UP_TO = 50_000
+#: IVF lists probed per item in the approximate near-duplicate search.
+DUPLICATE_PROBES = 8
 RRF_K = 60
 #: Relevance cut-off: an item must score at least this share of an average seed's own restart
 #: share ((1 - damping) / seeds). With one seed of two relations, an item reached through a shop
@@ -47,6 +51,29 @@ MIN_RELATIVE_SCORE = 0.01
 #: Push tolerance as a share of the cut-off: estimates fall short of the exact PageRank by at most
 #: tolerance x degree, a twentieth of the cut-off for an item with one link.
 PUSH_TOLERANCE_SHARE = 0.05
+
+
+def _neighbour_index(vectors: np.ndarray):
+    """A faiss inner-product index over ``vectors`` for the near-duplicate search: flat (exact)
+    for small corpora, else IVF-flat with sqrt(n)-scaled lists, trained on a seeded sample (same
+    vectors, same index). Near-duplicates at cosine >= 0.9 lie in the same or an adjacent list,
+    so a few probed lists find them."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n <= EXACT_DUPLICATES_UP_TO:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return index
+    lists = int(4 * np.sqrt(n))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, size=min(n, 64 * lists), replace=False)
+    index.cp.seed = 0
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    index.nprobe = DUPLICATE_PROBES
+    return index
 
 
 def contact_handles(text: str) -> list[str]:
@@ -105,24 +132,25 @@ class GraphIndex(Index):
     @staticmethod
     def _near_duplicates(snapshot: Snapshot, vectors: np.ndarray | None, threshold: float, neighbours: int,
                          progress: bool) -> list[tuple[int, int]]:
-        import faiss
-
+        """Pairs of items whose vectors have cosine >= ``threshold`` among each item's
+        ``neighbours`` nearest: exact (flat) up to :data:`EXACT_DUPLICATES_UP_TO` items, an IVF
+        index above (all-pairs search grows with n^2: 1h43m projected at 1M items)."""
         from indexes._encoders import NgramSvdEncoder
 
         if vectors is None:
             texts = snapshot.texts
             vectors = NgramSvdEncoder.fit(texts).encode(texts)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index = _neighbour_index(vectors)
         edges = []
         for start in tqdm(range(0, len(vectors), 10_000), desc="graph: near duplicates", disable=not progress):
             scores, ids = index.search(vectors[start:start + 10_000], neighbours + 1)
             rows, cols = np.nonzero((scores >= threshold) & (ids >= 0))
             for row, col in zip(rows, cols):
                 a, b = start + int(row), int(ids[row, col])
-                if a < b:
-                    edges.append((a, b))
-        return edges
+                if a != b:
+                    edges.append((min(a, b), max(a, b)))
+        return sorted(set(edges))
 
     @classmethod
     def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, seeders: Sequence[Index] = (),

@@ -70,3 +70,18 @@ def test_graph_exposes_only_what_relates_to_the_matches(shops):
     shop = system.search("二手自行车")
     assert set(shop.positions.tolist()) == {4, 5, 6}
     assert len(system.expand(10)) < 100  # a loner relates to little, although k is 100
+
+
+def test_approximate_near_duplicates_find_the_exact_pairs(monkeypatch):
+    from indexes import _graph
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors = np.concatenate([base, base + 0.1 * rng.standard_normal(base.shape).astype(np.float32)])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = _graph.GraphIndex._near_duplicates(None, vectors, 0.9, 5, False)
+    monkeypatch.setattr(_graph, "EXACT_DUPLICATES_UP_TO", 1000)  # force the IVF path on a small corpus
+    approximate = _graph.GraphIndex._near_duplicates(None, vectors, 0.9, 5, False)
+    assert len(exact) >= 3000
+    assert len(set(exact) & set(approximate)) >= 0.98 * len(exact) and set(approximate) <= set(exact)
+    assert approximate == _graph.GraphIndex._near_duplicates(None, vectors, 0.9, 5, False)  # deterministic
