@@ -166,7 +166,7 @@ def test_planted_share_keeps_whole_clusters_and_singletons(planted_files, share)
     assert toxic["singletons"]["available"] == 12
     assert toxic["clustered_items"]["kept"] + toxic["singletons"]["kept"] == toxic["items"]["kept"]
     assert composition["background"] == {"items": 600, "real": {"planted.csv": 600}, "real_unused": {},
-                                         "synthetic": {"items": 0}, "length_range": None}
+                                         "real_unused_reason": None, "synthetic": {"items": 0}, "length_range": None}
     assert composition["toxic_share"]["planted"] == pytest.approx(share, abs=1 / 600)
     reports = composition["reports"]
     assert reports["total"] == snapshot.reports.num_rows == reports["train"] + reports["dev"] + reports["test"]
@@ -200,6 +200,7 @@ def test_synth_background_replaces_the_real_one(planted_files):
     composition = snapshot.meta.generator["composition"]
     assert composition["background"]["real"] == {}
     assert composition["background"]["real_unused"] == {"planted.csv": 600}
+    assert composition["background"]["real_unused_reason"] == "--background synth"
     assert composition["background"]["synthetic"]["items"] == 3000
     assert int(snapshot.labels.sum()) == _allowed(0.01, 3000)
 

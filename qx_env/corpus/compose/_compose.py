@@ -218,11 +218,14 @@ def compose(
     length_range = _length_range(frame) if preset and preset.match_lengths else None
     normal = frame["label"] == 0
     real_unused: dict[str, int] = {}
+    unused_reason = None
     if background == "synth":
+        unused_reason = "--background synth"
         real_unused = {k: int(v) for k, v in frame.loc[normal, "source"].value_counts().sort_index().items()}
         frame = frame[~normal]
     elif length_range is not None:
         outside = normal & ~frame["text"].str.len().between(*length_range)
+        unused_reason = "outside the toxic texts' 5-95% length range"
         real_unused = {k: int(v) for k, v in frame.loc[outside, "source"].value_counts().sort_index().items()}
         frame = frame[~outside]
 
@@ -296,8 +299,8 @@ def compose(
     positions = sample_report_positions(labels, report_share, seed + 1)
     reports = reports_table([ids[p] for p in positions], [frame["cluster_id"].iloc[p] for p in positions],
                             seed + 2, fractions=split_fractions)
-    composition = _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplicates, real_unused,
-                               synth_info, length_range, reports)
+    composition = _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplicates,
+                               {"counts": real_unused, "reason": unused_reason}, synth_info, length_range, reports)
     meta = SnapshotMeta(
         language=language,
         name=name or (preset.name if preset else "composed"),
@@ -346,7 +349,8 @@ def _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplica
         "background": {
             "items": n_background,
             "real": {k: int(v) for k, v in frame.loc[real_normal, "source"].value_counts().sort_index().items()},
-            "real_unused": real_unused,
+            "real_unused": real_unused["counts"],
+            "real_unused_reason": real_unused["reason"],
             "synthetic": synth_info,
             "length_range": list(length_range) if length_range else None,
         },
@@ -380,8 +384,8 @@ def summary_lines(composition: dict) -> list[str]:
         + (f" ({back['synthetic']['sized']}-sized)" if back["synthetic"].get("sized") else ""),
     ]
     if back["real_unused"]:
-        why = "outside the toxic length range or not asked for"
-        lines.append(f"real benign not used ({why}): " + ", ".join(f"{k} {v:,}" for k, v in back["real_unused"].items()))
+        lines.append(f"real benign not used ({back['real_unused_reason']}): "
+                     + ", ".join(f"{k} {v:,}" for k, v in back["real_unused"].items()))
     dup = composition["duplicates"]
     both = dup["both_labels"]
     lines.append(f"duplicates dropped {dup['dropped']:,}; texts with both labels {both['texts']:,}"
