@@ -337,7 +337,7 @@ class MarketplaceGenerator:
     def _join(self, pieces: list[str], protect: tuple[str, ...] = ()) -> str:
         """Join ``pieces`` (stripped in place) with one separator, after adding the base noise to
         the pieces that contain none of ``protect`` (risk phrases, contacts)."""
-        protected = [any(x and x in p for x in protect) for p in pieces]
+        protected = [any(x and x in p for x in protect) for p in pieces] if protect else [False] * len(pieces)
         pieces[:] = [p.rstrip(_TRAILING) for p in pieces]
         if self.config.language == "zh":
             sep = self.rng.choice(("，", "，", "。", " ", "！"))

@@ -18,6 +18,7 @@ property of a snapshot.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -74,7 +75,7 @@ class NoiseSampler:
             if feature == "symbol":
                 forms = {s: c for s, c in forms.items() if s not in _CLOSERS}
             if forms:
-                self.inventory[feature] = (list(forms), list(forms.values()))
+                self.inventory[feature] = (list(forms), list(itertools.accumulate(forms.values())))
 
     def _count(self, feature: str) -> int:
         """1 + geometric with mean ``per_text - 1``."""
@@ -84,8 +85,8 @@ class NoiseSampler:
         return 1 + int(math.log(1.0 - self.rng.random()) / math.log(extra / (1 + extra)))
 
     def _form(self, feature: str) -> str:
-        forms, weights = self.inventory[feature]
-        return self.rng.choices(forms, weights=weights)[0]
+        forms, cumulative = self.inventory[feature]
+        return self.rng.choices(forms, cum_weights=cumulative)[0]
 
     def apply(self, pieces: list[str], seps: list[str], protected: Sequence[bool]) -> list[str]:
         """Add noise to ``pieces`` (not the ``protected`` ones) and ``seps`` (the text after each
@@ -133,10 +134,12 @@ class NoiseSampler:
                     pieces[i] = converted
                     break
         elif feature == "cjk_space":
-            gaps = [(j, k) for j in open_pieces for k in range(1, len(pieces[j]))
-                    if _is_han(pieces[j][k - 1]) and _is_han(pieces[j][k])]
-            if gaps:
-                j, k = rng.choice(gaps)
-                pieces[j] = pieces[j][:k] + " " + pieces[j][k:]
+            for j in rng.sample(open_pieces, k=len(open_pieces)):  # a random piece with a Han pair
+                piece = pieces[j]
+                gaps = [k for k in range(1, len(piece)) if _is_han(piece[k - 1]) and _is_han(piece[k])]
+                if gaps:
+                    k = rng.choice(gaps)
+                    pieces[j] = piece[:k] + " " + piece[k:]
+                    break
         elif feature == "repeated_punct":
             seps[i] = self._form(feature)
