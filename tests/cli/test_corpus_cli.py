@@ -9,7 +9,7 @@ from qx_env.cli import main
 
 def test_synth_then_info(tmp_path, capsys):
     out = tmp_path / "snap"
-    assert main(["corpus", "synth", "--lang", "zh", "--items", "600", "--seed", "3", "--out", str(out), "--quiet"]) == 0
+    assert main(["corpus", "synth", "--lang", "zh", "--items", "600", "--toxic-share", "0.03", "--seed", "3", "--out", str(out), "--quiet"]) == 0
     assert (out / "items.parquet").is_file()
     assert main(["corpus", "info", str(out)]) == 0
     printed = capsys.readouterr().out
