@@ -1,7 +1,11 @@
 """Embedding retrieval with faiss: inner product over normalised vectors (cosine similarity).
 
-A flat index below :data:`APPROXIMATE_ABOVE` items, HNSW above (overridable with ``kind``);
-on a GPU when faiss sees one (flat indexes; HNSW stays on the CPU).
+The encoder is chosen by kind (``encoder``: ``auto``, ``use``, ``e5``, ``ngram`` or a local model
+directory; see :mod:`indexes._encoders`), and so is the relevance cut-off (``min_score``, unless
+given). Pretrained encodings are cached in ``DIR/indexes/encodings/`` keyed by the encoder and
+the texts, so a rebuild never encodes unchanged texts again. A flat index below
+:data:`APPROXIMATE_ABOVE` items, HNSW above (overridable with ``kind``); on a GPU when faiss sees
+one (flat indexes; HNSW stays on the CPU).
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from indexes._base import Index
-from indexes._encoders import Encoder, NgramSvdEncoder, TransformerEncoder, load_encoder
+from indexes._encoders import Encoder, encode_cached, load_encoder, make_encoder
 from qx_env.errors import QxError
+from qx_env.files import inside
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
 KINDS = ("auto", "flat", "hnsw")
 APPROXIMATE_ABOVE = 200_000
 FAISS_FILE = "faiss.index"
+#: Beside the index directories of a saved snapshot: cached encodings (``.npy`` + checksum ``.json``).
+ENCODINGS_DIR = "encodings"
 HNSW_M, HNSW_EF_SEARCH = 32, 128
 
 
@@ -36,12 +43,13 @@ class EmbeddingIndex(Index):
     mode: ClassVar[str] = "embedding"
 
     def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], encoder: Encoder, faiss_index,
-                 min_score: float = 0.0):
+                 min_score: float | None = None):
         super().__init__(snapshot, directory, meta)
         self.encoder = encoder
         self.faiss_index = faiss_index
-        #: Hits below this cosine similarity are not retrieved (a relevance cut-off).
-        self.min_score = min_score
+        #: Hits below this cosine similarity are not retrieved (a relevance cut-off); by default
+        #: the encoder kind's own (cosines mean different things per encoder).
+        self.min_score = float(getattr(encoder, "min_score", 0.0) if min_score is None else min_score)
 
     @classmethod
     def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, kind: str = "auto", dim: int = 128,
@@ -51,18 +59,23 @@ class EmbeddingIndex(Index):
         if kind not in KINDS:
             raise QxError(f"unknown embedding index kind {kind!r}; choose from {KINDS}")
         texts = snapshot.texts
-        model = TransformerEncoder(encoder) if encoder else NgramSvdEncoder.fit(texts, dim=dim, seed=seed)
+        model, reason = make_encoder(encoder, texts, dim=dim, seed=seed)
+        if progress:
+            tqdm.write(f"embedding: encoder {model.kind} ({reason}), cut-off {model.min_score}")
+        cache = inside(snapshot.path, "indexes", ENCODINGS_DIR) if snapshot.path is not None else None
+        vectors, cached = encode_cached(model, texts, cache, progress=progress)
         chosen = kind if kind != "auto" else ("hnsw" if len(texts) > APPROXIMATE_ABOVE else "flat")
         index = faiss.IndexFlatIP(model.dim) if chosen == "flat" else faiss.IndexHNSWFlat(
             model.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        for start in tqdm(range(0, len(texts), batch_size), desc="embedding: encode", disable=not progress):
-            index.add(model.encode(texts[start:start + batch_size]))
+        for start in tqdm(range(0, len(texts), batch_size), desc="embedding: index", disable=not progress):
+            index.add(vectors[start:start + batch_size])
         faiss.write_index(index, str(directory / FAISS_FILE))
         model.save(directory)
-        return {"kind": chosen, "encoder": model.kind, "dim": model.dim}
+        return {"kind": chosen, "encoder": model.kind, "encoder_id": model.identity, "encoder_choice": reason,
+                "min_score": model.min_score, "dim": model.dim, "encodings": "cached" if cached else "encoded"}
 
     @classmethod
-    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, min_score: float = 0.0,
+    def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, min_score: float | None = None,
               **_: Any) -> EmbeddingIndex:
         import faiss
 
@@ -89,7 +102,7 @@ class EmbeddingIndex(Index):
         return Hits(ids[keep].astype(np.int64), scores[keep].astype(np.float32))
 
     def _search(self, query: str, n: int) -> Hits:
-        vector = self.encoder.encode([query])
+        vector = self.encoder.encode_queries([query])
         if not vector.any():  # nothing the encoder knows (e.g. only emoji): no neighbours
             return Hits.empty()
         scores, ids = self.faiss_index.search(vector, n)
@@ -113,7 +126,7 @@ class EmbeddingIndex(Index):
         if not present:
             return results
         n = min(self.size, k if alive is None else k + int(self.size - alive.sum()))
-        vectors = self.encoder.encode([texts[i] for i in present])
+        vectors = self.encoder.encode_queries([texts[i] for i in present])
         batch = self.search_vectors(vectors, n)
         for i, vector, hits in zip(present, vectors, batch):
             if not vector.any():

