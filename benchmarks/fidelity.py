@@ -59,8 +59,10 @@ class Args:
     items: int = 200_000  # synthetic corpus size
     corpora: str = "synth,harm-zh,fbs-zh"  # synth and/or compose presets planted at their default share
     data_dir: str = "../shared/data"  # the real corpora, for the presets
+    background_items: int = 300_000  # synthetic normals added to a preset's real benign texts; 0: the preset's auto
     toxic_share: float = 0.0  # synthetic prevalence; 0 keeps the generator's default
     prevalences: str = "0.0005,0.001,0.003,0.01,0.03"  # synthetic sweep (first seed); empty skips it
+    sweep_items: int = 60_000  # corpus size of the prevalence sweep
     sizes: str = "20000,60000,200000"  # synthetic sweep (first seed, default prevalence); empty skips it
     k: int = 100
     train: bool = False  # claim (c): run the training headline here (slow: about 15 min on 2 cores)
@@ -104,6 +106,8 @@ def make_snapshot(cell: Cell, args: Args, work: Path):
             from qx_env.corpus import compose, get_preset
 
             options = {"toxic_share": cell.toxic_share} if cell.toxic_share else {}
+            if args.background_items:
+                options["background_items"] = args.background_items
             snapshot = compose(get_preset(cell.corpus), args.data_dir, seed=cell.seed, **options)
         snapshot.save(path, overwrite=True)
     snapshot = Snapshot.load(path)
@@ -383,7 +387,8 @@ def main(args: Args) -> dict:
     if SYNTH in corpora:
         shares = [float(p) for p in args.prevalences.split(",") if p.strip()]
         sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
-        sweeps["prevalence"] = [run_cell(Cell(SYNTH, seeds[0], p, args.items), args, work, full=False) for p in shares]
+        sweeps["prevalence"] = [run_cell(Cell(SYNTH, seeds[0], p, args.sweep_items), args, work, full=False)
+                                for p in shares]
         sweeps["size"] = [run_cell(Cell(SYNTH, seeds[0], args.toxic_share, n), args, work, full=False) for n in sizes]
     training = None
     if args.training_results:

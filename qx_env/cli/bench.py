@@ -19,6 +19,7 @@ BENCHMARKS = {
     "load": ("benchmarks.load", "the env in async vector workers: steps/s and memory of every process over time"),
     "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
+    "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
     "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),
 }
 

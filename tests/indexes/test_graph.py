@@ -85,3 +85,8 @@ def test_approximate_near_duplicates_find_the_exact_pairs(monkeypatch):
     assert len(exact) >= 3000
     assert len(set(exact) & set(approximate)) >= 0.98 * len(exact) and set(approximate) <= set(exact)
     assert approximate == _graph.GraphIndex._near_duplicates(None, vectors, 0.9, 5, False)  # deterministic
+@pytest.mark.parametrize("query", ["龘靐", "量子引力"])
+def test_graph_retrieves_nothing_for_a_query_that_matches_nothing(shops, query):
+    for mode in ("keyword", "embedding", "graph"):
+        system = SearchSystem(shops, modes=(mode,), match="bm25", k=100, candidates=100, build=False)
+        assert len(system.search(query)) == 0, mode
