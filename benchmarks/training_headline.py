@@ -29,8 +29,9 @@ PAIRS_FROM = ("model", "model+baselines")
 
 @dataclass
 class Args:
-    items: int = 30_000
-    report_share: float = 0.5
+    items: int = 200_000  # at the generator's default prevalence (0.3%): 600 toxic items, 360 reports
+    toxic_share: float = 0.0  # 0: the generator's default prevalence
+    report_share: float = 0.6
     snapshot_seed: int = 0
     seeds: str = "0,1,2"  # training seeds
     sft_epochs: float = 12.0
@@ -58,7 +59,8 @@ def prepare(args: Args, root: Path):
 
     snapshot_dir = root / "snapshot"
     if not (snapshot_dir / "meta.json").is_file():
-        config = SynthConfig(items=args.items, report_share=args.report_share, seed=args.snapshot_seed)
+        options = {"toxic_share": args.toxic_share} if args.toxic_share else {}
+        config = SynthConfig(items=args.items, report_share=args.report_share, seed=args.snapshot_seed, **options)
         synthesize(config).save(snapshot_dir, overwrite=True)
     snapshot = Snapshot.load(snapshot_dir)
     baseline = read_feedback(mine_feedback(snapshot, list(BASELINES), root / "feedback-baselines"))
