@@ -37,10 +37,10 @@ HUMAN = "annotation"
 @dataclass
 class Args:
     snapshot: str = "snapshots/demo-zh"
-    items: int = 60_000  # with the defaults below, about 10 minutes on a 2-core machine
+    items: int = 200_000  # at 0.3% toxic: 600 toxic items, 360 reports
     language: str = "zh"
-    toxic_share: float = 0.03
-    report_share: float = 0.2  # share of toxic items reported (train/dev/test reports)
+    toxic_share: float = 0.0  # 0: the generator's default prevalence (0.3%, the published band)
+    report_share: float = 0.6  # share of toxic items reported (train/dev/test reports)
     seed: int = 0
     baselines: str = "annotation,tfidf,ngram,textrank"  # policies evaluated in every mode
     modes: str = ",".join(modes.MODES)
@@ -120,8 +120,9 @@ def run_stages(args: Args) -> Path:
     stages = Stages(total=9)
 
     with stages("synthesize the snapshot"):
-        config = SynthConfig(language=args.language, items=args.items, toxic_share=args.toxic_share,
-                             report_share=args.report_share, seed=args.seed)
+        options = {"toxic_share": args.toxic_share} if args.toxic_share else {}
+        config = SynthConfig(language=args.language, items=args.items, report_share=args.report_share,
+                             seed=args.seed, **options)
         snapshot = Snapshot.load(synthesize(config).save(args.snapshot, overwrite=True))
         print(describe(snapshot))
         if not len(snapshot.reports_in(["train"])) or not len(snapshot.reports_in(["test"])):
