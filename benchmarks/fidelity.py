@@ -60,6 +60,7 @@ class Args:
     corpora: str = "synth,harm-zh,fbs-zh"  # synth and/or compose presets planted at their default share
     data_dir: str = "../shared/data"  # the real corpora, for the presets
     background_items: int = 300_000  # synthetic normals added to a preset's real benign texts; 0: the preset's auto
+    report_share: float = 0.6  # share of a preset's toxic items reported: the synthetic default, for comparable counts
     toxic_share: float = 0.0  # synthetic prevalence; 0 keeps the generator's default
     prevalences: str = "0.0005,0.001,0.003,0.01,0.03"  # synthetic sweep (first seed); empty skips it
     sweep_items: int = 60_000  # corpus size of the prevalence sweep
@@ -108,7 +109,8 @@ def make_snapshot(cell: Cell, args: Args, work: Path):
             options = {"toxic_share": cell.toxic_share} if cell.toxic_share else {}
             if args.background_items:
                 options["background_items"] = args.background_items
-            snapshot = compose(get_preset(cell.corpus), args.data_dir, seed=cell.seed, **options)
+            snapshot = compose(get_preset(cell.corpus), args.data_dir, seed=cell.seed, report_share=args.report_share,
+                               **options)
         snapshot.save(path, overwrite=True)
     snapshot = Snapshot.load(path)
     missing = [m for m in INDEX_MODES if not (path / "indexes" / m / "index.json").is_file()]
