@@ -158,7 +158,7 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
                    "reports": snapshot.reports.num_rows,
                    "test_reports": snapshot.reports_in(["test"]).num_rows},
         "rows": [{k: v for k, v in r.items() if k not in ("ms_per_query", "extract_ms_per_report")} for r in rows],
-        "pooled": pooled(rows),
+        "pooled": pooled(rows, args.k),
     }
     if full:
         from benchmarks.separability import heldout_ngram_auc
@@ -174,7 +174,7 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     return result
 
 
-def pooled(rows: list[dict]) -> dict[str, dict]:
+def pooled(rows: list[dict], k: int) -> dict[str, dict]:
     """Per mode, the metrics of every policy's queries together (query-weighted)."""
     out = {}
     for mode in dict.fromkeys(r["mode"] for r in rows):
@@ -184,8 +184,7 @@ def pooled(rows: list[dict]) -> dict[str, dict]:
         out[mode] = {
             "queries": queries,
             "query_hit_rate": sum(r["effective_queries"] for r in mine) / queries if queries else 0.0,
-            "precision": sum(next(v for k, v in r.items() if k.startswith("hit@")) for r in mine) / exposed
-            if exposed else 0.0,
+            "precision": sum(r[f"hit@{k}"] for r in mine) / exposed if exposed else 0.0,
             "chance_hit_rate": sum(r.get("chance_hit_rate", 0.0) * r["queries"] for r in mine) / queries
             if queries else 0.0,
             "base_rate": mine[0].get("base_rate", 0.0),
@@ -230,7 +229,7 @@ def claim(name: str, corpus: str, values: list[float], text: str, above: float =
 
 def mode_claims(corpus: str, cells: list[dict]) -> list[dict]:
     """(a): exact's pooled hit rate minus the best other mode's, per seed; precision beside."""
-    diffs, precision, context = [], [], []
+    diffs, precision = [], []
     for cell in cells:
         modes = cell["pooled"]
         best_other = max(v["query_hit_rate"] for m, v in modes.items() if m != "keyword-exact")
@@ -400,7 +399,6 @@ def main(args: Args) -> dict:
 
         training = training_headline.main(training_headline.Args(
             items=args.items, snapshot_seed=seeds[0], seeds=args.seeds, out=str(work / "training")))
-        training.setdefault("config", {"tau": 0.05, "tau_low": 0.01})
     claims = [c for corpus, cells in by_corpus.items() for c in mode_claims(corpus, cells)]
     if SYNTH in by_corpus:
         claims += policy_claims(by_corpus[SYNTH])

@@ -334,15 +334,6 @@ class E5Encoder(PretrainedEncoder):
 PRETRAINED: dict[str, type[PretrainedEncoder]] = {UseEncoder.name: UseEncoder, E5Encoder.name: E5Encoder}
 
 
-def gpu_present() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:
-        return False
-
-
 def choose_encoder(spec: str | None, items: int) -> tuple[str, str]:
     """The encoder kind a spec means, and why. ``auto`` (the default): the pretrained ``use``
     encoder up to :data:`AUTO_PRETRAINED_UP_TO` items (about 8 min at the ~650 texts/s of ~45

@@ -27,10 +27,10 @@ def chance_effective(exposed: np.ndarray | Sequence[int], live: int, toxic: int)
 
     n = np.asarray(exposed, dtype=np.float64)
     clean = live - toxic
-    with np.errstate(invalid="ignore"):
-        log_none = gammaln(clean + 1) - gammaln(clean - n + 1) - gammaln(live + 1) + gammaln(live - n + 1)
-    none = np.where(n > clean, 0.0, np.exp(np.where(n > clean, 0.0, log_none)))
-    return np.where(n <= 0, 0.0, 1.0 - none)
+    possible = n <= clean  # more draws than clean items: a toxic one is certain
+    drawn = np.where(possible, n, 0.0)
+    log_none = gammaln(clean + 1) - gammaln(clean - drawn + 1) - gammaln(live + 1) + gammaln(live - drawn + 1)
+    return np.where(possible, 1.0 - np.exp(log_none), 1.0)
 
 
 def offline_metrics(outcomes: Iterable[QueryOutcome], k: int = 100, live: int | None = None,
