@@ -3,7 +3,6 @@ and the self-describing header of a result file."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import re
@@ -74,12 +73,10 @@ def save_figure_atomic(figure, path: str | Path) -> Path:
 
 
 def parse_args(cls, description: str, argv=None):
-    """An instance of the dataclass ``cls`` from ``--field value`` flags."""
-    from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+    """An instance of the dataclass ``cls`` from ``--field value`` flags (help from field docstrings)."""
+    from qx_env.flags import parse_dataclass
 
-    parser = argparse.ArgumentParser(description=description)
-    add_dataclass_flags(parser, cls)
-    return dataclass_from_flags(cls, parser.parse_args(argv))
+    return parse_dataclass(cls, description, argv)
 
 
 def describe_run(args) -> dict:

@@ -45,16 +45,27 @@ _WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9']+")
 @dataclass
 class Args:
     data_dir: str = "../shared/data"
+    """The real corpora (see ../shared/data/README.md)."""
     languages: str = "zh,en"
+    """Languages measured, comma-separated (zh, en)."""
     encoders: str = "ngram,use,e5"
-    corpus: int = 20000  # texts per language (the en corpus has about 5,500)
-    pairs: int = 300  # rewrite pairs per kind and language
-    spans: int = 300  # span queries per language
-    speed_texts: int = 512  # texts per speed measurement (batch 1 uses a sixteenth)
+    """Encoder kinds, comma-separated (ngram, use, e5 or a local path)."""
+    corpus: int = 20000
+    """Texts per language (the en corpus has about 5,500)."""
+    pairs: int = 300
+    """Rewrite pairs per kind and language."""
+    spans: int = 300
+    """Span queries per language."""
+    speed_texts: int = 512
+    """Texts per speed measurement (batch 1 uses a sixteenth)."""
     threads: str = "1,2"
+    """Thread counts of the speed measurement, comma-separated."""
     batch_sizes: str = "1,32,256"
+    """Batch sizes of the speed measurement, comma-separated."""
     seed: int = 0
+    """Seed of the sampled texts and rewrites."""
     out: str = "reports/bench/encoders"
+    """Output directory: results.json, table, plot."""
 
 
 # ---- corpora ---------------------------------------------------------------------------------

@@ -19,11 +19,17 @@ from benchmarks._common import describe_run, parse_args
 @dataclass
 class Args:
     items: int = 100_000
+    """Corpus size of the synthetic snapshot."""
     seed: int = 0
+    """Corpus and episode seed."""
     steps: int = 300
+    """Env steps timed per mode."""
     k: int = 100
-    snapshot: str = ""  # default: snapshots/bench-zh-<items>
+    """Items exposed per query."""
+    snapshot: str = ""
+    """Default: snapshots/bench-zh-<items>."""
     out: str = "reports/bench/env_speed.json"
+    """Output JSON file."""
 
 
 def _queries(snapshot, count: int) -> list[str]:

@@ -55,24 +55,42 @@ TENS_OF_PERCENT = (0.10, 0.99)
 
 @dataclass
 class Args:
-    seeds: str = "0,1,2"  # corpus seeds; every claim is measured on each
-    items: int = 200_000  # synthetic corpus size
-    corpora: str = "synth,harm-zh,fbs-zh"  # synth and/or compose presets planted at their default share
-    data_dir: str = "../shared/data"  # the real corpora, for the presets
-    background_items: int = 300_000  # synthetic normals added to a preset's real benign texts; 0: the preset's auto
-    report_share: float = 0.6  # share of a preset's toxic items reported: the synthetic default, for comparable counts
-    toxic_share: float = 0.0  # synthetic prevalence; 0 keeps the generator's default
-    prevalences: str = "0.0005,0.001,0.003,0.01,0.03"  # synthetic sweep (first seed); empty skips it
-    sweep_items: int = 60_000  # corpus size of the prevalence sweep
-    sizes: str = "20000,60000,200000"  # synthetic sweep (first seed, default prevalence); empty skips it
+    seeds: str = "0,1,2"
+    """Corpus seeds; every claim is measured on each."""
+    items: int = 200_000
+    """Synthetic corpus size."""
+    corpora: str = "synth,harm-zh,fbs-zh"
+    """Synth and/or compose presets planted at their default share."""
+    data_dir: str = "../shared/data"
+    """The real corpora, for the presets."""
+    background_items: int = 300_000
+    """Synthetic normals added to a preset's real benign texts; 0: the preset's auto."""
+    report_share: float = 0.6
+    """Share of a preset's toxic items reported: the synthetic default, for comparable counts."""
+    toxic_share: float = 0.0
+    """Synthetic prevalence; 0 keeps the generator's default."""
+    prevalences: str = "0.0005,0.001,0.003,0.01,0.03"
+    """Synthetic sweep (first seed); empty skips it."""
+    sweep_items: int = 60_000
+    """Corpus size of the prevalence sweep."""
+    sizes: str = "20000,60000,200000"
+    """Synthetic sweep (first seed, default prevalence); empty skips it."""
     k: int = 100
-    train: bool = False  # claim (c): run the training headline here (slow: about 15 min on 2 cores)
-    training_results: str = ""  # claim (c) from the results.json of `qx bench training` instead
-    online_model: str = "tfidf"  # claim (d): the policy whose queries follow the human ones online
-    synth_policies: str = SYNTH_POLICIES  # on the synthetic corpus (annotation = Human, seqlabel = Bi-LSTM-CRF)
-    real_policies: str = REAL_POLICIES  # on planted real corpora (no annotations there)
+    """Items exposed per query."""
+    train: bool = False
+    """Claim (c): run the training headline here (slow: about 15 min on 2 cores)."""
+    training_results: str = ""
+    """Claim (c) from the results.json of `qx bench training` instead."""
+    online_model: str = "tfidf"
+    """Claim (d): the policy whose queries follow the human ones online."""
+    synth_policies: str = SYNTH_POLICIES
+    """On the synthetic corpus (annotation = Human, seqlabel = Bi-LSTM-CRF)."""
+    real_policies: str = REAL_POLICIES
+    """On planted real corpora (no annotations there)."""
     out: str = "reports/bench/fidelity"
-    work: str = ""  # snapshots, indexes and cached cells; default OUT/work
+    """Output directory: results.json, table, plot."""
+    work: str = ""
+    """Snapshots, indexes and cached cells; default OUT/work."""
 
 
 # ---- one cell: a corpus at a seed, prevalence and size ------------------------------------------
@@ -80,8 +98,10 @@ class Args:
 class Cell:
     corpus: str
     seed: int
-    toxic_share: float  # 0: the corpus's default
-    items: int  # synthetic only
+    toxic_share: float
+    """0: the corpus's default."""
+    items: int
+    """Synthetic only."""
 
     @property
     def key(self) -> str:

@@ -24,11 +24,16 @@ from benchmarks._common import describe_run, parse_args, write_text_atomic
 
 @dataclass
 class Args:
-    seconds: float = 60.0  # fuzzing time, shared equally by the targets (index building not counted)
+    seconds: float = 60.0
+    """Fuzzing time, shared equally by the targets (index building not counted)."""
     seed: int = 0
-    items: int = 500  # items of the small zh and en snapshots whose keyword indexes are fuzzed
-    batch: int = 200  # generated cases per hypothesis run; runs repeat with new seeds until time is up
+    """Seed of the first hypothesis run."""
+    items: int = 500
+    """Items of the small zh and en snapshots whose keyword indexes are fuzzed."""
+    batch: int = 200
+    """Generated cases per hypothesis run; runs repeat with new seeds until time is up."""
     out: str = "reports/bench/fuzz.json"
+    """Output JSON file."""
 
 
 def texts():

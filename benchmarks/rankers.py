@@ -30,19 +30,33 @@ from qx_env.rankers import classification_table
 @dataclass
 class Args:
     snapshot: str = "snapshots/bench-zh-20000"
-    items: int = 20000  # synthesized (seeded) when the snapshot does not exist yet
+    """Snapshot directory."""
+    items: int = 20000
+    """Synthesized (seeded) when the snapshot does not exist yet."""
     seed: int = 0
-    cold: bool = True  # also evaluate on COLD (train split -> test split)
+    """Corpus and training seed."""
+    cold: bool = True
+    """Also evaluate on COLD (train split -> test split)."""
     data_dir: str = "../shared/data"
-    base: str = "tiny"  # causal LM of the lm rankers: a local path, or "tiny" (built from the training texts)
-    epochs: float = 1.0  # fine-tuning epochs of the lm classifier
-    max_steps: int = -1  # > 0 overrides epochs
-    max_train: int = 0  # cap on classifier training texts (0 = all)
-    max_test: int = 0  # cap on evaluation texts (0 = all)
+    """The real corpora (see ../shared/data/README.md)."""
+    base: str = "tiny"
+    """Causal LM of the lm rankers: a local path, or "tiny" (built from the training texts)."""
+    epochs: float = 1.0
+    """Fine-tuning epochs of the lm classifier."""
+    max_steps: int = -1
+    """> 0 overrides epochs."""
+    max_train: int = 0
+    """Cap on classifier training texts (0 = all)."""
+    max_test: int = 0
+    """Cap on evaluation texts (0 = all)."""
     oracle_auc: float = 0.8
+    """AUC of the oracle ranker."""
     policies: str = "annotation,tfidf"
+    """Policies whose queries are ranked, comma-separated specs."""
     k: int = 100
+    """Items exposed per query."""
     out: str = "reports/bench/rankers"
+    """Output directory: results.json, table."""
 
 
 def lm_rankers(data: str, models: Path, args: Args) -> dict[str, str]:

@@ -34,13 +34,21 @@ MODES = ("keyword", "embedding", "graph")
 @dataclass
 class Args:
     sizes: str = "10000,100000"
-    million: bool = False  # also 1,000,000 items (about 20 minutes and several GiB here)
+    """Corpus sizes (items), comma-separated."""
+    million: bool = False
+    """Also 1,000,000 items (about 20 minutes and several GiB here)."""
     seed: int = 0
+    """Corpus seed."""
     queries: int = 200
+    """Queries timed per mode and size."""
     steps: int = 200
+    """Env steps timed per mode and size."""
     out: str = "reports/bench/scale"
-    snapshots: str = "snapshots"  # where the bench-zh-<items> snapshots are made (once) and kept
-    one_size: int = 0  # internal: measure this size in this process
+    """Output directory: results.json, table, plot."""
+    snapshots: str = "snapshots"
+    """Where the bench-zh-<items> snapshots are made (once) and kept."""
+    one_size: int = 0
+    """Internal: measure this size in this process."""
 
 
 def measure_size(items: int, args: Args) -> dict:

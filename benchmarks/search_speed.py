@@ -23,11 +23,17 @@ from benchmarks._common import describe_run, parse_args
 @dataclass
 class Args:
     items: int = 100_000
+    """Corpus size of the synthetic snapshot."""
     seed: int = 0
+    """Corpus and query seed."""
     queries: int = 400
+    """Queries timed per measurement."""
     k: int = 1000
-    snapshot: str = ""  # default: snapshots/bench-zh-<items>
+    """Hits returned per query."""
+    snapshot: str = ""
+    """Default: snapshots/bench-zh-<items>."""
     out: str = "reports/bench/search_speed.json"
+    """Output JSON file."""
 
 
 def _rate(function, queries, repeat: int = 1) -> float:

@@ -29,24 +29,42 @@ PAIRS_FROM = ("model", "model+baselines")
 
 @dataclass
 class Args:
-    items: int = 200_000  # at the generator's default prevalence (0.3%): 600 toxic items, 360 reports
-    toxic_share: float = 0.0  # 0: the generator's default prevalence
+    items: int = 200_000
+    """At the generator's default prevalence (0.3%): 600 toxic items, 360 reports."""
+    toxic_share: float = 0.0
+    """0: the generator's default prevalence."""
     report_share: float = 0.6
+    """Share of toxic items reported."""
     snapshot_seed: int = 0
-    seeds: str = "0,1,2"  # training seeds
+    """Corpus seed."""
+    seeds: str = "0,1,2"
+    """Training seeds."""
     sft_epochs: float = 12.0
+    """SFT epochs."""
     sft_lr: float = 1e-3
+    """SFT learning rate."""
     dpo_epochs: float = 1.0
-    max_pairs: int = 2  # per prompt, largest margins first
+    """DPO epochs."""
+    max_pairs: int = 2
+    """Per prompt, largest margins first."""
     dpo_lr: float = 1e-4
+    """DPO learning rate."""
     beta: float = 0.1
+    """DPO beta (strength of the reference KL)."""
     tau: float = 0.05
+    """Pair threshold: minimum score margin between chosen and rejected (the paper's tau)."""
     tau_low: float = 0.01
+    """The lower tau of the ablation."""
     candidates: int = 4
+    """Beam candidates per report mined for pairs."""
     grounded: bool = True
-    base: str = ""  # a local causal LM to fine-tune (fully) instead of the tiny model, e.g. Qwen2.5-0.5B on a GPU
-    pairs_from: str = "model"  # "model": the SFT model's own beam candidates; "model+baselines": with the baselines' answers
+    """Keep only queries found in the report text (the paper's eq. 1 rule)."""
+    base: str = ""
+    """A local causal LM to fine-tune (fully) instead of the tiny model, e.g. Qwen2.5-0.5B on a GPU."""
+    pairs_from: str = "model"
+    """"model": the SFT model's own beam candidates; "model+baselines": with the baselines' answers."""
     out: str = "reports/bench/training_headline"
+    """Output directory: results.json, table, plot."""
 
 
 def prepare(args: Args, root: Path):

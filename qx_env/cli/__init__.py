@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from qx_env import __version__
 from qx_env.cli import bench, corpus, env, policy, ranker, search, train
 from qx_env.errors import QxError
+from qx_env.flags import use_help_formatter
 
 TOOLS = (corpus, search, env, policy, ranker, train, bench)
 
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools = parser.add_subparsers(dest="tool", metavar="TOOL", required=True)
     for tool in TOOLS:
         tool.register(tools)
-    return parser
+    return use_help_formatter(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 BENCHMARKS = {
     "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),

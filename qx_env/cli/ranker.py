@@ -8,8 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
-from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
 from qx_env.files import write_text_atomic
+from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 DEFAULT_RANKERS = ("retrieval", "risk", "oracle:auc=0.8")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qx_env.cli._flags import add_dataclass_flags, dataclass_from_flags
+from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 
 def _specs(args: argparse.Namespace) -> list[str]:
