@@ -3,6 +3,9 @@ by name and combined with weights. Costs are negative, so every weight is a posi
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -54,6 +57,24 @@ REWARDS: dict[str, RewardTerm] = {
 }
 
 
+_TERM = re.compile(r"(?:(?P<weight>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\*)?(?P<name>[A-Za-z_]\w*)")
+
+
+def _parse_terms(text: str) -> dict[str, float]:
+    """``NAME`` or ``WEIGHT*NAME`` terms joined by ``+``; a syntax error names the term and the grammar."""
+    if not text.strip():
+        raise QxError("the reward is empty: name at least one term, e.g. new_toxic")
+    weights: dict[str, float] = {}
+    for part in text.replace(" ", "").split("+"):
+        match = _TERM.fullmatch(part)
+        if match is None:
+            raise QxError(f"cannot read reward term {part!r} of {text!r} (a syntax error): write terms as NAME or "
+                          f"WEIGHT*NAME joined by +, e.g. new_toxic+0.1*query_cost")
+        weight = match["weight"]
+        weights[match["name"]] = weights.get(match["name"], 0.0) + (float(weight) if weight else 1.0)
+    return weights
+
+
 @dataclass(frozen=True)
 class Reward:
     """A weighted sum of reward terms; :meth:`components` reports each term's weighted value."""
@@ -66,18 +87,19 @@ class Reward:
         if isinstance(spec, Reward):
             return spec
         if isinstance(spec, str):
-            weights: dict[str, float] = {}
-            for part in spec.replace(" ", "").split("+"):
-                weight, _, name = part.rpartition("*")
-                try:
-                    weights[name] = float(weight) if weight else 1.0
-                except ValueError:
-                    raise QxError(f"cannot read reward term {part!r} (write e.g. 0.1*query_cost)") from None
-            spec = weights
+            spec = _parse_terms(spec)
+        if not isinstance(spec, Mapping):
+            raise QxError(f"a reward is a string like 'new_toxic+0.1*query_cost' or a dict of term weights, "
+                          f"got {type(spec).__name__}")
         unknown = [name for name in spec if name not in REWARDS]
         if unknown or not spec:
             raise QxError(f"unknown reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
-        return cls(tuple((name, float(w)) for name, w in spec.items()))
+        weights = []
+        for name, weight in spec.items():
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+                raise QxError(f"the weight of reward term {name!r} must be a finite number, got {weight!r}")
+            weights.append((name, float(weight)))
+        return cls(tuple(weights))
 
     def components(self, step: StepOutcome) -> dict[str, float]:
         return {name: weight * REWARDS[name].compute(step) for name, weight in self.weights}

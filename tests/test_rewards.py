@@ -46,3 +46,23 @@ def test_weighted_combination_reports_every_component():
         Reward.parse("clicks")
     with pytest.raises(QxError, match="cannot read reward term"):
         Reward.parse("x*hit")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("new_toxic+*2", r"cannot read reward term '\*2' of 'new_toxic\+\*2' \(a syntax error\)"),
+    ("new_toxic++hit", "cannot read reward term '' of"),
+    ("new_toxic*2", "cannot read reward term 'new_toxic\\*2'"),
+    ("", "the reward is empty"),
+    ({"new_toxic": "x"}, "the weight of reward term 'new_toxic' must be a finite number, got 'x'"),
+    ({"hit": float("nan")}, "the weight of reward term 'hit' must be a finite number"),
+    ({"hit": True}, "the weight of reward term 'hit' must be a finite number"),
+    (3, "a reward is a string"),
+])
+def test_bad_reward_specs_name_the_problem(spec, message):
+    with pytest.raises(QxError, match=message):
+        Reward.parse(spec)
+
+
+def test_weights_of_any_real_type_and_repeated_terms():
+    assert Reward.parse({"hit": np.int64(2)}).weights == (("hit", 2.0),)
+    assert Reward.parse("hit+0.5*hit+1e-1*query_cost").weights == (("hit", 1.5), ("query_cost", 0.1))
