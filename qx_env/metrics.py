@@ -15,6 +15,7 @@ import numpy as np
 
 from qx_env.envs._audit import AuditedSearch
 from qx_env.envs._dynamics import Dynamics
+from qx_env.parsers import search_queries
 from qx_env.search import SearchSystem
 from qx_env.types import OfflineMetrics, QueryOutcome
 
@@ -63,7 +64,8 @@ class Evaluation:
 
 
 def _distinct(queries: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(q.strip() for q in queries if isinstance(q, str) and q.strip()))
+    """The queries searched, as the environment searches them (one rule: :func:`search_queries`)."""
+    return search_queries(q for q in queries if isinstance(q, str))
 
 
 def reported_items(system: SearchSystem, report_ids: Iterable[str]) -> np.ndarray:

@@ -4,6 +4,7 @@ commas (ASCII ``,`` or Chinese ``，``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: The paper's answer prefixes (Table 2 and Table 8, Chinese and English).
@@ -48,6 +49,16 @@ def split_queries(text: str) -> tuple[str, ...]:
         if query:
             seen.setdefault(query, None)
     return tuple(seen)
+
+
+def search_queries(queries: Iterable[str]) -> list[str]:
+    """The queries a search engine receives, in order: each normalised by
+    :func:`indexes.clean_query` (control characters removed, cut to 512 characters), the ones with
+    nothing searchable left (``""``, ``"\\x00"``, ``"\\x1b[D"``, ``"!!!"``) dropped, each kept once.
+    The one rule for what counts as a query, in the environment and in the metrics."""
+    from indexes import clean_query  # the retrieval stack loads on first use
+
+    return list(dict.fromkeys(q for q in map(clean_query, queries) if q))
 
 
 def parse_answer(text: str) -> ParsedAnswer:

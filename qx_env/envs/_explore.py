@@ -17,19 +17,22 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from indexes import MAX_QUERY_CHARS
 from qx_env.envs._audit import AuditedSearch
 from qx_env.envs._dynamics import Dynamics
 from qx_env.envs._spaces import UnicodeText
 from qx_env.errors import QxError
-from qx_env.parsers import has_answer_prefix, parse_answer
+from qx_env.parsers import has_answer_prefix, parse_answer, search_queries
 from qx_env.rewards import Reward
 from qx_env.search import SearchSystem, resolve_modes
 from qx_env.snapshot import Snapshot
 from qx_env.types import MODE_BITS, Milliseconds, OfflineMetrics, QueryOutcome, StepOutcome
 
 ACTION_FORMATS = ("auto", "query", "answer")
+#: The keys ``reset(options=...)`` understands.
+RESET_OPTIONS = ("report_id",)
 MAX_TEXT = 100_000
-MAX_QUERY = 512
+MAX_QUERY = MAX_QUERY_CHARS
 MAX_HISTORY = 1000
 
 Action = str | Sequence[str]
@@ -122,12 +125,19 @@ class ExploreEnv(gym.Env[dict, Action]):
     # ---- episode -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """Start an episode on the next report of a seeded order over the split, or on
-        ``options["report_id"]``."""
+        ``options["report_id"]`` (the only option; others are refused)."""
+        options = {} if options is None else options
+        if not isinstance(options, Mapping):
+            raise QxError(f"reset options must be a dict, got {type(options).__name__}")
+        unknown = sorted(str(key) for key in options if key not in RESET_OPTIONS)
+        if unknown:
+            raise QxError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; "
+                          f"valid: {', '.join(RESET_OPTIONS)}")
         super().reset(seed=seed)
         if seed is not None or self._order is None:
             self._order = self.np_random.permutation(len(self._report_ids))
             self._cursor = 0
-        report_id = (options or {}).get("report_id")
+        report_id = options.get("report_id")
         if report_id is not None:
             if report_id not in self._report_index:
                 raise QxError(f"unknown report id {report_id!r} in this split")
@@ -147,6 +157,8 @@ class ExploreEnv(gym.Env[dict, Action]):
                                      "item_id": self.reports.column("item_id")[self._report].as_py()}
 
     def step(self, action: Action) -> tuple[dict, float, bool, bool, dict]:
+        if self._report is None:
+            raise QxError("no episode has started: call reset() before the first step")
         if self._done:
             raise QxError("the episode is over: call reset() before stepping again")
         queries, well_formed = self._queries(action)
@@ -172,15 +184,20 @@ class ExploreEnv(gym.Env[dict, Action]):
 
     # ---- helpers ---------------------------------------------------------------------------
     def _queries(self, action: Action) -> tuple[list[str], bool]:
-        """Queries of an action and whether it was well formed."""
+        """The queries an action searches (see :func:`~qx_env.parsers.search_queries`: a query with
+        nothing searchable, like ``""`` or ``"\\x00"``, is no query and spends no budget) and whether
+        the action was well formed."""
         if isinstance(action, str):
             if self.action_format == "answer" or (self.action_format == "auto" and has_answer_prefix(action)):
                 parsed = parse_answer(action)
-                return list(parsed.queries) if parsed.well_formed else [], parsed.well_formed
-            return [action.strip()] if action.strip() else [], True
-        if isinstance(action, (list, tuple)) and all(isinstance(q, str) for q in action):
-            unique = dict.fromkeys(q.strip() for q in action if q.strip())
-            return list(unique), True
+                return search_queries(parsed.queries) if parsed.well_formed else [], parsed.well_formed
+            return search_queries([action]), True
+        if isinstance(action, (list, tuple)):
+            bad = next(((i, q) for i, q in enumerate(action) if not isinstance(q, str)), None)
+            if bad is None:
+                return search_queries(action), True
+            raise QxError(f"an action is a query string, a list of query strings or a model answer: element "
+                          f"{bad[0]} of the {type(action).__name__} is {bad[1]!r} ({type(bad[1]).__name__})")
         raise QxError(
             f"an action is a query string, a list of query strings or a model answer, got {type(action).__name__}"
         )

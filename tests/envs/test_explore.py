@@ -230,3 +230,28 @@ def test_async_vector_env_in_spawned_workers(indexed_snapshot):
         sync.close()
     finally:
         envs.close()
+
+
+def test_misuse_names_the_problem(indexed_snapshot):
+    env = _env(indexed_snapshot, split=["train", "dev", "test"])
+    with pytest.raises(QxError, match=r"no episode has started: call reset\(\) before the first step"):
+        env.step("转让")
+    with pytest.raises(QxError, match=r"unknown reset option\(s\) 'reportid'; valid: report_id"):
+        env.reset(options={"reportid": "r000000"})
+    env.reset(seed=0)
+    with pytest.raises(QxError, match=r"element 1 of the list is 5 \(int\)"):
+        env.step(["转让", 5])
+
+
+@pytest.mark.parametrize("junk", ["\x00", "\x1b[D", "\x00\x07 \t", "!!!"])
+def test_a_query_without_content_is_the_empty_query(indexed_snapshot, junk):
+    env = _env(indexed_snapshot, budget=2, reward="new_toxic+query_cost", split=["train", "dev", "test"])
+    outcomes = []
+    for action in ("", junk, [junk, "  "], format_answer([junk], "zh")):
+        env.reset(seed=0)
+        obs, reward, terminated, _, info = env.step(action)
+        outcomes.append((obs["budget"], reward, terminated, info["queries"], obs["history"]))
+    assert all(o == (2, 0.0, False, [], ()) for o in outcomes), outcomes
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step(["转让\x00", "转让", " 转让 "])  # one query once its control characters go
+    assert [q["query"] for q in info["queries"]] == ["转让"] and obs["budget"] == 1

@@ -77,3 +77,12 @@ def test_batch_evaluation_in_every_mode_equals_one_by_one(indexed_snapshot, mode
     assert batch.metrics.queries == one_by_one.metrics.queries
     first = next(r for r in batch.outcomes if batch.outcomes[r])
     assert batch.outcomes[first][0].exposed.tolist() == one_by_one.outcomes[first][0].exposed.tolist()
+
+
+def test_queries_without_content_are_not_queries(tiny_system):
+    """The environment's rule: a query with nothing searchable (control characters, ANSI escapes,
+    punctuation) is the empty query, so it counts in no metric."""
+    plain = evaluate_queries(tiny_system, {"r0": ["红腹水虎"], "r1": ["毕业证"]}).metrics
+    junk = evaluate_queries(tiny_system, {"r0": ["红腹水虎", "\x00", "\x1b[D", "红腹水虎\x00"],
+                                          "r1": ["毕业证", "!!!", ""]}).metrics
+    assert junk == plain and junk.queries == 2
