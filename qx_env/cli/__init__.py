@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from qx_env import __version__
-from qx_env.cli import bench, corpus, env, policy, ranker, search, train
+from qx_env.cli import bench, corpus, env, policy, ranker, search, serve, train
 from qx_env.errors import QxError
 from qx_env.flags import use_help_formatter
 
-TOOLS = (corpus, search, env, policy, ranker, train, bench)
+TOOLS = (corpus, search, env, policy, ranker, train, serve, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,32 @@
+"""``qx serve DIR``: the HTTP retrieval server over a snapshot's simulated search system."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from qx_env.flags import add_dataclass_flags, dataclass_from_flags
+
+
+def register(tools: argparse._SubParsersAction) -> None:
+    from qx_env.server.config import ServerConfig
+
+    serve = tools.add_parser("serve", help="serve the search system over HTTP (Search-R1/verl, SkyRL, GEM formats)")
+    serve.add_argument("snapshot", type=Path, help="snapshot directory (its indexes are built on first use)")
+    add_dataclass_flags(serve, ServerConfig)
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from qx_env.server import ServerConfig, create_app, listen, serve_forever
+    from qx_env.snapshot import Snapshot
+
+    config = dataclass_from_flags(ServerConfig, args)
+    snapshot = Snapshot.load(args.snapshot)
+    app = create_app(snapshot, config)
+    sock = listen(config.host, config.port)
+    host, port = sock.getsockname()[:2]
+    print(f"qx serve: {snapshot.meta.name} ({len(snapshot)} items), modes {config.modes}, dynamics {config.dynamics}, "
+          f"on http://{host}:{port} (POST /retrieve, /session/{{id}}/reset, GET /health, /stats)", flush=True)
+    serve_forever(app, sock)
+    return 0

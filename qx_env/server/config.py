@@ -1,0 +1,79 @@
+"""What ``qx serve`` serves and the bounds it keeps: one dataclass, whose fields are the command's flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qx_env.envs import Dynamics
+from qx_env.errors import QxError
+from qx_env.specs import spec_options
+
+
+@dataclass
+class ServerConfig:
+    """Settings of the retrieval server (each field is a ``qx serve`` flag)."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on (loopback by default; another address exposes the server to the network)."""
+    port: int = 8000
+    """TCP port to listen on (0 picks a free one)."""
+    modes: str = "keyword"
+    """Retrieval modes, comma-separated (keyword, embedding, graph) or hybrid."""
+    k: int = 100
+    """Items a query exposes to the simulated auditor (the platform's top k); responses carry the first topk."""
+    candidates: int = 1000
+    """Items retrieved per mode before ranking."""
+    ranker: str = "retrieval"
+    """Ranker spec: retrieval, risk, oracle[:auc=0.8], lm:path=DIR or scores:path=DIR."""
+    match: str = "exact"
+    """Keyword matching rule: exact or bm25."""
+    dynamics: str = "removal"
+    """What a session's detections do: static, removal (removal-on-detection) or delayed:delay=N, each with
+    options recall=R, repost_rate=P (e.g. removal:recall=0.9)."""
+    split: str = "test"
+    """Split whose reported items are known and taken down before any search (as in the env)."""
+    hide_reported: bool = True
+    """Take the split's reported items down in every session and in session-less searches."""
+    topk: int = 3
+    """Documents per query when a request names no topk (Search-R1's default)."""
+    seed: int = 0
+    """Seed of each session's auditor (used when the dynamics' recall is below 1)."""
+    max_sessions: int = 1024
+    """Sessions held at once; a new one beyond this gets 429 (idle ones past --session-ttl are dropped first)."""
+    session_ttl: float = 3600.0
+    """Seconds a session may stay idle before it may be dropped to make room."""
+    auto_sessions: bool = False
+    """Create a session on the first request that names it (otherwise POST /session/{id}/reset first)."""
+    evaluation: bool = False
+    """Open GET /session/{id}/evaluation (a session's toxic hits and detections; hidden information)."""
+    max_body_bytes: int = 1 << 20
+    """Largest request body accepted (413 beyond)."""
+    max_queries: int = 256
+    """Most queries in one request."""
+    max_query_chars: int = 512
+    """Longest query accepted, in characters."""
+    max_batch: int = 256
+    """Most queued requests served in one pass of the search worker."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise QxError(f"port must be in [0, 65535], got {self.port}")
+        if self.k < 1 or self.candidates < self.k:
+            raise QxError(f"need 1 <= k <= candidates, got k={self.k}, candidates={self.candidates}")
+        if not 1 <= self.topk <= self.k:
+            raise QxError(f"topk must be in [1, k={self.k}], got {self.topk}")
+        for name in ("max_sessions", "max_body_bytes", "max_queries", "max_query_chars", "max_batch"):
+            if getattr(self, name) < 1:
+                raise QxError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.session_ttl <= 0:
+            raise QxError(f"session-ttl must be positive, got {self.session_ttl}")
+        self.parsed_dynamics()
+
+    def parsed_dynamics(self) -> Dynamics:
+        """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``)."""
+        kind, _, arguments = self.dynamics.partition(":")
+        return Dynamics(kind=kind, **spec_options("dynamics", kind, arguments, Dynamics))
+
+    @property
+    def mode_list(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.modes.split(",") if m.strip())
