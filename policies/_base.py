@@ -5,8 +5,27 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
-from qx_env.specs import lookup, spec_options
+from qx_env.specs import Bound, lookup, spec_options
+
+
+class SnapshotRequired(QxError):
+    """A policy fitted on a snapshot was made without one; ``policy`` is its name (the CLI words
+    the fix as its ``--snapshot`` flag)."""
+
+    def __init__(self, policy: str) -> None:
+        self.policy = policy
+        cls = POLICIES.get(policy)
+        made = f"make_policy({policy!r}, snapshot)" + (f" or {cls.__name__}(snapshot)" if cls else "")
+        super().__init__(f"policy {policy!r} is fitted on a snapshot: pass one, e.g. {made}")
+
+
+def require_snapshot(snapshot: Snapshot | None, policy: str) -> Snapshot:
+    """``snapshot``, or :class:`SnapshotRequired` when there is none."""
+    if snapshot is None:
+        raise SnapshotRequired(policy)
+    return snapshot
 
 
 class Policy(ABC):
@@ -40,8 +59,18 @@ def register(cls: type[Policy]) -> type[Policy]:
     return cls
 
 
+#: Bounds on every numeric option of the policies (one meaning per name across policies); each
+#: numeric option of a registered policy has one (a test checks).
+OPTION_BOUNDS: dict[str, Bound] = {
+    **dict.fromkeys(("top", "pool", "k", "min_n", "max_n", "min_df", "num_beams", "max_new_tokens", "batch_size",
+                     "max_input_tokens", "epochs", "embedding", "hidden", "max_tokens"), (">=", 1)),
+    "temperature": (">=", 0), "seed": (">=", 0), "lr": (">", 0),
+}
+
+
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
-    """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``)."""
+    """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``); numeric
+    options outside :data:`OPTION_BOUNDS` are refused."""
     name, _, arguments = spec.partition(":")
     cls = lookup("policy", name, POLICIES, DEFERRED)
-    return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__))
+    return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__, OPTION_BOUNDS))

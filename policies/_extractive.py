@@ -7,16 +7,10 @@ import itertools
 import math
 from collections import Counter
 
-from policies._base import Policy, register
+from policies._base import Policy, register, require_snapshot
 from policies._text import _jieba, ngrams, tokens
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
-
-
-def _require(snapshot: Snapshot | None, name: str) -> Snapshot:
-    if snapshot is None:
-        raise QxError(f"policy {name!r} is fitted on a snapshot: give one")
-    return snapshot
 
 
 @register
@@ -26,7 +20,7 @@ class AnnotationPolicy(Policy):
     name = "annotation"
 
     def __init__(self, snapshot: Snapshot | None = None) -> None:
-        super().__init__(_require(snapshot, self.name))
+        super().__init__(require_snapshot(snapshot, self.name))
         texts = snapshot.report_texts()
         annotations = snapshot.reports.column("annotations").to_pylist()
         self._by_text: dict[str, list[str]] = {}
@@ -44,7 +38,7 @@ class TfidfPolicy(Policy):
     name = "tfidf"
 
     def __init__(self, snapshot: Snapshot | None = None, top: int = 3) -> None:
-        super().__init__(_require(snapshot, self.name))
+        super().__init__(require_snapshot(snapshot, self.name))
         self.top, self.language = top, snapshot.language
         frequency: Counter[str] = Counter()
         for text in snapshot.texts:
@@ -76,7 +70,9 @@ class NgramPolicy(Policy):
                  min_df: int = 2) -> None:
         from indexes import KeywordIndex
 
-        super().__init__(_require(snapshot, self.name))
+        super().__init__(require_snapshot(snapshot, self.name))
+        if min_n > max_n:
+            raise QxError(f"policy 'ngram': min_n ({min_n}) must not exceed max_n ({max_n})")
         self.top, self.min_df = top, min_df
         self.sizes = range(min_n, max_n + 1) if snapshot.language == "zh" else range(1, min(max_n, 4) + 1)
         self._index = KeywordIndex.open(snapshot, match="exact")

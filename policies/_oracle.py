@@ -3,8 +3,8 @@ looking at hidden labels. Never use its output as training data."""
 
 from __future__ import annotations
 
-from policies._base import Policy, register
-from policies._extractive import NgramPolicy, TfidfPolicy, _require
+from policies._base import Policy, register, require_snapshot
+from policies._extractive import NgramPolicy, TfidfPolicy
 from qx_env.snapshot import Snapshot
 
 
@@ -20,7 +20,7 @@ class OraclePolicy(Policy):
                  mode: str = "keyword") -> None:
         from qx_env.search import SearchSystem
 
-        super().__init__(_require(snapshot, self.name))
+        super().__init__(require_snapshot(snapshot, self.name))
         self.top, self.pool = top, pool
         self._ngram = NgramPolicy(snapshot, top=pool)
         self._tfidf = TfidfPolicy(snapshot, top=pool)

@@ -1,11 +1,14 @@
 """Spec strings that name a registered component with options: ``name`` or
 ``name:key=value,key=value`` (``tfidf:top=3``, ``lm:path=models/judge,kind=judge``). Option values
-are coerced to the type of the constructor parameter's default."""
+are coerced to the type of the constructor parameter's default and checked against the caller's
+bounds (e.g. ``top`` at least 1)."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +16,9 @@ from qx_env.errors import QxError
 
 #: Constructor parameters filled by the caller, never from a spec.
 POSITIONAL = ("self", "snapshot")
+#: A bound on a numeric option: ``(">=", 1)`` or ``(">", 0)``.
+Bound = tuple[str, float]
+_COMPARE = {">=": operator.ge, ">": operator.gt}
 
 
 def _coerce(value: str, default: Any) -> Any:
@@ -23,12 +29,17 @@ def _coerce(value: str, default: Any) -> Any:
     if isinstance(default, int):
         return int(value)
     if isinstance(default, float):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(value)
+        return number
     return value
 
 
-def spec_options(kind: str, name: str, arguments: str, constructor: Callable[..., Any]) -> dict[str, Any]:
-    """Keyword arguments for ``constructor`` from ``key=value,...``; errors name the bad option."""
+def spec_options(kind: str, name: str, arguments: str, constructor: Callable[..., Any],
+                 bounds: Mapping[str, Bound] | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``constructor`` from ``key=value,...``; errors name the bad option, and a
+    value outside its entry in ``bounds`` (option name -> ``(">=", 1)``) is refused."""
     parameters = inspect.signature(constructor).parameters
     known = [p for p in parameters if p not in POSITIONAL]
     options: dict[str, Any] = {}
@@ -41,6 +52,10 @@ def spec_options(kind: str, name: str, arguments: str, constructor: Callable[...
             options[key] = _coerce(value, default) if default is not inspect.Parameter.empty else value
         except ValueError:
             raise QxError(f"{kind} {name!r}: option {key}={value!r} should be like {default!r}") from None
+        if bounds and key in bounds:
+            relation, limit = bounds[key]
+            if not _COMPARE[relation](options[key], limit):
+                raise QxError(f"{kind} {name!r}: {key} must be {relation} {limit:g}, got {value}")
     return options
 
 

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 from policies._tiny_model import TinyModelConfig
+from qx_env.errors import QxError
+from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 
 def register(tools: argparse._SubParsersAction) -> None:
     extract = tools.add_parser("extract", help="extract queries from texts with a policy")
-    extract.add_argument("texts", nargs="+", metavar="TEXT")
+    extract.add_argument("texts", nargs="+", metavar="TEXT", help="report texts to extract queries from")
     extract.add_argument("--policy", required=True, help="name[:key=value,...], e.g. tfidf:top=3")
-    extract.add_argument("--snapshot", type=Path, default=None, help="snapshot the policy is fitted on")
-    extract.add_argument("--json", action="store_true")
+    extract.add_argument("--snapshot", type=Path, default=None,
+                         help="snapshot directory the policy is fitted on (tfidf, ngram, oracle, annotation)")
+    extract.add_argument("--json", action="store_true", help="print one JSON object per text")
     extract.set_defaults(run=run_extract)
 
     model = tools.add_parser("model", help="local language models")
     commands = model.add_subparsers(dest="command", metavar="COMMAND", required=True)
     tiny = commands.add_parser("tiny", help="build a tiny Qwen2-architecture model and tokenizer (no download)")
     tiny.add_argument("--snapshot", type=Path, required=True, help="snapshot whose texts train the tokenizer")
-    tiny.add_argument("--out", type=Path, required=True)
-    for name, value in asdict(TinyModelConfig()).items():
-        tiny.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
+    tiny.add_argument("--out", type=Path, required=True, help="directory to write the model and tokenizer to")
+    add_dataclass_flags(tiny, TinyModelConfig)
     tiny.set_defaults(run=run_tiny)
 
 
@@ -34,7 +35,7 @@ def run_tiny(args: argparse.Namespace) -> int:
     from policies import build_tiny_model
     from qx_env.snapshot import Snapshot
 
-    config = TinyModelConfig(**{name: getattr(args, name) for name in asdict(TinyModelConfig())})
+    config = dataclass_from_flags(TinyModelConfig, args)
     path = build_tiny_model(Snapshot.load(args.snapshot), args.out, config)
     info = json.loads((path / "qx_tiny_model.json").read_text())
     print(f"wrote {path}: {info['parameters']:,} parameters, vocabulary {config.vocab_size:,}")
@@ -43,10 +44,14 @@ def run_tiny(args: argparse.Namespace) -> int:
 
 def run_extract(args: argparse.Namespace) -> int:
     from policies import make_policy
+    from policies._base import SnapshotRequired
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot) if args.snapshot else None
-    policy = make_policy(args.policy, snapshot)
+    try:
+        policy = make_policy(args.policy, snapshot)
+    except SnapshotRequired as exc:
+        raise QxError(f"policy {exc.policy!r} is fitted on a snapshot: give --snapshot DIR") from None
     for text, queries in zip(args.texts, policy.extract(list(args.texts))):
         print(json.dumps({"text": text, "queries": queries}, ensure_ascii=False) if args.json
               else f"{text[:60]}\n  -> {', '.join(queries) or '(no queries)'}")

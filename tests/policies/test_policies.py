@@ -85,3 +85,41 @@ def test_extract_cli(indexed_snapshot, capsys):
     assert "->" in capsys.readouterr().out
     assert main(["extract", "--policy", "tfidf", "--snapshot", str(indexed_snapshot.path), "--json", "毕业证复刻"]) == 0
     assert '"queries"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("tfidf:top=0", "policy 'tfidf': top must be >= 1, got 0"),
+    ("tfidf:top=-2", "policy 'tfidf': top must be >= 1, got -2"),
+    ("textrank:top=0", "policy 'textrank': top must be >= 1, got 0"),
+    ("ngram:min_df=0", "policy 'ngram': min_df must be >= 1, got 0"),
+    ("ngram:min_n=4,max_n=2", r"policy 'ngram': min_n \(4\) must not exceed max_n \(2\)"),
+    ("oracle:pool=0", "policy 'oracle': pool must be >= 1, got 0"),
+    ("llm:path=nowhere,temperature=-0.5", "policy 'llm': temperature must be >= 0, got -0.5"),
+    ("llm:path=nowhere,num_beams=0", "policy 'llm': num_beams must be >= 1, got 0"),
+    ("llm:path=nowhere,temperature=inf", "policy 'llm': option temperature='inf' should be like 0.0"),
+    ("seqlabel:lr=0", "policy 'seqlabel': lr must be > 0, got 0"),
+])
+def test_numeric_options_out_of_range_are_refused(indexed_snapshot, spec, message):
+    with pytest.raises(QxError, match=message):
+        make_policy(spec, indexed_snapshot)
+
+
+def test_every_numeric_option_of_every_policy_has_a_bound():
+    import importlib
+    import inspect
+
+    from policies._base import DEFERRED, OPTION_BOUNDS
+
+    for module in DEFERRED.values():  # the policies imported on first use register on import
+        importlib.import_module(module)
+    unbounded = [f"{name}:{option}" for name, cls in POLICIES.items()
+                 for option, parameter in inspect.signature(cls.__init__).parameters.items()
+                 if type(parameter.default) in (int, float) and option not in OPTION_BOUNDS]
+    assert unbounded == [] and {"llm", "seqlabel", "tfidf", "ngram", "oracle", "textrank"} <= set(POLICIES)
+
+
+def test_a_policy_without_its_snapshot_says_how_to_give_one(capsys):
+    with pytest.raises(QxError, match=r"pass one, e.g. make_policy\('tfidf', snapshot\) or TfidfPolicy\(snapshot\)"):
+        make_policy("tfidf", None)
+    assert main(["extract", "--policy", "ngram", "毕业证复刻"]) == 2
+    assert capsys.readouterr().err.strip() == "qx: error: policy 'ngram' is fitted on a snapshot: give --snapshot DIR"
