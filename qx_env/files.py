@@ -35,8 +35,26 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
     return target
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read from /proc where it can be, without changing it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def replace_directory(staging: Path, target: Path) -> None:
-    """Move the finished ``staging`` directory to ``target`` in one rename, retiring what was there."""
+    """Move the finished ``staging`` directory to ``target`` in one rename, retiring what was there.
+
+    ``staging`` (made 0700 by ``tempfile.mkdtemp``) first gets the mode of any new directory under
+    the umask, so the result is as readable as a directory made with ``mkdir``."""
+    os.chmod(staging, 0o777 & ~current_umask())
     retired = None
     if target.exists():
         retired = target.with_name(f".{target.name}.{os.getpid()}.old")

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
 from qx_env.corpus import PRESETS, Source, SynthConfig, compose, get_preset, synthesize
-from qx_env.corpus.compose import AUTO_SYNTH_MAX, BACKGROUNDS, NEAR_DUPLICATE, summary_lines
-from qx_env.snapshot import Snapshot, describe
+from qx_env.corpus.compose import (
+    AUTO_SYNTH_MAX,
+    BACKGROUNDS,
+    BAD_LINES,
+    FORMATS,
+    MAX_SEED,
+    NEAR_DUPLICATE,
+    summary_lines,
+)
+from qx_env.snapshot import Snapshot, check_target, describe
 
 DEFAULT_DATA_DIR = Path("../shared/data")
+#: Keys of an --input's own label mapping, and the syntax that gives them.
+_INPUT_KEYS = ("toxic", "normal")
+_INPUT_SPEC = re.compile(r"^(?P<path>.+?)(?P<keys>(?::[A-Za-z_]+=[^:]*)+)$")
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -24,10 +36,12 @@ def _fractions(text: str) -> tuple[float, float, float]:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, help="snapshot directory to write")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report-share", type=float, default=0.2, help="share of toxic items reported (0.2)")
-    parser.add_argument("--splits", type=_fractions, default=(0.7, 0.1, 0.2), help="train,dev,test fractions")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="snapshot directory to write (checked before any work)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
+    parser.add_argument("--report-share", type=float, default=0.2, help="share of toxic items reported")
+    parser.add_argument("--splits", type=_fractions, default=(0.7, 0.1, 0.2),
+                        help="train,dev,test fractions of the reports, grouped by cluster")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing snapshot at --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
 
@@ -38,51 +52,59 @@ def register(tools: argparse._SubParsersAction) -> None:
 
     defaults = SynthConfig()
     synth = commands.add_parser("synth", help="generate the synthetic second-hand marketplace")
-    synth.add_argument("--lang", choices=("zh", "en"), default="zh")
-    synth.add_argument("--items", type=int, default=defaults.items)
+    synth.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the listings")
+    synth.add_argument("--items", type=int, default=defaults.items, help="number of listings (at least 10)")
     synth.add_argument("--toxic-share", type=float, default=defaults.toxic_share,
-                       help=f"share of toxic listings, e.g. 0.0005-0.05 for a sweep ({defaults.toxic_share}: "
-                       "published prevalence is ~0.2%%); at least one toxic item; 0 is refused")
-    synth.add_argument("--hard-negative-share", type=float, default=defaults.hard_negative_share)
+                       help="share of toxic listings, e.g. 0.0005-0.05 for a sweep (published prevalence is "
+                       "~0.2%%); at least one toxic item; 0 is refused")
+    synth.add_argument("--hard-negative-share", type=float, default=defaults.hard_negative_share,
+                       help="share of normal listings that share broad words with toxic ones")
     synth.add_argument("--campaign-size", type=float, default=defaults.mean_campaign_size,
-                       help=f"mean toxic campaign size ({defaults.mean_campaign_size:g})")
+                       help="mean toxic campaign size")
     synth.add_argument("--min-campaign-size", type=int, default=defaults.min_campaign_size,
-                       help=f"smallest campaign; sizes are a truncated power law ({defaults.min_campaign_size})")
+                       help="smallest campaign; sizes are a truncated power law")
     synth.add_argument("--max-campaign-size", type=int, default=defaults.max_campaign_size,
-                       help=f"largest campaign ({defaults.max_campaign_size})")
+                       help="largest campaign")
     synth.add_argument("--singleton-share", type=float, default=defaults.singleton_share,
-                       help=f"share of toxic listings in no campaign ({defaults.singleton_share}, measured on "
-                       "fbs_sms IL/FR)")
+                       help="share of toxic listings in no campaign (measured on fbs_sms IL/FR)")
     synth.add_argument("--noise-scale", type=float, default=defaults.noise_scale,
-                       help="multiplier of the surface-noise rates measured on real benign text "
-                       f"({defaults.noise_scale:g}; 0 for template text)")
+                       help="multiplier of the surface-noise rates measured on real benign text (0 for template text)")
     synth.add_argument("--steps", type=int, default=defaults.steps, help="length of the posting timeline")
     synth.add_argument("--tags-per-listing", type=float, default=defaults.tags_per_listing,
-                       help="mean seller tags per listing, a Zipf long tail of rare words (2; 0 for none)")
+                       help="mean seller tags per listing, a Zipf long tail of rare words (0 for none)")
     _common(synth)
     for action in synth._actions:  # the synthetic marketplace reports more of its (rarer) toxic items
         if action.dest == "report_share":
             action.default = defaults.report_share
-            action.help = f"share of toxic items reported ({defaults.report_share})"
     synth.set_defaults(run=run_synth)
 
     comp = commands.add_parser("compose", help="build a snapshot from real labelled data",
                                description="Presets: " + "; ".join(f"{p.name}: {p.description}"
-                                                                  for p in PRESETS.values()))
+                                                                  for p in PRESETS.values())
+                               + ". A text found with both labels is kept once, as toxic (counted in the summary).")
     source = comp.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", choices=sorted(PRESETS))
-    source.add_argument("--input", type=Path, action="append",
-                        help="a CSV/TSV/JSON/JSONL/Parquet/TXT file (repeatable), read with the column flags")
+    source.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe over the corpora in --data-dir")
+    source.add_argument("--input", type=_input_spec, action="append", metavar="FILE[:toxic=V,..][:normal=V,..]",
+                        help="a CSV/TSV/JSON/JSONL/Parquet/TXT file (repeatable), read with the column flags; "
+                        "':toxic=1,2' and/or ':normal=0' after it give that file its own label mapping "
+                        "instead of --toxic-values/--normal-values")
     comp.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder of the real corpora")
-    comp.add_argument("--text-col", default="text")
-    comp.add_argument("--label-col", default="label")
+    comp.add_argument("--text-col", default="text", help="column holding the text")
+    comp.add_argument("--label-col", default="label", help="column holding the label (0/1 unless mapped)")
+    comp.add_argument("--label-from-filename", action="store_true",
+                      help="take each row's label value from its file name without the suffix (spam.txt: "
+                      "'spam'), mapped by --toxic-values/--normal-values; --label-col is then not read")
     comp.add_argument("--toxic-values", default="", help="comma-separated label values meaning toxic")
     comp.add_argument("--normal-values", default="", help="comma-separated label values meaning normal; with "
                       "--toxic-values, a value in neither list is refused (without it, other values are normal)")
-    comp.add_argument("--category-col", default=None)
-    comp.add_argument("--format", default=None, help="input format when the suffix does not tell")
-    comp.add_argument("--encoding", default="utf-8", help="text encoding of the --input files (utf-8; e.g. gbk)")
-    comp.add_argument("--lang", choices=("zh", "en"), default=None)
+    comp.add_argument("--category-col", default=None, help="column holding the category (else the file name)")
+    comp.add_argument("--format", default=None, choices=FORMATS, help="input format when the suffix does not tell")
+    comp.add_argument("--encoding", default="utf-8", help="text encoding of the --input files (e.g. gbk, gb18030)")
+    comp.add_argument("--bad-lines", choices=BAD_LINES, default="error",
+                      help="a CSV/TSV line with too many fields or a JSONL line that is not JSON: refuse the file "
+                      "(error) or drop the line, reporting the count and first line numbers (skip)")
+    comp.add_argument("--lang", choices=("zh", "en"), default=None,
+                      help="corpus language (presets: their own)")
     comp.add_argument("--toxic-share", type=_toxic_share, default=None,
                       help="plant the toxic items into the background at this share, keeping whole clusters "
                       "and singletons at random (presets: 0.003, a published prevalence; --input: 'source', "
@@ -93,15 +115,19 @@ def register(tools: argparse._SubParsersAction) -> None:
     comp.add_argument("--background-items", type=_background_items, default=None,
                       help="synthetic normals for --background synth|both: a number, or auto (the default): "
                       f"enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
-    comp.add_argument("--cluster-size", type=int, default=20, help="mean size of toxic near-duplicate clusters")
+    comp.add_argument("--cluster-size", type=int, default=20,
+                      help="mean size of toxic near-duplicate clusters (at least 1)")
     comp.add_argument("--near-duplicate", type=float, default=NEAR_DUPLICATE,
-                      help="cosine similarity (character n-gram TF-IDF) at which two toxic texts are near-duplicates; "
-                      f"a toxic text with none is a singleton ({NEAR_DUPLICATE})")
+                      help="cosine similarity (character n-gram TF-IDF) at which two toxic texts are "
+                      "near-duplicates; a toxic text with none is a singleton")
     _common(comp)
+    for action in comp._actions:
+        if action.dest == "seed":
+            action.help = f"random seed in [0, {MAX_SEED}]; the same seed gives the same bytes"
     comp.set_defaults(run=run_compose)
 
     info = commands.add_parser("info", help="summarize a snapshot")
-    info.add_argument("snapshot", type=Path)
+    info.add_argument("snapshot", type=Path, help="snapshot directory")
     info.add_argument("--samples", type=int, default=3, help="sample rows per class")
     info.set_defaults(run=run_info)
 
@@ -116,6 +142,7 @@ def _finish(snapshot: Snapshot, args: argparse.Namespace, started: float) -> int
 
 def run_synth(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    check_target(args.out, args.overwrite)
     config = SynthConfig(
         language=args.lang, items=args.items, toxic_share=args.toxic_share,
         hard_negative_share=args.hard_negative_share, report_share=args.report_share,
@@ -149,18 +176,42 @@ def _values(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
+def _input_spec(text: str) -> tuple[Path, dict[str, tuple[str, ...]]]:
+    """``FILE[:toxic=V,V][:normal=V,V]``: a path and its own label mapping (an existing file is a
+    path as it is, colons included)."""
+    match = _INPUT_SPEC.match(text)
+    if Path(text).exists() or not match:
+        return Path(text), {}
+    mapping: dict[str, tuple[str, ...]] = {}
+    for part in match["keys"].split(":")[1:]:
+        key, _, value = part.partition("=")
+        if key not in _INPUT_KEYS:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: unknown per-input key {key!r}; after the file name give :toxic=V,V and/or :normal=V,V")
+        if key in mapping:
+            raise argparse.ArgumentTypeError(f"{text!r}: {key}= is given twice")
+        if not _values(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: {key}= needs at least one label value, e.g. {key}=1")
+        mapping[key] = _values(value)
+    return Path(match["path"]), mapping
+
+
 def run_compose(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    check_target(args.out, args.overwrite)
     if args.preset:
         sources = get_preset(args.preset)
         data_dir = args.data_dir
     else:
         sources = [
-            Source(path=str(path), text_col=args.text_col, label_col=args.label_col,
-                   toxic_values=_values(args.toxic_values), normal_values=_values(args.normal_values),
+            Source(path=str(path), text_col=args.text_col,
+                   label_col=None if args.label_from_filename else args.label_col,
+                   label_from_filename=args.label_from_filename,
+                   toxic_values=own.get("toxic", ()) if own else _values(args.toxic_values),
+                   normal_values=own.get("normal", ()) if own else _values(args.normal_values),
                    category_col=args.category_col, category=None if args.category_col else path.stem,
-                   format=args.format, encoding=args.encoding)
-            for path in args.input
+                   format=args.format, encoding=args.encoding, bad_lines=args.bad_lines)
+            for path, own in args.input
         ]
         data_dir = None
     snapshot = compose(sources, data_dir=data_dir, language=args.lang, seed=args.seed,

@@ -7,16 +7,19 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from qx_env.errors import CorpusSourceError
 from qx_env.snapshot import DEFAULT_FRACTIONS, REPORT_COLUMNS, assign_splits
 
 
-def sample_report_positions(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Pick ``share`` of the toxic items (at least one), uniformly, in item order."""
+def sample_report_positions(labels: np.ndarray, share: float, seed: int, fix: str = "") -> np.ndarray:
+    """Pick ``share`` of the toxic items (at least one), uniformly, in item order. A corpus without
+    toxic items has no report to start an episode from, so it is refused (``fix`` says what to change)."""
     if not 0 < share <= 1:
         raise ValueError(f"report share must be in (0, 1], got {share}")
     toxic = np.flatnonzero(labels == 1)
     if len(toxic) == 0:
-        return toxic
+        raise CorpusSourceError("the corpus has no toxic item, hence no report to explore from"
+                                + (f": {fix}" if fix else ""))
     count = max(1, round(share * len(toxic)))
     return np.sort(np.random.default_rng(seed).choice(toxic, size=count, replace=False))
 
@@ -27,9 +30,10 @@ def reports_table(
     seed: int,
     annotations: Sequence[Sequence[str]] | None = None,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    **extra_columns: Sequence,
+    **extra_columns: Sequence | pa.Array,
 ) -> pa.Table:
-    """Assemble ``reports.parquet``: ids ``r000000...``, splits grouped by cluster."""
+    """Assemble ``reports.parquet``: ids ``r000000...``, splits grouped by cluster. Give an extra
+    column as a typed Arrow array when it may be empty (a plain empty list has Arrow type null)."""
     n = len(item_ids)
     columns = {
         "report_id": pa.array([f"r{i:06d}" for i in range(n)], pa.string()),
@@ -39,5 +43,6 @@ def reports_table(
         "split": pa.array(assign_splits(list(clusters), seed, fractions), pa.string()),
         "cluster_id": pa.array(list(clusters), pa.string()),
     }
-    columns.update({name: pa.array(list(values)) for name, values in extra_columns.items()})
+    for name, values in extra_columns.items():  # typed arrays keep their type when empty
+        columns[name] = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(list(values))
     return pa.table(columns)

@@ -2,7 +2,7 @@
 
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import ITEM_COLUMNS, REPORT_COLUMNS, SCHEMA_VERSION, SPLITS
-from qx_env.snapshot._snapshot import Snapshot, file_sha256
+from qx_env.snapshot._snapshot import Snapshot, check_target, file_sha256
 from qx_env.snapshot._splits import DEFAULT_FRACTIONS, assign_splits
 from qx_env.snapshot._summary import describe
 
@@ -15,6 +15,7 @@ __all__ = [
     "Snapshot",
     "SnapshotMeta",
     "assign_splits",
+    "check_target",
     "describe",
     "file_sha256",
 ]

@@ -9,6 +9,15 @@ from qx_env.errors import SnapshotError
 
 SCHEMA_VERSION = 1
 SPLITS = ("train", "dev", "test")
+#: The split names in words, for messages: "train, dev or test".
+SPLIT_WORDS = f"{', '.join(SPLITS[:-1])} or {SPLITS[-1]}"
+
+
+def check_split_names(names: list[str]) -> None:
+    """Refuse split names other than train, dev and test, naming them and the valid ones."""
+    unknown = [name for name in names if name not in SPLITS]
+    if unknown:
+        raise SnapshotError(f"unknown split {', '.join(repr(n) for n in unknown)}: a split is {SPLIT_WORDS}")
 
 #: Required item columns and their Arrow types. Extra columns are kept as they are.
 ITEM_COLUMNS: dict[str, pa.DataType] = {
@@ -116,7 +125,8 @@ def validate_reports(reports: pa.Table, items: pa.Table, where: str = "reports.p
     bad_split = pc.invert(pc.is_in(reports.column("split"), value_set=pa.array(SPLITS)))
     if pc.any(bad_split).as_py():
         raise SnapshotError(
-            f"{where}: split values must be one of {SPLITS}, got {sorted(set(_first(reports.column('split'), bad_split)))}"
+            f"{where}: split values must be {SPLIT_WORDS}, got "
+            f"{', '.join(repr(v) for v in sorted(set(_first(reports.column('split'), bad_split))))}"
         )
     annotations = reports.column("annotations")
     if annotations.null_count:

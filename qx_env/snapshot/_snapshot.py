@@ -19,12 +19,35 @@ import pyarrow.parquet as pq
 from qx_env.errors import SnapshotError
 from qx_env.files import file_sha256, replace_directory
 from qx_env.snapshot._meta import SnapshotMeta
-from qx_env.snapshot._schema import SPLITS, validate_items, validate_reports
+from qx_env.snapshot._schema import SPLITS, check_split_names, validate_items, validate_reports
 
 ITEMS_FILE = "items.parquet"
 REPORTS_FILE = "reports.parquet"
 META_FILE = "meta.json"
 DATA_FILES = (ITEMS_FILE, REPORTS_FILE)
+
+
+def check_target(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """``path`` resolved, if a snapshot can be saved there: not a file, not a non-empty directory
+    other than a snapshot (a snapshot only with ``overwrite``), inside a writable directory.
+    :meth:`Snapshot.save` applies it; commands call it before generating anything."""
+    target = Path(path).expanduser().resolve()
+    if target.exists():
+        if not target.is_dir():
+            raise SnapshotError(f"{target} exists and is not a directory; choose another --out")
+        if any(target.iterdir()):
+            if not (target / META_FILE).is_file():
+                raise SnapshotError(f"{target} exists, is not empty and is not a snapshot; choose another --out")
+            if not overwrite:
+                raise SnapshotError(f"snapshot {target} already exists; pass overwrite (--overwrite) to replace it")
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SnapshotError(f"cannot write {target}: {parent} is not a directory; choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SnapshotError(f"cannot write {target}: directory {parent} is not writable; choose another --out")
+    return target
 
 
 @dataclass(frozen=True)
@@ -81,15 +104,7 @@ class Snapshot:
         """Write the snapshot atomically: files go to a temporary directory beside ``path``,
         which then replaces ``path`` in one rename. An existing directory is replaced only with
         ``overwrite`` and only if it is a snapshot."""
-        target = Path(path).resolve()
-        if target.exists():
-            if not target.is_dir():
-                raise SnapshotError(f"{target} exists and is not a directory")
-            if any(target.iterdir()):
-                if not (target / META_FILE).is_file():
-                    raise SnapshotError(f"{target} exists, is not empty and is not a snapshot; choose another --out")
-                if not overwrite:
-                    raise SnapshotError(f"snapshot {target} already exists; pass overwrite (--overwrite) to replace it")
+        target = check_target(path, overwrite)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
         try:
@@ -139,9 +154,7 @@ class Snapshot:
     def reports_in(self, splits: str | Sequence[str]) -> pa.Table:
         """Reports of one split (``train``, ``dev``, ``test``) or several."""
         names = [splits] if isinstance(splits, str) else list(splits)
-        unknown = [s for s in names if s not in SPLITS]
-        if unknown:
-            raise SnapshotError(f"unknown split(s) {unknown}; choose from {SPLITS}")
+        check_split_names(names)
         return self.reports.filter(pc.is_in(self.reports.column("split"), value_set=pa.array(names)))
 
     def report_texts(self, reports: pa.Table | None = None) -> list[str]:

@@ -24,7 +24,8 @@ def assign_splits(
     its fraction of the reports. With at least three groups no split is left empty.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+        raise ValueError("split fractions (train, dev, test) must be three non-negative numbers summing to 1, got "
+                         + ", ".join(str(f) for f in fractions))
     keys = [g if g is not None else f"\0report-{i}" for i, g in enumerate(groups)]
     unique, inverse, sizes = np.unique(np.array(keys, dtype=object), return_inverse=True, return_counts=True)
     order = np.random.default_rng(seed).permutation(len(unique))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from qx_env.snapshot._schema import SPLITS
@@ -28,7 +29,7 @@ def describe(snapshot: Snapshot, samples: int = 3, seed: int = 0) -> str:
         f"snapshot {meta.name}  ({snapshot.path or 'in memory'})",
         (f"language {meta.language}  seed {meta.seed}  schema v{meta.schema_version}  "
         f"generator {meta.generator.get('name')} {meta.generator.get('version', '')}"),
-        (f"items {len(snapshot):,}  toxic {int(labels.sum()):,} ({labels.mean():.2%})  "
+        (f"items {len(snapshot):,}  toxic {int(labels.sum()):,} ({labels.mean() if len(labels) else 0:.2%})  "
         f"clusters {meta.counts.get('clusters', '?')}"),
     ]
     if "hard_negative" in items.column_names:
@@ -52,9 +53,14 @@ def describe(snapshot: Snapshot, samples: int = 3, seed: int = 0) -> str:
     splits = ", ".join(f"{k} {counts[k]}" for k in SPLITS if k in counts)
     lines += ["", (f"reports {reports.num_rows:,} ({splits}); annotated {int((annotated > 0).sum()):,}, "
               f"{annotated.mean() if len(annotated) else 0:.2f} phrases per report")]
-    if "annotation_kinds" in reports.column_names:
-        kinds = pc.value_counts(pc.list_flatten(reports.column("annotation_kinds"))).to_pylist()
-        lines.append("annotation kinds: " + ", ".join(f"{k['values']} {k['counts']}" for k in kinds))
+    if reports.num_rows == 0:
+        lines.append("no reports: no episode can start from this snapshot (it has no reported toxic item); "
+                     "rebuild it with toxic items (qx corpus synth --toxic-share, or compose with toxic rows)")
+    kinds_column = reports.column("annotation_kinds") if "annotation_kinds" in reports.column_names else None
+    if kinds_column is not None and pa.types.is_list(kinds_column.type):  # type null: written empty
+        kinds = pc.value_counts(pc.list_flatten(kinds_column)).to_pylist()
+        if kinds:
+            lines.append("annotation kinds: " + ", ".join(f"{k['values']} {k['counts']}" for k in kinds))
     rng = np.random.default_rng(seed)
     lines.append("")
     for label, title in ((1, "toxic"), (0, "normal")):

@@ -1,9 +1,16 @@
 """Snapshots composed from real labelled corpora: presets and a generic column-mapped loader."""
 
 from qx_env.corpus.compose._clusters import NEAR_DUPLICATE
-from qx_env.corpus.compose._compose import AUTO_SYNTH_MAX, BACKGROUNDS, compose, get_preset, summary_lines
+from qx_env.corpus.compose._compose import (
+           AUTO_SYNTH_MAX,
+           BACKGROUNDS,
+           MAX_SEED,
+           compose,
+           get_preset,
+           summary_lines,
+)
 from qx_env.corpus.compose._presets import PRESETS, Preset
-from qx_env.corpus.compose._sources import FORMATS, Source, normalize_text, read_source
+from qx_env.corpus.compose._sources import BAD_LINES, FORMATS, Source, normalize_text, read_source
 
-__all__ = ["AUTO_SYNTH_MAX", "BACKGROUNDS", "FORMATS", "NEAR_DUPLICATE", "PRESETS", "Preset", "Source", "compose",
+__all__ = ["AUTO_SYNTH_MAX", "BACKGROUNDS", "BAD_LINES", "FORMATS", "MAX_SEED", "NEAR_DUPLICATE", "PRESETS", "Preset", "Source", "compose",
            "get_preset", "normalize_text", "read_source", "summary_lines"]

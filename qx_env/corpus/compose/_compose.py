@@ -22,6 +22,8 @@ from qx_env.corpus.compose._sources import Source, normalize_text, read_source
 from qx_env.errors import CorpusSourceError
 from qx_env.snapshot import DEFAULT_FRACTIONS, SPLITS, Snapshot, SnapshotMeta, file_sha256
 
+#: Largest seed: the clustering's scikit-learn estimators take seeds in [0, 2**32 - 1].
+MAX_SEED = 2**32 - 1
 #: Where the toxic items are planted: the sources' benign rows, synthetic normals, or both.
 BACKGROUNDS = ("real", "synth", "both")
 #: Most synthetic normals that ``background_items="auto"`` adds: 1M items. The product brief
@@ -133,8 +135,8 @@ def _plant(clusters: pd.Series, wanted: int, seed: int) -> set:
 
 
 def _check(seed, cluster_size, near_duplicate, report_share, toxic_share, background, background_items) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise CorpusSourceError(f"--seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise CorpusSourceError(f"--seed must be a whole number in [0, {MAX_SEED}], got {seed!r}")
     if isinstance(cluster_size, bool) or not isinstance(cluster_size, (int, np.integer)) or cluster_size < 1:
         raise CorpusSourceError(f"--cluster-size must be a whole number of at least 1 (the mean size of a "
                                 f"toxic near-duplicate cluster), got {cluster_size!r}")
@@ -210,11 +212,20 @@ def compose(
                  "sha256": file_sha256(path)}
         if frame.attrs.get("label_values"):
             entry["label_values"] = frame.attrs["label_values"]
+            entry["label_map"] = frame.attrs["label_map"]
+        entry["empty_rows"] = frame.attrs.get("empty_rows", 0)
+        if "bad_lines" in frame.attrs:
+            entry["bad_lines"] = frame.attrs["bad_lines"]
         described.append(entry)
     frame = pd.concat(frames, ignore_index=True)
-    frame, duplicates = _drop_duplicates(frame)
     if not (frame["label"] == 1).any():
-        raise CorpusSourceError("the sources hold no toxic item (label 1); check the label mapping")
+        seen = "; ".join(f"{entry['name']}: " + (", ".join(f"{v!r} {m['rows']:,} -> {'toxic' if m['label'] else 'normal'}"
+                                                          for v, m in entry["label_map"].items())
+                                                 if entry.get("label_map") else f"{entry['rows']:,} rows of constant label")
+                         for entry in described)
+        raise CorpusSourceError(f"the sources hold no toxic item (label 1); check the label mapping "
+                                f"(--toxic-values, --normal-values). Label values seen: {seen}")
+    frame, duplicates = _drop_duplicates(frame)
     length_range = _length_range(frame) if preset and preset.match_lengths else None
     normal = frame["label"] == 0
     real_unused: dict[str, int] = {}
@@ -296,11 +307,13 @@ def compose(
         "source_row": pa.array(frame["source_row"].to_numpy(dtype=np.int64)),
     })
     labels = frame["label"].to_numpy()
-    positions = sample_report_positions(labels, report_share, seed + 1)
+    positions = sample_report_positions(labels, report_share, seed + 1, fix="check the label mapping")
     reports = reports_table([ids[p] for p in positions], [frame["cluster_id"].iloc[p] for p in positions],
                             seed + 2, fractions=split_fractions)
     composition = _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplicates,
                                {"counts": real_unused, "reason": unused_reason}, synth_info, length_range, reports)
+    composition["inputs"] = {entry["name"]: {k: entry[k] for k in ("rows", "empty_rows", "bad_lines", "label_map")
+                                             if k in entry} for entry in described}
     meta = SnapshotMeta(
         language=language,
         name=name or (preset.name if preset else "composed"),
@@ -325,6 +338,9 @@ def _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplica
     """What a snapshot holds and what was dropped to make it (stored in meta.json)."""
     kept = sizes[sizes.index.isin(kept_clusters)]
     single, kept_single = sizes == 1, kept == 1
+    dropped = sizes[~sizes.index.isin(kept_clusters)]
+    dropped_clusters = {str(k): int(v) for k, v in dropped[dropped > 1].sort_index().items()}
+    dropped_singletons = dropped[dropped == 1].index.to_series().str.rsplit("/", n=1).str[0].value_counts()
     toxic = frame["label"] == 1
     synthetic = frame["source"].str.startswith(SYNTH_SOURCE)
     real_normal = (~toxic) & ~synthetic
@@ -345,6 +361,8 @@ def _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplica
             "singletons": {"available": int(single.sum()), "kept": int(kept_single.sum()),
                            "dropped": int(single.sum() - kept_single.sum())},
             "by_source": {k: int(v) for k, v in frame.loc[toxic, "source"].value_counts().sort_index().items()},
+            "dropped_clusters": dropped_clusters,
+            "dropped_singletons_by_category": {str(k): int(v) for k, v in dropped_singletons.sort_index().items()},
         },
         "background": {
             "items": n_background,
@@ -362,6 +380,18 @@ def _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplica
         },
         "reports": {"total": reports.num_rows, **{s: int(splits.get(s, 0)) for s in SPLITS}},
     }
+
+
+#: Dropped clusters named in the printed summary (meta.json lists all).
+_SHOWN = 8
+
+
+def _bad_lines_note(bad: dict | None) -> str:
+    if not bad:
+        return ""
+    first = ", ".join(map(str, bad["first"]))
+    return f"; malformed lines skipped {bad['count']:,}" + (f" (lines {first}{', ...' if bad['count'] > len(bad['first']) else ''})"
+                                                          if bad["count"] else "")
 
 
 def summary_lines(composition: dict) -> list[str]:
@@ -383,13 +413,31 @@ def summary_lines(composition: dict) -> list[str]:
         f"background synthetic: {back['synthetic']['items']:,}"
         + (f" ({back['synthetic']['sized']}-sized)" if back["synthetic"].get("sized") else ""),
     ]
+    dropped = toxic.get("dropped_clusters", {})
+    if dropped:
+        shown = sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))[:_SHOWN]
+        lines.append("  clusters dropped: " + ", ".join(f"{k} ({v:,})" for k, v in shown)
+                     + (f", ... {len(dropped) - len(shown):,} more (all in meta.json)" if len(dropped) > len(shown) else ""))
+    if toxic.get("dropped_singletons_by_category"):
+        lines.append("  singletons dropped by category: "
+                     + ", ".join(f"{k} {v:,}" for k, v in toxic["dropped_singletons_by_category"].items()))
     if back["real_unused"]:
         lines.append(f"real benign not used ({back['real_unused_reason']}): "
                      + ", ".join(f"{k} {v:,}" for k, v in back["real_unused"].items()))
+    for name, entry in composition.get("inputs", {}).items():
+        lines.append(f"input {name}: {entry['rows']:,} rows kept; empty texts dropped {entry.get('empty_rows', 0):,}"
+                     + _bad_lines_note(entry.get("bad_lines")))
+        mapping = entry.get("label_map", {})
+        if mapping:
+            lines.append("  labels: " + ", ".join(
+                f"{v!r} {m['rows']:,} -> {'toxic' if m['label'] else 'normal'}"
+                + (f" ({m['rule']})" if m["rule"].startswith("not in") else "") for v, m in mapping.items()))
     dup = composition["duplicates"]
     both = dup["both_labels"]
-    lines.append(f"duplicates dropped {dup['dropped']:,}; texts with both labels {both['texts']:,}"
-                 + (f" (kept label {both['kept_label']}, e.g. {both['examples'][0]!r})" if both["texts"] else ""))
+    by_source = ", ".join(f"{k} {v:,}" for k, v in dup.get("by_source", {}).items())
+    lines.append(f"duplicates dropped {dup['dropped']:,}" + (f" ({by_source})" if by_source else "")
+                 + f"; texts with both labels {both['texts']:,} (rule: kept as toxic, label {both['kept_label']}"
+                 + (f"; e.g. {both['examples'][0]!r})" if both["texts"] else ")"))
     style = composition["style"]
     lengths = style["median_length"]
     lines.append(f"style: toxic share among real-source items {style['toxic_share_of_real_source_items']:.3%}; "

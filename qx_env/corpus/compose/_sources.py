@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,10 @@ class Source:
     gives a constant label. ``category_col`` or a constant ``category`` gives the category;
     ``keep`` filters rows (``{"label": [0]}``). ``join_cjk`` removes the spaces of pre-tokenised
     Chinese. ``encoding`` is the text files' encoding (a UTF-8 byte-order mark is skipped).
+    ``label_from_filename`` takes every row's label value from the file name without its suffix
+    (``spam.txt`` -> ``spam``), mapped like a label column. ``bad_lines`` is ``"error"`` (a CSV/TSV
+    line with too many fields, or a JSONL line that is not JSON, refuses the file) or ``"skip"``
+    (such lines are dropped, counted and their line numbers kept in ``frame.attrs["bad_lines"]``).
     """
 
     path: str
@@ -50,6 +55,8 @@ class Source:
     join_cjk: bool = False
     normal_values: tuple = ()
     encoding: str = "utf-8"
+    label_from_filename: bool = False
+    bad_lines: str = "error"
 
     def resolve(self, data_dir: Path | None) -> Path:
         path = Path(self.path)
@@ -79,19 +86,68 @@ def _codec(encoding: str, path: Path) -> str:
     return "utf-8-sig" if name == "utf-8" else encoding
 
 
-def _read_frame(path: Path, fmt: str, encoding: str = "utf-8") -> pd.DataFrame:
+#: What a malformed line does: refuse the file, or drop the line and report it.
+BAD_LINES = ("error", "skip")
+#: Line numbers of skipped lines kept for the summary and meta.json.
+_BAD_LINES_SHOWN = 10
+_SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
+_BAD_LINES_HINT = "; pass --bad-lines skip to drop such lines (they are counted in the summary)"
+
+
+def _read_delimited(path: Path, fmt: str, codec: str, bad_lines: str, skipped: list[int]) -> pd.DataFrame:
+    options = {"sep": "," if fmt == "csv" else "\t", "encoding": codec, "dtype": str, "keep_default_na": False,
+               "quoting": 3 if fmt == "tsv" else 0}
+    if bad_lines == "error":
+        try:
+            return pd.read_csv(path, **options)
+        except pd.errors.ParserError as exc:
+            raise CorpusSourceError(f"{path}: cannot read it as {fmt} ({str(exc).strip()}){_BAD_LINES_HINT}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, on_bad_lines="warn", **options)
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            skipped.extend(int(n) for n in _SKIPPED_LINE.findall(str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return frame
+
+
+def _read_jsonl(path: Path, codec: str, bad_lines: str, skipped: list[int]) -> pd.DataFrame:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding=codec).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            problem = None if isinstance(row, dict) else f"a JSON {type(row).__name__}"
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is None:
+            rows.append(row)
+        elif bad_lines == "skip":
+            skipped.append(number)
+        else:
+            raise CorpusSourceError(f"{path}: line {number} is not a JSON object ({problem}){_BAD_LINES_HINT}")
+    return pd.DataFrame(rows)
+
+
+def _read_frame(path: Path, fmt: str, encoding: str = "utf-8", bad_lines: str = "error",
+                skipped: list[int] | None = None) -> pd.DataFrame:
     codec = _codec(encoding, path)
+    if bad_lines not in BAD_LINES:
+        raise CorpusSourceError(f"--bad-lines must be {' or '.join(BAD_LINES)}, got {bad_lines!r}")
+    skipped = [] if skipped is None else skipped
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(path, sep="," if fmt == "csv" else "\t", encoding=codec, dtype=str,
-                               keep_default_na=False, quoting=3 if fmt == "tsv" else 0)
+            return _read_delimited(path, fmt, codec, bad_lines, skipped)
         if fmt == "json":
             data = json.loads(path.read_text(encoding=codec))
             if not isinstance(data, list):
                 raise CorpusSourceError(f"{path}: a JSON source must hold a list of objects")
             return pd.DataFrame(data)
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False, encoding=codec)
+            return _read_jsonl(path, codec, bad_lines, skipped)
         if fmt == "parquet":
             return pd.read_parquet(path)
         lines = [line.strip() for line in path.read_text(encoding=codec).splitlines()]
@@ -120,7 +176,8 @@ def _value_counts(values: pd.Series, limit: int = 12) -> str:
 def _labels(raw: pd.Series, source: Source, path: Path) -> pd.Series:
     """0/1 labels from a label column, refusing values that the mapping does not place."""
     values = raw.astype(str).str.strip()
-    where = f"{path}: label column {source.label_col!r}"
+    where = (f"{path}: label from the file name" if source.label_from_filename
+             else f"{path}: label column {source.label_col!r}")
     toxic = tuple(str(v).strip() for v in source.toxic_values)
     normal = tuple(str(v).strip() for v in source.normal_values)
     both = sorted(set(toxic) & set(normal))
@@ -163,17 +220,46 @@ def normalize_text(text: str, join_cjk: bool = False) -> str:
     return _CJK_GAP.sub("", text) if join_cjk else text
 
 
+def label_mapping(values: dict[str, int], source: Source) -> dict[str, dict]:
+    """How each label value seen was mapped: ``{value: {"rows", "label", "rule"}}``; the rule says
+    whether the value was listed (``toxic_values``/``normal_values``/``0/1``) or became normal by
+    default (``not in toxic_values``: a typo such as ``spam?`` shows here)."""
+    toxic = {str(v).strip() for v in source.toxic_values}
+    normal = {str(v).strip() for v in source.normal_values}
+    mapped = {}
+    for value, rows in values.items():
+        if toxic or normal:
+            if value in toxic:
+                label, rule = 1, "toxic_values"
+            elif value in normal:
+                label, rule = 0, "normal_values"
+            elif toxic:
+                label, rule = 0, "not in toxic_values"
+            else:
+                label, rule = 1, "not in normal_values"
+        else:
+            label, rule = int(value in ("1", "1.0", "True", "true")), "0/1"
+        mapped[value] = {"rows": rows, "label": label, "rule": rule}
+    return mapped
+
+
 def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
-    """Read a source into a frame with columns ``text, label, category, source, source_row``."""
+    """Read a source into a frame with columns ``text, label, category, source, source_row``.
+
+    ``frame.attrs`` records the data decisions for the summary: ``label_values`` (rows per label
+    value), ``label_map`` (see :func:`label_mapping`), ``empty_rows`` (rows dropped for an empty
+    text) and ``bad_lines`` (``{"count", "first"}`` with ``bad_lines="skip"``)."""
     path = source.resolve(data_dir)
-    frame = _read_frame(path, source.file_format(path), source.encoding)
+    skipped: list[int] = []
+    frame = _read_frame(path, source.file_format(path), source.encoding, source.bad_lines, skipped)
     for column, allowed in source.keep:
         values = _column(frame, column, "row filter", path)
         frame = frame[values.astype(str).isin([str(v) for v in allowed])]
     texts = _column(frame, source.text_col, "text", path).astype(str)
     label_values: dict[str, int] = {}
-    if source.label_col is not None:
-        raw = _column(frame, source.label_col, "label", path)
+    if source.label_col is not None or source.label_from_filename:
+        raw = (pd.Series(path.stem, index=frame.index) if source.label_from_filename
+               else _column(frame, source.label_col, "label", path))
         label_values = {str(k): int(v) for k, v in raw.astype(str).str.strip().value_counts().sort_index().items()}
         labels = _labels(raw, source, path)
     elif source.label in (0, 1):
@@ -191,6 +277,16 @@ def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
         "source": source.name or path.name,
         "source_row": frame.index.to_numpy(),
     })
-    out = out[out["text"].str.len() > 0]
+    empty = out["text"].str.len() == 0
+    if len(out) and empty.all():
+        raise CorpusSourceError(
+            f"{path}: text column {source.text_col!r} is empty in all {len(out):,} rows; is --text-col right? "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    out = out[~empty]
     out.attrs["label_values"] = label_values
+    out.attrs["label_map"] = label_mapping(label_values, source) if label_values else {}
+    out.attrs["empty_rows"] = int(empty.sum())
+    if source.bad_lines == "skip":
+        out.attrs["bad_lines"] = {"count": len(skipped), "first": skipped[:_BAD_LINES_SHOWN]}
     return out

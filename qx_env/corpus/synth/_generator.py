@@ -106,6 +106,8 @@ class SynthConfig:
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"--lang must be one of {LANGUAGES}, got {self.language!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"--seed must be a whole number of at least 0, got {self.seed!r}")
         if self.items < 10:
             raise ValueError(f"--items must be at least 10, got {self.items}")
         for name in ("toxic_share", "hard_negative_share"):
@@ -577,7 +579,6 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
     """Generate a synthetic marketplace snapshot; the same config gives the same tables."""
     gen = MarketplaceGenerator(config)
     listings = generate_listings(gen, progress)
-    listings = generate_listings(gen, progress)
 
     order = np.random.default_rng(gen.order_seed).permutation(len(listings))
     listings = [listings[i] for i in order]
@@ -597,7 +598,8 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
     })
 
     labels = np.array([x.label for x in listings], dtype=np.int8)
-    positions = sample_report_positions(labels, config.report_share, gen.report_seed)
+    positions = sample_report_positions(labels, config.report_share, gen.report_seed,
+                                        fix="raise --toxic-share or --items")
     notes = [annotate(listings[p], gen.vocab, gen.annotation_rng) for p in positions]
     reports = reports_table(
         [ids[p] for p in positions],
@@ -605,7 +607,7 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         gen.split_seed,
         annotations=[n.phrases for n in notes],
         fractions=config.split_fractions,
-        annotation_kinds=[n.kinds for n in notes],
+        annotation_kinds=pa.array([n.kinds for n in notes], pa.list_(pa.string())),
     )
     meta = SnapshotMeta(
         language=config.language,
