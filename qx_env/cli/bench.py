@@ -20,6 +20,7 @@ BENCHMARKS = {
     "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
+    "serve": ("benchmarks.serve", "the retrieval server under N concurrent clients: q/s, p50/p95, error rate"),
     "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),
 }
 
