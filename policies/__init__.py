@@ -4,6 +4,7 @@ transformers (``seqlabel``, ``llm``) are imported on first use."""
 
 from policies._base import POLICIES, Policy, make_policy, register
 from policies._extractive import AnnotationPolicy, NgramPolicy, TextRankPolicy, TfidfPolicy
+from policies._openai import OpenAIPolicy
 from policies._oracle import OraclePolicy
 from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS, answer, messages
 from policies._tiny_model import TinyModelConfig, build_tiny_model
@@ -11,7 +12,7 @@ from policies._tiny_model import TinyModelConfig, build_tiny_model
 _LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "policies._llm", "SeqLabelPolicy": "policies._seqlabel"}
 
 __all__ = [
-    "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OraclePolicy",
+    "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
     "Policy", "SeqLabelPolicy", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model",
     "load_causal_lm", "make_policy", "messages", "register",
 ]
