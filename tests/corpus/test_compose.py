@@ -230,7 +230,7 @@ def test_bad_parameters_are_clear_errors(planted_files):
     for size in (0, -3):
         with pytest.raises(CorpusSourceError, match=f"--cluster-size must be a whole number of at least 1.*got {size}"):
             compose([planted_files], language="en", cluster_size=size, progress=False)
-    with pytest.raises(CorpusSourceError, match="--seed must be a non-negative integer, got -1"):
+    with pytest.raises(CorpusSourceError, match=r"--seed must be a whole number in \[0, 4294967295\], got -1"):
         compose([planted_files], language="en", seed=-1, progress=False)
     with pytest.raises(CorpusSourceError, match=r"--toxic-share must be in \(0, 1\)"):
         compose([planted_files], language="en", toxic_share=1.5, progress=False)

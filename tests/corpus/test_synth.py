@@ -161,3 +161,26 @@ def test_tags_use_their_own_random_stream(synth_config):
     assert sum("#" in t for t in tagged.texts) > 2 * sum("#" in t for t in plain.texts)
     for column in ("id", "label", "cluster_id", "seller_id", "created_step", "risk_phrases"):
         assert plain.items.column(column).equals(tagged.items.column(column)), column
+
+
+def test_report_schema_keeps_list_types_when_empty_and_no_toxic_item_is_refused():
+    import pyarrow as pa
+
+    from qx_env import CorpusSourceError
+    from qx_env.corpus._reports import reports_table, sample_report_positions
+
+    empty = reports_table([], [], 0, annotation_kinds=pa.array([], pa.list_(pa.string())))
+    assert empty.schema.field("annotation_kinds").type == pa.list_(pa.string())
+    assert empty.schema.field("annotations").type == pa.list_(pa.string())
+    with pytest.raises(CorpusSourceError, match="no toxic item, hence no report to explore from: raise --items"):
+        sample_report_positions(np.zeros(50, dtype=np.int8), 0.6, 0, fix="raise --items")
+
+
+def test_smallest_corpus_has_a_report_and_a_bad_seed_is_named():
+    snapshot = synthesize(SynthConfig(items=10, seed=1), progress=False)
+    assert snapshot.reports.num_rows >= 1
+    import pyarrow as pa
+
+    assert snapshot.reports.schema.field("annotation_kinds").type == pa.list_(pa.string())
+    with pytest.raises(ValueError, match="--seed must be a whole number of at least 0, got -1"):
+        SynthConfig(seed=-1)

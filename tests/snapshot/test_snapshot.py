@@ -115,3 +115,60 @@ def test_overwrite_replaces_atomically_and_leaves_no_staging(synth_snapshot, tmp
     assert not (target / "stale.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
     Snapshot.load(target)
+
+
+def test_unknown_split_is_named_with_the_valid_ones_in_words(synth_snapshot):
+    with pytest.raises(SnapshotError) as error:
+        synth_snapshot.reports_in(["test", "validation"])
+    assert str(error.value) == "unknown split 'validation': a split is train, dev or test"
+
+
+def _report_less(path):
+    """A snapshot as older qx-env wrote one without reports: an ``annotation_kinds`` column of type null."""
+    from qx_env.snapshot import SnapshotMeta
+
+    n = 12
+    items = pa.table({"id": [f"t{i}" for i in range(n)], "text": [f"listing {i}" for i in range(n)],
+                      "label": pa.array([0] * n, pa.int8()), "category": ["misc"] * n,
+                      "cluster_id": pa.nulls(n, pa.string()), "seller_id": pa.nulls(n, pa.string()),
+                      "created_step": pa.array([0] * n, pa.int32())})
+    reports = pa.table({"report_id": pa.array([], pa.string()), "item_id": pa.array([], pa.string()),
+                        "annotations": pa.array([]), "split": pa.array([], pa.string()),
+                        "annotation_kinds": pa.array([])})
+    meta = SnapshotMeta(language="zh", name="old", seed=0, generator={"name": "tests"})
+    return Snapshot.from_tables(items, reports, meta).save(path)
+
+
+def test_info_on_a_report_less_snapshot_says_so_without_a_traceback(tmp_path, capsys):
+    from qx_env.cli import main
+
+    path = _report_less(tmp_path / "old")
+    assert pq.read_schema(path / "reports.parquet").field("annotation_kinds").type == pa.null()
+    assert main(["corpus", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "reports 0" in out and "no reports: no episode can start from this snapshot" in out
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_saved_directories_follow_the_umask(synth_snapshot, tmp_path, umask):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        target = synth_snapshot.save(tmp_path / "snap")
+        synth_snapshot.save(target, overwrite=True)
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_check_target_refuses_before_any_work(tmp_path):
+    from qx_env.snapshot import check_target
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SnapshotError, match="exists and is not a directory"):
+        check_target(tmp_path / "file")
+    with pytest.raises(SnapshotError, match=r"cannot write .*file[/\\]sub: .*file is not a directory"):
+        check_target(tmp_path / "file" / "sub")
+    assert check_target(tmp_path / "new" / "deeper") == (tmp_path / "new" / "deeper").resolve()
+    assert not (tmp_path / "new").exists()
