@@ -114,9 +114,11 @@ def test_cache_makes_a_rerun_free_and_never_holds_the_key(endpoint, tmp_path):
         text = file.read_text(encoding="utf-8")
         assert SECRET not in text and "QX_TEST_KEY" not in text
         assert set(json.loads(text)) == {"model", "options", "answers"}
-    files[0].write_text("{truncated", encoding="utf-8")  # a damaged entry is asked again, not trusted
-    policy(endpoint, tmp_path).extract(TEXTS)
-    assert len(endpoint.requests) == asked + 1 + (files[0] != files[-1])
+    greedy = next(f for f in files if json.loads(f.read_text(encoding="utf-8"))["options"]["temperature"] == 0)
+    greedy.write_text("{truncated", encoding="utf-8")  # a damaged entry is asked again, not trusted
+    assert policy(endpoint, tmp_path).extract(TEXTS) == first
+    assert len(endpoint.requests) == asked + 2
+    assert json.loads(greedy.read_text(encoding="utf-8"))["answers"]  # and rewritten
 
 
 def test_overloaded_endpoint_is_retried_with_back_off(endpoint, tmp_path):
