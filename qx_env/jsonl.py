@@ -20,15 +20,29 @@ def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     return path
 
 
+def read_utf8(path: Path, what: str = "file") -> str:
+    """The text of a UTF-8 file; otherwise an error naming the file, the line and the byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # a byte order mark is not part of the text
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise QxError(f"{what} {path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at byte {column} of the "
+                      f"line, offset {exc.start} in the file)") from None
+
+
 def read_jsonl(path: str | Path, required: tuple[str, ...] = (), what: str = "data file") -> list[dict]:
     """Rows of a JSONL file, each an object holding the ``required`` keys; at least one row."""
     if not str(path):
         raise QxError(f"give the {what}")
     path = Path(path)
+    if path.is_dir():
+        raise QxError(f"{what} {path} is a directory, not a JSONL file")
     if not path.is_file():
         raise QxError(f"{what} {path} does not exist")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_utf8(path, what).splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,11 +25,27 @@ def build_parser() -> argparse.ArgumentParser:
     return use_help_formatter(parser)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at devnull, so that nothing more is written to a pipe whose reader has gone
+    (the Python docs' recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (e.g. captured): nothing to silence
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``qx``; errors caused by the input print one line and exit with status 2."""
+    """Run ``qx``; errors caused by the input print one line and exit with status 2. Output piped
+    into a reader that stops early (``qx ... | head``) ends quietly with status 141, as SIGPIPE would."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args) or 0
+        code = args.run(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
     except (QxError, ValueError) as exc:
         print(f"qx: error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,12 +26,13 @@ def _system_flags(parser: argparse.ArgumentParser) -> None:
 def register(tools: argparse._SubParsersAction) -> None:
     play = tools.add_parser("play", help="explore reports interactively (or from a pipe)")
     _system_flags(play)
-    play.add_argument("--budget", type=int, default=5)
-    play.add_argument("--dynamics", default="removal", choices=("static", "removal", "delayed"))
-    play.add_argument("--reward", default="new_toxic")
-    play.add_argument("--report-id", default=None)
+    play.add_argument("--budget", type=int, default=5, help="queries per episode (report)")
+    play.add_argument("--dynamics", default="removal", choices=("static", "removal", "delayed"),
+                      help="what happens to detected items: kept, removed at once, or removed later")
+    play.add_argument("--reward", default="new_toxic", help="reward terms, e.g. new_toxic+0.1*query_cost")
+    play.add_argument("--report-id", default=None, help="start on this report instead of a seeded pick")
     play.add_argument("--episodes", type=int, default=0, help="stop after this many (0: until input ends)")
-    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--seed", type=int, default=0, help="seed of the report order and the dynamics")
     play.add_argument("--show", type=int, default=5, help="exposed items printed per query")
     play.set_defaults(run=run_play)
 
@@ -42,8 +44,12 @@ def register(tools: argparse._SubParsersAction) -> None:
     source.add_argument("--annotations", action="store_true",
                         help="the auditors' annotated phrases of the split's reports (the paper's Human row)")
     source.add_argument("--policy", help="run a policy (name[:key=value,...]) on the split's report texts")
-    evaluate.add_argument("--dynamics", default="static", choices=("static", "removal", "delayed"))
-    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.add_argument("--dynamics", default="static", choices=("static", "removal", "delayed"),
+                          help="what happens to detected items between queries")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print one JSON object: the row and its context (same input, same bytes)")
+    evaluate.add_argument("--timings", action="store_true",
+                          help="also report wall-clock timings (under \"timings\" with --json; they vary run to run)")
     evaluate.set_defaults(run=run_eval)
 
 
@@ -55,45 +61,130 @@ def _modes(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
-def run_play(args: argparse.Namespace) -> int:
-    from qx_env.envs import ExploreEnv
+def _at_least(flag: str, value: int, least: int, note: str = "") -> int:
+    """``value``, or an error naming the flag when it is below ``least``."""
+    if value < least:
+        raise QxError(f"{flag} must be >= {least}{note}, got {value}")
+    return value
 
+
+#: Terminal escape sequences (CSI such as the arrow keys' ``\x1b[D``, OSC, and two-character ones):
+#: keys a terminal sent, never query text.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+
+
+def strip_escapes(line: str) -> str:
+    """A typed line without terminal escape sequences (arrow keys and the like)."""
+    return _ESCAPES.sub("", line)
+
+
+def _typed_queries(line: str) -> list[str]:
+    """The queries of a typed line before they are cleaned (to tell which the search engine cuts)."""
+    from qx_env.parsers import has_answer_prefix, parse_answer
+
+    return list(parse_answer(line).queries) if has_answer_prefix(line) else [line]
+
+
+class _Tally:
+    """What ``qx play`` has done so far, for the summary at the end."""
+
+    def __init__(self) -> None:
+        self.episodes = self.queries = self.exposed = self.toxic = self.found = 0
+        self.reward = 0.0
+        self.unfinished = False  # an episode has had steps but is not over
+
+    def add(self, reward: float, info: dict) -> None:
+        self.unfinished = True
+        self.reward += reward
+        for query in info["queries"]:
+            self.queries += 1
+            self.exposed += len(query["exposed_ids"])
+            self.toxic += query["toxic_hits"]
+            self.found += query["new_detections"]
+
+    def end_episode(self) -> None:
+        self.episodes += 1
+        self.unfinished = False
+
+    def summary(self) -> str:
+        episodes = self.episodes + int(self.unfinished)
+        return (f"=== {episodes} episode(s){' (the last unfinished)' if self.unfinished else ''}: {self.queries} queries, "
+                f"{self.exposed} items exposed, {self.toxic} toxic hits, {self.found} toxic items found, "
+                f"reward {self.reward:g}")
+
+
+def _read_line(interactive: bool) -> str | None:
+    """The next line typed, or None at the end of input (Ctrl-D)."""
+    if interactive:
+        try:
+            return input("query> ")  # readline (imported by run_play) gives line editing and history
+        except EOFError:
+            print()  # Ctrl-D leaves the cursor after the prompt
+            return None
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n") if line else None
+
+
+def run_play(args: argparse.Namespace) -> int:
+    from indexes import MAX_QUERY_CHARS
+    from qx_env.envs import ExploreEnv
+    from qx_env.parsers import ANSWER_PREFIXES, has_answer_prefix, search_queries
+
+    _at_least("--episodes", args.episodes, 0, " (0: until input ends)")
+    _at_least("--show", args.show, 0)
+    _at_least("--seed", args.seed, 0)
     env = ExploreEnv(args.snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
                      ranker=args.ranker, match=args.match, budget=args.budget, dynamics=args.dynamics,
-                     reward=args.reward, split=_splits(args.split))
+                     reward=args.reward, split=_splits(args.split), build=args.build_missing)
     interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401  (input() then edits lines and keeps this session's history)
+        except ImportError:  # not on every platform: plain input() still works
+            pass
     texts, labels, positions = env.snapshot.texts, env.snapshot.labels, env.snapshot.position_of
-    episodes = 0
+    prefix = ANSWER_PREFIXES.get(env.snapshot.language, ANSWER_PREFIXES["zh"])
+    print(f"One query per line. Several in one step: the answer format, {prefix}q1,q2,q3. "
+          f"Queries are cut at {MAX_QUERY_CHARS} characters. End with Ctrl-D (end of input).")
+    tally = _Tally()
     options = {"report_id": args.report_id} if args.report_id else None
     obs, info = env.reset(seed=args.seed, options=options)
     print(f"\n=== report {info['report_id']} (budget {obs['budget']})\n{obs['report']}")
-    while True:
-        if interactive:
-            print("query> ", end="", flush=True)
-        line = sys.stdin.readline()
-        if not line:
-            break
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
-        obs, reward, terminated, truncated, info = env.step(line)
-        for query in info["queries"]:
-            print(f"  {query['query']!r}: {len(query['exposed_ids'])} exposed, {query['toxic_hits']} toxic, "
-                  f"{query['new_detections']} new")
-            for item_id in query["exposed_ids"][: args.show]:
-                position = positions[item_id]
-                mark = "HIT" if labels[position] else "   "
-                print(f"    {mark} {item_id} {texts[position][:80]}")
-        print(f"  reward {reward:g} {info['reward_components']}  budget left {obs['budget']}")
-        if terminated or truncated:
-            totals = info["totals"]
-            print(f"=== episode over: {totals['queries']} queries, {totals['effective_queries']} effective, "
-                  f"{totals['new_detections']} toxic items detected")
-            episodes += 1
-            if args.episodes and episodes >= args.episodes:
-                break
-            obs, info = env.reset()
-            print(f"\n=== report {info['report_id']} (budget {obs['budget']})\n{obs['report']}")
+    try:
+        while (line := _read_line(interactive)) is not None:
+            line = strip_escapes(line)
+            if not line.strip():
+                continue
+            if not has_answer_prefix(line) and not search_queries([line]):
+                print("  no query: nothing searchable in that line (nothing spent)")
+                continue
+            obs, reward, terminated, truncated, info = env.step(line)
+            tally.add(reward, info)
+            for typed in _typed_queries(line):
+                if len(" ".join(typed.split())) > MAX_QUERY_CHARS:
+                    print(f"  (a query of {len(typed)} characters was cut at {MAX_QUERY_CHARS}; what was sent "
+                          f"is shown below)")
+            for query in info["queries"]:
+                print(f"  {query['query']!r}: {len(query['exposed_ids'])} exposed, {query['toxic_hits']} toxic, "
+                      f"{query['new_detections']} new")
+                for item_id in query["exposed_ids"][: args.show]:
+                    position = positions[item_id]
+                    mark = "HIT" if labels[position] else "   "
+                    print(f"    {mark} {item_id} {texts[position][:80]}")
+            print(f"  reward {reward:g} {info['reward_components']}  budget left {obs['budget']}")
+            if terminated or truncated:
+                totals = info["totals"]
+                print(f"=== episode over: {totals['queries']} queries, {totals['effective_queries']} effective, "
+                      f"{totals['new_detections']} toxic items detected")
+                tally.end_episode()
+                if args.episodes and tally.episodes >= args.episodes:
+                    break
+                obs, info = env.reset()
+                print(f"\n=== report {info['report_id']} (budget {obs['budget']})\n{obs['report']}")
+    except KeyboardInterrupt:
+        print(f"\n{tally.summary()}")
+        raise
+    print(tally.summary())
     return 0
 
 
@@ -117,40 +208,54 @@ def read_queries(path: Path) -> dict[str, list[str]]:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from qx_env import __version__
+    from qx_env.files import file_sha256
     from qx_env.metrics import evaluate_queries
     from qx_env.search import SearchSystem
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
-    reports = snapshot.reports_in(_splits(args.split))
+    splits = _splits(args.split)
+    reports = snapshot.reports_in(splits)
+    system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
+                          ranker=args.ranker, match=args.match, build=args.build_missing)  # before a policy reads an index
+    timings: dict[str, float] = {}
     if args.annotations:
+        source: dict = {"annotations": True}
         queries = dict(zip(reports.column("report_id").to_pylist(), reports.column("annotations").to_pylist()))
     elif args.policy:
         from policies import make_policy
 
+        source = {"policy": args.policy}
         policy = make_policy(args.policy, snapshot)
         started = time.perf_counter()
         extracted = policy.extract(snapshot.report_texts(reports))
-        seconds_per_report = (time.perf_counter() - started) / max(1, reports.num_rows)
+        timings["extract_ms_per_report"] = round((time.perf_counter() - started) * 1000 / max(1, reports.num_rows), 2)
         queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
     else:
         queries = read_queries(args.queries)
+        source = {"queries": str(args.queries), "sha256": file_sha256(args.queries)}
     known = set(reports.column("report_id").to_pylist())
     unknown = sorted(set(queries) - known)
     if unknown:
         raise QxError(f"{len(unknown)} report id(s) not in split {args.split!r}, e.g. {unknown[:3]}")
-    system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
-                          ranker=args.ranker, match=args.match)
+    started = time.perf_counter()
     metrics = evaluate_queries(system, queries, dynamics=args.dynamics).metrics
+    timings["search_ms_per_query"] = round((time.perf_counter() - started) * 1000 / max(1, metrics.queries), 3)
     row = {"reports": len(queries), **metrics.as_dict()}
-    if args.policy:
-        row["policy"] = args.policy
-        row["extract_ms_per_report"] = round(seconds_per_report * 1000, 2)
+    context = {
+        "source": source, "split": splits, "modes": list(system.modes), "match": args.match, "k": system.k,
+        "candidates": system.candidates, "ranker": args.ranker, "dynamics": args.dynamics,
+        "snapshot": {"name": snapshot.meta.name, "fingerprint": snapshot.fingerprint}, "qx_env": __version__,
+    }
     if args.json:
-        print(json.dumps(row))
+        print(json.dumps({**row, "context": context, **({"timings": timings} if args.timings else {})},
+                         ensure_ascii=False))
     else:
         print(f"| reports | hit@{args.k} | distinct | # queries | # effective | query hit rate |")
         print("|---|---|---|---|---|---|")
         print(f"| {row['reports']} | {metrics.hit_at_k} | {metrics.distinct_hits} | {metrics.queries} | "
               f"{metrics.effective_queries} | {metrics.hit_rate:.3f} |")
+        if args.timings:
+            print("timings: " + ", ".join(f"{name} {value:g}" for name, value in timings.items()))
     return 0
