@@ -53,6 +53,11 @@ def describe(snapshot: Snapshot, samples: int = 3, seed: int = 0) -> str:
     splits = ", ".join(f"{k} {counts[k]}" for k in SPLITS if k in counts)
     lines += ["", (f"reports {reports.num_rows:,} ({splits}); annotated {int((annotated > 0).sum()):,}, "
               f"{annotated.mean() if len(annotated) else 0:.2f} phrases per report")]
+    fractions = (meta.generator.get("params") or {}).get("split_fractions") or (1, 1, 1)
+    empty_splits = [k for k, share in zip(SPLITS, fractions) if share and not counts.get(k)]
+    if reports.num_rows and empty_splits:
+        lines.append(f"no reports in {' and '.join(empty_splits)}: too few toxic clusters to fill every split "
+                     "(a cluster stays in one split); episodes there have nothing to start from")
     if reports.num_rows == 0:
         lines.append("no reports: no episode can start from this snapshot (it has no reported toxic item); "
                      "rebuild it with toxic items (qx corpus synth --toxic-share, or compose with toxic rows)")

@@ -218,3 +218,11 @@ def test_toxic_share_names_the_clusters_it_dropped(tmp_path, capsys):
     dropped = composition["toxic"]["dropped_clusters"]
     assert dropped and all(size > 1 for size in dropped.values())
     assert "  clusters dropped: " + ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items())) in out
+
+
+def test_smallest_synth_is_usable_and_info_names_empty_splits(tmp_path, capsys):
+    out = tmp_path / "tiny"
+    assert main(["corpus", "synth", "--items", "10", "--quiet", "--out", str(out)]) == 0
+    assert main(["corpus", "info", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "reports 1 (train 1)" in printed and "no reports in dev and test: too few toxic clusters" in printed
