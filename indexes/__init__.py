@@ -3,42 +3,131 @@ and their fusion. Every index is built into ``DIR/indexes/<mode>/`` and opened f
 
 from __future__ import annotations
 
-from indexes._base import MAX_QUERY_CHARS, Index, clean_query, has_content
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from indexes._base import (
+    MAX_QUERY_CHARS,
+    Index,
+    UnusableIndex,
+    clean_query,
+    has_content,
+    index_directory,
+    rebuild_command,
+)
 from indexes._embedding import EmbeddingIndex
 from indexes._encoders import NgramSvdEncoder, TransformerEncoder
 from indexes._fusion import reciprocal_rank_fusion
 from indexes._graph import GraphIndex, contact_handles
 from indexes._keyword import KeywordIndex
+from indexes._lock import build_lock
 
 #: Retrieval modes in build order (the graph uses the embedding vectors and both as seeders).
 INDEXES: dict[str, type[Index]] = {cls.mode: cls for cls in (KeywordIndex, EmbeddingIndex, GraphIndex)}
 MODES = tuple(INDEXES)
+#: The name that means every mode, fused.
+HYBRID = "hybrid"
 
 __all__ = [
-    "INDEXES", "MAX_QUERY_CHARS", "MODES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
-    "NgramSvdEncoder", "TransformerEncoder", "build_indexes", "clean_query", "contact_handles", "has_content",
-    "index_class", "reciprocal_rank_fusion",
+    "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
+    "NgramSvdEncoder", "TransformerEncoder", "UnusableIndex", "build_indexes", "build_lock", "clean_query",
+    "contact_handles", "ensure_indexes", "has_content", "index_class", "reciprocal_rank_fusion", "required_modes",
+    "resolve_modes",
 ]
 
 
-def index_class(mode: str) -> type[Index]:
+def _unknown(mode: object):
     from qx_env.errors import QxError
 
+    return QxError(f"unknown retrieval mode {mode!r}; choose from {', '.join((*MODES, HYBRID))}")
+
+
+def index_class(mode: str) -> type[Index]:
+    """The index class of one mode."""
     if mode not in INDEXES:
-        raise QxError(f"unknown retrieval mode {mode!r}; choose from {', '.join(MODES)}")
+        raise _unknown(mode)
     return INDEXES[mode]
 
 
+def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
+    """Mode names in build order; ``"hybrid"`` means every mode. Unknown names are refused with
+    every accepted one."""
+    from qx_env.errors import QxError
+
+    names = [modes] if isinstance(modes, str) else list(modes)
+    if HYBRID in names:
+        return MODES
+    if not names:
+        raise QxError(f"give at least one retrieval mode: {', '.join((*MODES, HYBRID))}")
+    for name in names:
+        index_class(name)
+    return tuple(m for m in MODES if m in names)
+
+
+def required_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
+    """The indexes ``modes`` search with: the graph also needs keyword and embedding (its seeders)."""
+    resolved = set(resolve_modes(modes))
+    if "graph" in resolved:
+        resolved |= {"keyword", "embedding"}
+    return tuple(m for m in MODES if m in resolved)
+
+
+def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, progress: bool = False,
+                   options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Index]:
+    """The indexes ``modes`` need (see :func:`required_modes`), opened with ``options[mode]``: the
+    one rule of every caller (:class:`~qx_env.search.SearchSystem`, ``qx search``, ``qx eval``,
+    ``qx play``, ``qx bench modes``).
+
+    An index that is missing, damaged or built for another snapshot is (re)built in place only when
+    ``build`` is true, each with a warning that names what was wrong, under the snapshot's build lock
+    (an index another process finished building meanwhile is used, not built again). Otherwise one
+    :class:`~qx_env.errors.IndexDataError` names every such index and the one command that builds them.
+    """
+    from qx_env.errors import IndexDataError
+
+    needed = required_modes(modes)
+    options = options or {}
+    opened: dict[str, Index] = {}
+    problems: dict[str, UnusableIndex] = {}
+    for mode in needed:
+        try:
+            opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
+        except UnusableIndex as exc:
+            problems[mode] = exc
+    if not problems:
+        return opened
+    if not build:
+        them = "it" if len(problems) == 1 else "them"
+        raise IndexDataError(f"{'; '.join(p.problem for p in problems.values())}; build {them} with "
+                             f"{rebuild_command(snapshot, list(problems))}, or rerun with --build-missing "
+                             "(build=True in Python)")
+    with build_lock(index_directory(snapshot, needed[0]).parent):
+        for mode in problems:
+            try:  # another process may have built it while this one waited for the lock
+                opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
+                continue
+            except UnusableIndex as exc:
+                problem = exc
+            action = "building the missing" if problem.missing else "rebuilding the"
+            warnings.warn(f"{action} {mode} index of {snapshot.path}: {problem.problem}", stacklevel=2)
+            extra = {"vectors": opened["embedding"].vectors()} if mode == "graph" else {}
+            INDEXES[mode].build(snapshot, progress=progress, **extra)
+            opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
+    return opened
+
+
 def build_indexes(snapshot, modes=MODES, progress: bool = True, **options) -> dict[str, Index]:
-    """Build the given modes in dependency order; the graph reuses the embedding vectors."""
-    for mode in modes:
-        index_class(mode)
+    """Build the given modes in dependency order (whatever is there is replaced), under the
+    snapshot's build lock; the graph reuses the embedding vectors."""
+    modes = resolve_modes(modes) if modes else ()
     built: dict[str, Index] = {}
-    for mode in MODES:
-        if mode not in modes:
-            continue
-        extra = dict(options.get(mode, {}))
-        if mode == "graph" and "embedding" in built:
-            extra.setdefault("vectors", built["embedding"].vectors())
-        built[mode] = index_class(mode).build(snapshot, progress=progress, **extra)
+    if not modes:
+        return built
+    with build_lock(index_directory(snapshot, modes[0]).parent):
+        for mode in modes:
+            extra = dict(options.get(mode, {}))
+            if mode == "graph" and "embedding" in built:
+                extra.setdefault("vectors", built["embedding"].vectors())
+            built[mode] = index_class(mode).build(snapshot, progress=progress, **extra)
     return built

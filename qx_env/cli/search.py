@@ -13,24 +13,33 @@ def _modes(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
+def add_build_missing(parser: argparse.ArgumentParser) -> None:
+    """``--build-missing``: the flag of every command that searches (see :func:`indexes.ensure_indexes`)."""
+    parser.add_argument("--build-missing", action="store_true",
+                        help="build the indexes the modes need that are missing, damaged or built for another "
+                             "snapshot (with a warning each) instead of refusing")
+
+
 def register(tools: argparse._SubParsersAction) -> None:
     index = tools.add_parser("index", help="build retrieval indexes of a snapshot")
     commands = index.add_subparsers(dest="command", metavar="COMMAND", required=True)
     build = commands.add_parser("build", help="build indexes into DIR/indexes/<mode>/")
-    build.add_argument("snapshot", type=Path)
+    build.add_argument("snapshot", type=Path, help="snapshot directory; indexes go to DIR/indexes/<mode>/")
     build.add_argument("--modes", type=_modes, default=("keyword", "embedding", "graph"),
-                       help="comma-separated: keyword,embedding,graph (default all)")
-    build.add_argument("--embedding-kind", choices=("auto", "flat", "hnsw"), default="auto")
+                       help="comma-separated modes to (re)build: keyword, embedding, graph, or hybrid for all")
+    build.add_argument("--embedding-kind", choices=("auto", "flat", "hnsw"), default="auto",
+                       help="faiss index of the embedding mode: auto is exact (flat) up to 200,000 items, "
+                            "hnsw above")
     build.add_argument("--encoder", default="auto", metavar="KIND",
-                       help="embedding encoder: auto (default: the pretrained multilingual use encoder up to "
+                       help="embedding encoder: auto (the pretrained multilingual use encoder up to "
                             "300k items, n-gram above), use, e5 (x86-64), ngram (fitted on the snapshot), "
                             "or a local Hugging Face model directory")
-    build.add_argument("--quiet", action="store_true")
+    build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(run=run_build)
 
     search = tools.add_parser("search", help="search a snapshot through the simulated search system")
-    search.add_argument("snapshot", type=Path)
-    search.add_argument("queries", nargs="+", metavar="QUERY")
+    search.add_argument("snapshot", type=Path, help="snapshot directory")
+    search.add_argument("queries", nargs="+", metavar="QUERY", help="queries to run, one result list each")
     search.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
     search.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
     search.add_argument("--ranker", default="retrieval", metavar="SPEC",
@@ -39,18 +48,18 @@ def register(tools: argparse._SubParsersAction) -> None:
     search.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
     search.add_argument("--show", type=int, default=10, help="rows printed per query")
     search.add_argument("--show-labels", action="store_true", help="print the hidden labels too")
+    add_build_missing(search)
     search.set_defaults(run=run_search)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from indexes import build_indexes, index_class
+    from indexes import build_indexes, resolve_modes
 
-    for mode in args.modes:
-        index_class(mode)
+    modes = resolve_modes(args.modes)
     snapshot = Snapshot.load(args.snapshot)
     options = {"embedding": {"kind": args.embedding_kind, "encoder": args.encoder}}
     started = time.perf_counter()
-    built = build_indexes(snapshot, modes=args.modes, progress=not args.quiet, **options)
+    built = build_indexes(snapshot, modes=modes, progress=not args.quiet, **options)
     print(f"{'mode':<10}{'build s':>9}{'MiB':>9}  params")
     for mode, index in built.items():
         meta = index.meta
@@ -64,7 +73,7 @@ def run_search(args: argparse.Namespace) -> int:
 
     snapshot = Snapshot.load(args.snapshot)
     system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.candidates, args.k),
-                          ranker=args.ranker, match=args.match, progress=True)
+                          ranker=args.ranker, match=args.match, build=args.build_missing, progress=True)
     texts, labels = snapshot.texts, snapshot.labels
     for query in args.queries:
         hits = system.search(query)

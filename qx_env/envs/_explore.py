@@ -41,8 +41,8 @@ Action = str | Sequence[str]
 class ExploreEnv(gym.Env[dict, Action]):
     """Exploration from reported toxic items through a simulated search engine.
 
-    ``snapshot`` is a directory or a :class:`Snapshot`; ``modes``, ``k``, ``candidates``, ``ranker``
-    and ``match`` configure the :class:`SearchSystem` (or pass ``system`` to share one). ``budget``
+    ``snapshot`` is a directory or a :class:`Snapshot`; ``modes``, ``k``, ``candidates``, ``ranker``,
+    ``match`` and ``build`` configure the :class:`SearchSystem` (or pass ``system`` to share one). ``budget``
     queries per episode (terminated when spent), ``max_steps`` steps (truncated). ``dynamics``:
     ``static``, ``removal``, ``delayed`` or a :class:`Dynamics`; ``persist`` keeps removals across
     episodes. ``action_format``: ``auto`` (a string with the answer prefix is an answer, else one
@@ -59,7 +59,7 @@ class ExploreEnv(gym.Env[dict, Action]):
                  dynamics: str | Mapping[str, Any] | Dynamics = "static", persist: bool = False,
                  split: str | Sequence[str] = "test", observe_results: int = 0, action_format: str = "auto",
                  hide_reported: bool = True, system: SearchSystem | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, build: bool = True) -> None:
         if budget < 1:
             raise QxError(f"budget must be at least 1 query, got {budget}")
         if action_format not in ACTION_FORMATS:
@@ -73,7 +73,7 @@ class ExploreEnv(gym.Env[dict, Action]):
                 raise QxError(f"k must be at least 1, got {k}")
         self._system = system
         self._system_options = {"modes": modes, "k": k, "candidates": max(k, candidates), "ranker": ranker,
-                                "match": match}
+                                "match": match, "build": build}
         self._audit: AuditedSearch | None = None
         self.k = system.k if system is not None else k
         self.budget = budget

@@ -8,28 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from indexes import INDEXES, MODES, GraphIndex, Index, index_class, reciprocal_rank_fusion
-from qx_env.errors import IndexDataError, QxError
+from indexes import HYBRID, GraphIndex, Index, ensure_indexes, reciprocal_rank_fusion, resolve_modes
+from qx_env.errors import QxError
 from qx_env.rankers import Ranker, make_ranker
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
-HYBRID = "hybrid"
 #: Default relevance cut-off of embedding retrieval: None means the encoder kind's own cosine cut-off
 #: (``min_score`` in indexes._encoders, measured per encoder by benchmarks.encoders; 0.5 for n-gram).
 EMBEDDING_MIN_SCORE: float | None = None
 
-
-def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
-    """``"hybrid"`` means every mode; names are checked."""
-    names = [modes] if isinstance(modes, str) else list(modes)
-    if HYBRID in names:
-        return MODES
-    if not names:
-        raise QxError("give at least one retrieval mode")
-    for name in names:
-        index_class(name)
-    return tuple(m for m in MODES if m in names)
+__all__ = ["EMBEDDING_MIN_SCORE", "HYBRID", "SearchSystem", "resolve_modes"]
 
 
 class SearchSystem:
@@ -39,8 +28,11 @@ class SearchSystem:
 
     ``candidates`` live items are retrieved per mode. ``match`` is the keyword rule (``exact`` or
     ``bm25``); embedding hits below cosine ``embedding_min_score`` are not retrieved (a relevance
-    cut-off, so unrelated neighbours are not exposed). Missing indexes are built when ``build`` is true. :meth:`remove` hides items from
-    every mode in O(1) each; :meth:`restore` brings them all back without rebuilding anything.
+    cut-off, so unrelated neighbours are not exposed). ``build``: an index that is missing, damaged or
+    built for another snapshot is (re)built in place with a warning naming what was wrong; with
+    ``build=False`` it is refused, naming every such index and the command that builds them (the rule of
+    :func:`indexes.ensure_indexes`). :meth:`remove` hides items from every mode in O(1) each;
+    :meth:`restore` brings them all back without rebuilding anything.
     """
 
     def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
@@ -54,11 +46,9 @@ class SearchSystem:
         self.k, self.candidates, self.match = k, candidates, match
         self.embedding_min_score = embedding_min_score
         self.alive = np.ones(len(snapshot), dtype=bool)
-        needed = set(self.modes) | ({"keyword", "embedding"} if "graph" in self.modes else set())
-        self.indexes: dict[str, Index] = {}
-        for mode in MODES:
-            if mode in needed:
-                self.indexes[mode] = self._open(mode, build, progress)
+        options = {"keyword": {"match": match}, "embedding": {"min_score": embedding_min_score}}
+        self.indexes: dict[str, Index] = ensure_indexes(snapshot, self.modes, build=build, progress=progress,
+                                                        options=options)
         if "graph" in self.indexes:
             graph = self.indexes["graph"]
             assert isinstance(graph, GraphIndex)
@@ -66,20 +56,6 @@ class SearchSystem:
             graph.seed_mask = self.alive
         self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
         self._risk = self.ranker.scores()
-
-    def _open(self, mode: str, build: bool, progress: bool) -> Index:
-        cls = INDEXES[mode]
-        options = {"keyword": {"match": self.match}, "embedding": {"min_score": self.embedding_min_score}}.get(mode, {})
-        try:
-            return cls.open(self.snapshot, **options)
-        except IndexDataError:
-            if not build:
-                raise
-        extra: dict[str, Any] = {}
-        if mode == "graph" and "embedding" in self.indexes:
-            extra["vectors"] = self.indexes["embedding"].vectors()
-        cls.build(self.snapshot, progress=progress, **extra)
-        return cls.open(self.snapshot, **options)
 
     # ---- removal ------------------------------------------------------------------------------
     def remove(self, positions: Iterable[int] | np.ndarray) -> int:
