@@ -31,3 +31,10 @@ def test_a_parsed_answer_parses_to_itself():
         queries = parse_answer(text).queries
         assert queries and parse_answer(format_answer(queries)).queries == queries
     assert parse_answer('0" "').queries == ("0",)
+
+
+def test_search_queries_is_the_one_rule_for_what_is_a_query():
+    from qx_env.parsers import search_queries
+
+    assert search_queries(["", "\x00", "\x1b[D", "  \t", "!!!", "a"]) == []
+    assert search_queries(["转让\x00", " 转让 ", "转让", "加\x1b微", "x" * 600]) == ["转让", "加 微", "x" * 512]
