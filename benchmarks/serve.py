@@ -69,7 +69,7 @@ def _queries(snapshot, seed: int, count: int = 2000) -> list[str]:
 
 def _start_server(snapshot, args: Args) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "qx_env", "serve", str(snapshot.path), "--port", "0", "--modes", args.modes,
-               "--auto-sessions", "--max-sessions", str(max(1024, 2 * args.clients))]
+               "--auto-sessions", "--build-missing", "--max-sessions", str(max(1024, 2 * args.clients))]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     banner = process.stdout.readline()
     if " on http://" not in banner:

@@ -9,11 +9,13 @@ from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 
 def register(tools: argparse._SubParsersAction) -> None:
+    from qx_env.cli.search import add_build_missing
     from qx_env.server.config import ServerConfig
 
     serve = tools.add_parser("serve", help="serve the search system over HTTP (Search-R1/verl, SkyRL, GEM formats)")
-    serve.add_argument("snapshot", type=Path, help="snapshot directory (its indexes are built on first use)")
+    serve.add_argument("snapshot", type=Path, help="snapshot directory, indexed by qx index build")
     add_dataclass_flags(serve, ServerConfig)
+    add_build_missing(serve)
     serve.set_defaults(run=run_serve)
 
 
@@ -23,7 +25,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     config = dataclass_from_flags(ServerConfig, args)
     snapshot = Snapshot.load(args.snapshot)
-    app = create_app(snapshot, config)
+    app = create_app(snapshot, config, build=args.build_missing)
     sock = listen(config.host, config.port)
     host, port = sock.getsockname()[:2]
     print(f"qx serve: {snapshot.meta.name} ({len(snapshot)} items), modes {config.modes}, dynamics {config.dynamics}, "

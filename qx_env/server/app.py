@@ -62,12 +62,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: SearchSystem | None = None) -> FastAPI:
-    """The app over ``snapshot`` (or a given ``system``); its search worker runs while the app does."""
+def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: SearchSystem | None = None,
+               build: bool = True) -> FastAPI:
+    """The app over ``snapshot`` (or a given ``system``); its search worker runs while the app does.
+    ``build``: build missing indexes (with a warning) instead of refusing."""
     config = config or ServerConfig()
     if system is None:
         system = SearchSystem(snapshot, modes=config.mode_list, k=config.k, candidates=config.candidates,
-                              ranker=config.ranker, match=config.match)
+                              ranker=config.ranker, match=config.match, build=build)
     elif system.k < config.k:
         raise QxError(f"the search system exposes k={system.k}, fewer than the server's k={config.k}")
     store = SessionStore(system, config)

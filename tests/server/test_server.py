@@ -259,3 +259,12 @@ def test_qx_serve_refuses_bad_settings_in_one_line(snapshot):
                           check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == "qx: error: topk must be in [1, k=100], got 0"
+
+
+def test_qx_serve_refuses_missing_indexes_unless_asked_to_build(tmp_path):
+    path = synthesize(SynthConfig(language="zh", items=300, toxic_share=0.06, seed=1), progress=False).save(tmp_path / "s")
+    done = subprocess.run([sys.executable, "-m", "qx_env", "serve", str(path), "--port", "0"], check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("qx: error:") and "qx index build" in done.stderr
+    assert "Traceback" not in done.stderr
