@@ -106,8 +106,9 @@ def _read_delimited(path: Path, fmt: str, codec: str, bad_lines: str, skipped: l
         warnings.simplefilter("always", pd.errors.ParserWarning)
         frame = pd.read_csv(path, on_bad_lines="warn", **options)
     for warning in caught:
-        if issubclass(warning.category, pd.errors.ParserWarning):
-            skipped.extend(int(n) for n in _SKIPPED_LINE.findall(str(warning.message)))
+        lines = _SKIPPED_LINE.findall(str(warning.message))
+        if issubclass(warning.category, pd.errors.ParserWarning) and lines:
+            skipped.extend(int(n) for n in lines)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return frame
