@@ -40,7 +40,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="snapshot directory to write (checked before any work)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
     parser.add_argument("--report-share", type=float, default=0.2, help="share of toxic items reported")
-    parser.add_argument("--splits", type=_fractions, default=(0.7, 0.1, 0.2),
+    parser.add_argument("--splits", type=_fractions, default="0.7,0.1,0.2",
                         help="train,dev,test fractions of the reports, grouped by cluster")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing snapshot at --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
@@ -113,8 +113,8 @@ def register(tools: argparse._SubParsersAction) -> None:
                       help="normal items: the sources' benign rows (real), synthetic marketplace normals "
                       "(synth) or both (presets: both; --input: real)")
     comp.add_argument("--background-items", type=_background_items, default=None,
-                      help="synthetic normals for --background synth|both: a number, or auto (the default): "
-                      f"enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
+                      help="synthetic normals for --background synth|both: a number, or auto (what none "
+                      f"means there): enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
     comp.add_argument("--cluster-size", type=int, default=20,
                       help="mean size of toxic near-duplicate clusters (at least 1)")
     comp.add_argument("--near-duplicate", type=float, default=NEAR_DUPLICATE,
