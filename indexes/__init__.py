@@ -99,7 +99,8 @@ def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, pr
         return opened
     if not build:
         them = "it" if len(problems) == 1 else "them"
-        raise IndexDataError(f"{'; '.join(p.problem for p in problems.values())}; build {them} with "
+        verb = "build" if all(p.missing for p in problems.values()) else "rebuild"
+        raise IndexDataError(f"{'; '.join(p.problem for p in problems.values())}; {verb} {them} with "
                              f"{rebuild_command(snapshot, list(problems))}, or rerun with --build-missing "
                              "(build=True in Python)")
     with build_lock(index_directory(snapshot, needed[0]).parent):

@@ -122,7 +122,8 @@ class Index(ABC):
         path = index_directory(snapshot, cls.mode, directory)
 
         def refuse(problem: str, missing: bool = False) -> UnusableIndex:
-            return UnusableIndex(cls.mode, problem, f"build it with {rebuild_command(snapshot, [cls.mode])}", missing)
+            verb = "build" if missing else "rebuild"
+            return UnusableIndex(cls.mode, problem, f"{verb} it with {rebuild_command(snapshot, [cls.mode])}", missing)
 
         try:
             meta = json.loads((path / INDEX_META).read_text(encoding="utf-8"))
