@@ -42,6 +42,8 @@ class Args:
     split: str = "test"
     k: int = 100
     out: str = "reports/bench/modes"
+    build_missing: bool = False
+    """Build the indexes the modes and policies need that are missing, damaged or built for another snapshot."""
 
 
 @dataclass
@@ -173,10 +175,13 @@ def write_results(rows: list[dict], out: Path, args, k: int) -> str:
 
 
 def main(args: Args) -> dict:
+    from indexes import ensure_indexes
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
     modes = parse_modes(args.modes)
+    # every index the grid needs (the policies read keyword counts), refused or built at once, before any work
+    ensure_indexes(snapshot, ["keyword", *(m for name in modes for m in MODES[name][0])], build=args.build_missing)
     extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in split_specs(args.policies)}
     for name in silent_policies(extracted):
         print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"
