@@ -122,3 +122,16 @@ def test_an_unknown_mode_lists_every_accepted_name(indexed_snapshot, capsys):
         SearchSystem(indexed_snapshot, modes=("sparse",))
     assert main(["search", str(indexed_snapshot.path), "--mode", "keyword,sparse", "转让"]) == 2
     assert "choose from keyword, embedding, graph, hybrid" in capsys.readouterr().err
+
+
+def test_bench_modes_names_every_missing_index_before_any_work(snapshot_copy, capsys, tmp_path):
+    for mode in ("keyword", "graph"):
+        shutil.rmtree(snapshot_copy.path / "indexes" / mode)
+    arguments = ["bench", "modes", str(snapshot_copy.path), "--policies", "annotation", "--modes", "embedding,graph",
+                 "--split", "train,dev,test", "--out", str(tmp_path / "out")]
+    assert main(arguments) == 2
+    assert f"`qx index build {snapshot_copy.path} --modes keyword,graph`" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.warns(UserWarning, match="building the missing graph index"):
+        assert main([*arguments, "--build-missing"]) == 0
+    assert (tmp_path / "out" / "results.json").is_file()
