@@ -63,8 +63,9 @@ def register(cls: type[Policy]) -> type[Policy]:
 #: numeric option of a registered policy has one (a test checks).
 OPTION_BOUNDS: dict[str, Bound] = {
     **dict.fromkeys(("top", "pool", "k", "min_n", "max_n", "min_df", "num_beams", "max_new_tokens", "batch_size",
-                     "max_input_tokens", "epochs", "embedding", "hidden", "max_tokens"), (">=", 1)),
-    "temperature": (">=", 0), "seed": (">=", 0), "lr": (">", 0),
+                     "max_input_tokens", "epochs", "embedding", "hidden", "max_tokens", "concurrency"), (">=", 1)),
+    **dict.fromkeys(("temperature", "seed", "retries", "backoff"), (">=", 0)),
+    **dict.fromkeys(("lr", "timeout"), (">", 0)),
 }
 
 
