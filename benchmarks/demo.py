@@ -37,23 +37,41 @@ HUMAN = "annotation"
 @dataclass
 class Args:
     snapshot: str = "snapshots/demo-zh"
-    items: int = 200_000  # at 0.3% toxic: 600 toxic items, 360 reports
+    """Snapshot directory, remade by the demo."""
+    items: int = 200_000
+    """Synthetic items; at 0.3% toxic: 600 toxic items, 360 reports."""
     language: str = "zh"
-    toxic_share: float = 0.0  # 0: the generator's default prevalence (0.3%, the published band)
-    report_share: float = 0.6  # share of toxic items reported (train/dev/test reports)
+    """Language of the synthetic marketplace: zh or en."""
+    toxic_share: float = 0.0
+    """Toxic share of the items; 0: the generator's default prevalence (0.3%, the published band)."""
+    report_share: float = 0.6
+    """Share of toxic items reported (train/dev/test reports)."""
     seed: int = 0
-    baselines: str = "annotation,tfidf,ngram,textrank"  # policies evaluated in every mode
+    """Seed of the snapshot, the training and the simulated day."""
+    baselines: str = "annotation,tfidf,ngram,textrank"
+    """Policy specs evaluated in every mode, comma-separated."""
     modes: str = ",".join(modes.MODES)
-    online_baseline: str = "tfidf"  # added to the human queries in the simulated day, beside the model
+    """Retrieval modes of the Table 5 grid (keyword, embedding, graph, hybrid; keyword:match=bm25)."""
+    online_baseline: str = "tfidf"
+    """Policy added to the human queries in the simulated day, beside the models."""
     sft_epochs: float = 16.0
+    """SFT epochs (fractions allowed)."""
     sft_lr: float = 1e-3
+    """SFT learning rate."""
     dpo_epochs: float = 1.0
+    """DPO epochs (fractions allowed)."""
     dpo_lr: float = 1e-4
-    candidates: int = 4  # beam candidates per training report, mined for preference pairs
+    """DPO learning rate."""
+    candidates: int = 4
+    """Beam candidates per training report, mined for preference pairs."""
     tau: float = 0.05
-    max_pairs: int = 2  # per prompt, largest margins first
-    threads: int = 1  # torch threads for the tiny model (its small matrices gain little from more); 0: torch's choice
+    """Eq. 4 preference threshold tau, in (0, 1)."""
+    max_pairs: int = 2
+    """Preference pairs per prompt, largest margins first."""
+    threads: int = 1
+    """Torch threads for the tiny model (its small matrices gain little from more); 0: torch's choice."""
     out: str = "reports/demo"
+    """Output directory: index.md, its plots and results.json; work files in OUT/work."""
 
 
 class Stages:
@@ -166,15 +184,15 @@ def run_stages(args: Args) -> Path:
             return (baselines.get(spec) or modes.extract_queries(snapshot, spec)).queries
 
         day = online.Args(snapshot=args.snapshot, human=HUMAN, seed=args.seed)
-        added = {args.online_baseline: queries_of(args.online_baseline), "tiny SFT+DPO": models["tiny SFT+DPO"].queries}
+        added = {args.online_baseline: queries_of(args.online_baseline), "tiny SFT": models["tiny SFT"].queries,
+                 "tiny SFT+DPO": models["tiny SFT+DPO"].queries}
         online_rows, cumulative = online.run_day(modes.search_system(snapshot, day.mode), queries_of(HUMAN), added, day)
         print(online.markdown(online_rows))
 
     with stages("write the report"):
         grid = baseline_rows + model_rows
-        modes.plot(grid, out / "modes.png", k=100, title=f"{args.snapshot}, test split, k=100, "
-                   f"{snapshot.reports_in(['test']).num_rows} test reports")
-        online.plot(cumulative, out / "online.png", f"a simulated day: {day.mode}, removal dynamics")
+        modes.plot(modes.figure_data(grid, modes.plot_title(args.snapshot, "test", 100, grid)), out / "modes.png")
+        online.plot(online.figure_data(cumulative, online.plot_title(day, cumulative)), out / "online.png")
         plot_training(sft, dpo, out / "training.png")
         results = {"grid": grid, "online": online_rows, "cumulative": cumulative, "pairs": pairs,
                    "stages_s": stages.seconds, **describe_run(args)}
@@ -246,7 +264,7 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
         "![query hit rate and hit@100 per policy and mode](modes.png)",
         "## Training the tiny model",
         training_line,
-        modes.markdown([r for r in grid if r["mode"] == "keyword-exact"], k=100),
+        modes.markdown([r for r in grid if r["mode"] == "keyword"], k=100),
         "![training losses](training.png)",
         "## A simulated day online (Table 7)",
         ("The test reports in a seeded order; for each, the auditors' annotated queries first, then the "

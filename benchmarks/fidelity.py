@@ -155,7 +155,7 @@ def online_increments(snapshot, human: dict, model: dict, seed: int, k: int) -> 
     from benchmarks.online import day_order
     from qx_env.metrics import online_increment
 
-    system = search_system(snapshot, "keyword-exact", "retrieval", k)
+    system = search_system(snapshot, "keyword", "retrieval", k)
     result = online_increment(system, day_order(human, seed), day_order(model, seed), "removal", seed=seed)
     return {key: result[key] for key in ("detection_increment", "hit_query_increment", "detections", "hit_queries")}
 
@@ -252,10 +252,10 @@ def mode_claims(corpus: str, cells: list[dict]) -> list[dict]:
     diffs, precision = [], []
     for cell in cells:
         modes = cell["pooled"]
-        best_other = max(v["query_hit_rate"] for m, v in modes.items() if m != "keyword-exact")
-        diffs.append(modes["keyword-exact"]["query_hit_rate"] - best_other)
-        best_precision = max(v["precision"] for m, v in modes.items() if m != "keyword-exact")
-        precision.append(modes["keyword-exact"]["precision"] - best_precision)
+        best_other = max(v["query_hit_rate"] for m, v in modes.items() if m != "keyword")
+        diffs.append(modes["keyword"]["query_hit_rate"] - best_other)
+        best_precision = max(v["precision"] for m, v in modes.items() if m != "keyword")
+        precision.append(modes["keyword"]["precision"] - best_precision)
     first = cells[0]["pooled"]
     context = ", ".join(f"{m} {v['query_hit_rate']:.2f} (chance {v['chance_hit_rate']:.2f}, precision "
                         f"{v['precision']:.3f})" for m, v in first.items())
@@ -271,7 +271,7 @@ def policy_claims(cells: list[dict]) -> list[dict]:
     """(b) on the synthetic corpus, keyword exact."""
     def rate(cell: dict, policy: str) -> float:
         return next(r["query_hit_rate"] for r in cell["rows"]
-                    if r["policy"].split(":")[0] == policy and r["mode"] == "keyword-exact")
+                    if r["policy"].split(":")[0] == policy and r["mode"] == "keyword")
 
     rows = [c for c in cells if {"annotation", "tfidf", "seqlabel"} <= {r["policy"].split(":")[0] for r in c["rows"]}]
     context = "; ".join(f"seed {c['cell']['seed']}: Human {rate(c, 'annotation'):.3f}, TF-IDF {rate(c, 'tfidf'):.3f}, "
@@ -374,7 +374,7 @@ def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
             line, = axes[0][column].plot(xs, [v["query_hit_rate"] for v in values], marker="o", label=mode)
             axes[0][column].plot(xs, [v["chance_hit_rate"] for v in values], linestyle=":", color=line.get_color())
             axes[1][column].plot(xs, [v["precision"] for v in values], marker="o", label=mode)
-        axes[1][column].plot(xs, [cells[i]["pooled"]["keyword-exact"]["base_rate"] for i in order], color="black",
+        axes[1][column].plot(xs, [cells[i]["pooled"]["keyword"]["base_rate"] for i in order], color="black",
                              linestyle=":", label="base rate (random items)")
         for row, ylabel in enumerate(("query hit rate (dotted: chance)", "precision (toxic share of exposed)")):
             axis = axes[row][column]

@@ -22,17 +22,28 @@ MIB = 2**20
 
 @dataclass
 class Args:
-    steps: int = 100_000  # env steps in all; each vector step is one step of every worker
+    steps: int = 100_000
+    """Env steps in all; each vector step is one step of every worker."""
     workers: int = 8
+    """Async worker processes, one environment each."""
     items: int = 20_000
+    """Synthetic items of the default snapshot."""
     seed: int = 0
+    """Seed of the snapshot, the resets and the query workload."""
     mode: str = "keyword"
+    """Retrieval mode: keyword, embedding, graph or hybrid."""
     k: int = 100
+    """Items exposed per query."""
     budget: int = 5
+    """Queries per episode."""
     dynamics: str = "removal"
-    samples: int = 100  # memory samples over the run
-    snapshot: str = ""  # default: snapshots/bench-zh-<items>
+    """static, removal or delayed."""
+    samples: int = 100
+    """Memory samples over the run."""
+    snapshot: str = ""
+    """Snapshot directory; default: snapshots/bench-zh-<items>."""
     out: str = "reports/bench/load"
+    """Output directory: load.json, memory.png."""
 
 
 def make_env(snapshot: str, **options):

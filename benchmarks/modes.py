@@ -23,25 +23,36 @@ from benchmarks._common import (
 )
 from qx_env.files import write_text_atomic
 
-#: Retrieval configurations: name -> (modes, keyword match rule).
-MODES = {
-    "keyword-exact": (("keyword",), "exact"),
-    "keyword-bm25": (("keyword",), "bm25"),
-    "embedding": (("embedding",), "exact"),
-    "graph": (("graph",), "exact"),
-    "hybrid": (("keyword", "embedding", "graph"), "exact"),
-}
+#: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
+#: and the search system's ``hybrid``; a test keeps them equal without importing the indexes here).
+MODE_NAMES = ("keyword", "embedding", "graph", "hybrid")
+#: Keyword match rules (``--match`` elsewhere; ``indexes._keyword.RULES``), a mode's ``match`` option.
+MATCHES = ("exact", "bm25")
+#: Modes that search the keyword index, so take a match rule.
+KEYWORD_MODES = ("keyword", "hybrid")
+#: The default grid: every mode, keyword also with bm25 matching.
+MODES = ("keyword", "keyword:match=bm25", "embedding", "graph", "hybrid")
+#: Bootstrap over reports: resamples and seed of the 95% intervals (fixed: same rows, same intervals).
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
 
 
 @dataclass
 class Args:
     snapshot: str = "snapshots/demo-zh"
-    policies: str = "annotation,tfidf,ngram,textrank"  # policy specs; a spec's own options stay with it
+    """Snapshot directory."""
+    policies: str = "annotation,tfidf,ngram,textrank"
+    """Policy specs, comma-separated; a spec's own options stay with it."""
     modes: str = ",".join(MODES)
-    rankers: str = "retrieval"  # ranker specs, e.g. retrieval,risk,lm:path=M,kind=judge
+    """Retrieval modes (keyword, embedding, graph, hybrid), comma-separated; keyword:match=bm25 for bm25."""
+    rankers: str = "retrieval"
+    """Ranker specs, comma-separated, e.g. retrieval,risk,lm:path=M,kind=judge."""
     split: str = "test"
+    """Report split(s) whose reports are explored, comma-separated."""
     k: int = 100
+    """Items exposed per query."""
     out: str = "reports/bench/modes"
+    """Output directory: results.json, table.md, modes.png."""
     build_missing: bool = False
     """Build the indexes the modes and policies need that are missing, damaged or built for another snapshot."""
 
@@ -65,31 +76,83 @@ def extract_queries(snapshot, spec: str, split: str = "test") -> Extracted:
     return Extracted(dict(zip(ids, extracted)), (time.perf_counter() - started) / max(1, len(ids)))
 
 
-def parse_modes(text: str) -> list[str]:
-    """Retrieval configuration names from a comma-separated list, each one of :data:`MODES`."""
+def parse_mode(spec: str) -> tuple[str, str]:
+    """``(mode, match)`` of a mode spec: a name of :data:`MODE_NAMES`, for keyword and hybrid with an
+    optional ``:match=exact|bm25`` (``keyword:match=bm25``)."""
     from qx_env.errors import QxError
 
-    modes = [m for m in text.split(",") if m]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise QxError(f"unknown mode(s) {unknown or '(none given)'}; choose from {', '.join(MODES)}")
-    return modes
+    name, _, options = spec.strip().partition(":")
+    if name not in MODE_NAMES:
+        raise QxError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)} "
+                      f"({' and '.join(KEYWORD_MODES)} take :match={'|'.join(MATCHES)})")
+    match = "exact"
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        if key != "match" or value not in MATCHES:
+            raise QxError(f"mode {spec!r}: the one option is match={'|'.join(MATCHES)}, got {option!r}")
+        if name not in KEYWORD_MODES:
+            raise QxError(f"mode {spec!r}: match applies to the keyword index ({', '.join(KEYWORD_MODES)} only)")
+        match = value
+    return name, match
+
+
+def mode_label(name: str, match: str) -> str:
+    """The canonical spec of a mode: ``keyword``, ``keyword:match=bm25`` (exact is the default)."""
+    return name if match == "exact" else f"{name}:match={match}"
+
+
+def parse_modes(text: str) -> list[str]:
+    """Canonical mode specs from a comma-separated list (see :func:`parse_mode`), each checked."""
+    from qx_env.errors import QxError
+
+    modes = [mode_label(*parse_mode(m)) for m in split_specs(text)]
+    if not modes:
+        raise QxError(f"no mode given; choose from {', '.join(MODE_NAMES)}")
+    return list(dict.fromkeys(modes))
 
 
 def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100):
-    """The search system of a retrieval configuration named in :data:`MODES`."""
-    from qx_env.errors import QxError
+    """The search system of a mode spec (``keyword``, ``keyword:match=bm25``, ``hybrid``, ...)."""
     from qx_env.search import SearchSystem
 
-    if mode not in MODES:
-        raise QxError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    retrieval, match = MODES[mode]
-    return SearchSystem(snapshot, modes=retrieval, k=k, candidates=max(k, 1000), ranker=ranker, match=match)
+    name, match = parse_mode(mode)
+    return SearchSystem(snapshot, modes=name, k=k, candidates=max(k, 1000), ranker=ranker, match=match)
+
+
+def per_report(outcomes: Mapping[str, list]) -> dict[str, list]:
+    """Each report's figures, column-wise: its queries, effective queries, items exposed, toxic
+    items exposed (hits)."""
+    columns: dict[str, list] = {"report_id": [], "queries": [], "effective_queries": [], "exposed": [], "hits": []}
+    for report, rows in outcomes.items():
+        columns["report_id"].append(report)
+        columns["queries"].append(len(rows))
+        columns["effective_queries"].append(int(sum(o.effective for o in rows)))
+        columns["exposed"].append(int(sum(len(o.exposed) for o in rows)))
+        columns["hits"].append(int(sum(o.toxic_hits for o in rows)))
+    return columns
+
+
+def bootstrap_ratio(numerators, denominators, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES,
+                    level: float = 0.95) -> tuple[float, float]:
+    """A percentile bootstrap interval of sum(numerators) / sum(denominators) over reports (each
+    report's pair resampled together, with a fixed seed); (0, 0) when there is nothing to resample."""
+    import numpy as np
+
+    top, bottom = np.asarray(numerators, dtype=np.float64), np.asarray(denominators, dtype=np.float64)
+    if not len(top) or not bottom.sum():
+        return 0.0, 0.0
+    picks = np.random.default_rng(seed).integers(len(top), size=(resamples, len(top)))
+    sums = bottom[picks].sum(axis=1)
+    ratios = np.divide(top[picks].sum(axis=1), sums, out=np.zeros(resamples), where=sums > 0)
+    low, high = np.quantile(ratios, [(1 - level) / 2, (1 + level) / 2])
+    return round(float(low), 4), round(float(high), 4)
 
 
 def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str], rankers: list[str],
                   k: int = 100) -> list[dict]:
-    """Table 5 row of every policy's queries in every mode x ranker (static, reported items down)."""
+    """Table 5 row of every policy's queries in every mode x ranker (static, reported items down),
+    with its per-report figures and 95% bootstrap intervals (over reports) of the query hit rate
+    and the precision."""
     from tqdm.auto import tqdm
 
     from qx_env.metrics import evaluate_queries
@@ -99,11 +162,15 @@ def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str]
         system = search_system(snapshot, mode, ranker, k)
         for name, policy in extracted.items():
             started = time.perf_counter()
-            metrics = evaluate_queries(system, policy.queries).metrics
+            evaluation = evaluate_queries(system, policy.queries)
             elapsed = time.perf_counter() - started
+            metrics, reports = evaluation.metrics, per_report(evaluation.outcomes)
             rows.append({"policy": name, "mode": mode, "ranker": ranker, **metrics.as_dict(),
+                         "query_hit_rate_ci": bootstrap_ratio(reports["effective_queries"], reports["queries"]),
+                         "precision_ci": bootstrap_ratio(reports["hits"], reports["exposed"]),
                          "ms_per_query": round(1000 * elapsed / max(1, metrics.queries), 2),
-                         "extract_ms_per_report": round(1000 * policy.seconds_per_report, 2)})
+                         "extract_ms_per_report": round(1000 * policy.seconds_per_report, 2),
+                         "per_report": reports})
     return rows
 
 
@@ -113,55 +180,133 @@ def silent_policies(extracted: Mapping[str, Extracted]) -> list[str]:
     return [name for name, policy in extracted.items() if not any(policy.queries.values())]
 
 
+def _with_interval(row: dict, metric: str) -> str:
+    value, interval = row.get(metric, 0.0), row.get(f"{metric}_ci")
+    return f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+
+
 def markdown(rows: list[dict], k: int) -> str:
-    """The grid as a Markdown table."""
-    header = ["policy", "mode", "ranker", f"hit@{k}", "distinct", "# queries", "# effective", "query hit rate",
-              "chance hit rate", "precision", "exposed/query", "ms/query"]
+    """The grid as a Markdown table (rates with their 95% bootstrap intervals over reports)."""
+    header = ["policy", "mode", "ranker", f"hit@{k}", "distinct", "# queries", "# effective",
+              "query hit rate [95% CI]", "chance hit rate", "precision [95% CI]", "base rate", "exposed/query",
+              "ms/query"]
     return markdown_table(header, [[r["policy"], r["mode"], r["ranker"], r[f"hit@{k}"], r["distinct_hits"],
-                                    r["queries"], r["effective_queries"], r["query_hit_rate"],
-                                    r.get("chance_hit_rate", "-"), r.get("precision", "-"),
+                                    r["queries"], r["effective_queries"], _with_interval(r, "query_hit_rate"),
+                                    r.get("chance_hit_rate", "-"), _with_interval(r, "precision"),
+                                    f"{r['base_rate']:.4f}" if "base_rate" in r else "-",
                                     f"{r.get('exposed', 0) / max(1, r['queries']):.1f}",
                                     f"{r['ms_per_query']:.2f}"] for r in rows])
 
 
-def plot(rows: list[dict], path: Path, k: int, title: str = "") -> Path:
-    """Query hit rate (black ticks: the chance line, the hit rate of as many random live items)
-    and precision (toxic share of the exposed items) per policy, one bar per mode x ranker."""
+@dataclass
+class Series:
+    """One bar per policy: a mode x ranker's values, their 95% intervals and the chance line."""
+
+    label: str
+    values: list[float]
+    low: list[float]
+    high: list[float]
+    chance: list[float]
+
+
+@dataclass
+class Panel:
+    """One axis of the figure: a metric of every series, with its labels."""
+
+    metric: str
+    ylabel: str
+    chance_label: str
+    series: list[Series]
+
+
+@dataclass
+class BarFigure:
+    """What :func:`plot` draws: the title, the policies (x groups) and the panels."""
+
+    title: str
+    groups: list[str]
+    panels: list[Panel]
+
+
+#: Panels: row metric -> (y label, row key of its chance line, what the chance line is).
+PANELS = {
+    "query_hit_rate": ("query hit rate (effective / queries)", "chance_hit_rate",
+                       "chance: as many random live items"),
+    "precision": ("precision (toxic / exposed items)", "base_rate", "chance: the base rate (toxic / live items)"),
+}
+
+
+def series_label(mode: str, ranker: str, modes: list[str], rankers: list[str]) -> str:
+    """A legend entry: the mode, with the ranker only when the rows have several rankers."""
+    if len(rankers) == 1:
+        return mode
+    return ranker if len(modes) == 1 else f"{mode} / {ranker}"
+
+
+def figure_data(rows: list[dict], title: str) -> BarFigure:
+    """The series, labels and title :func:`plot` draws from the grid's rows."""
+    policies = list(dict.fromkeys(r["policy"] for r in rows))
+    configs = list(dict.fromkeys((r["mode"], r["ranker"]) for r in rows))
+    modes, rankers = list(dict.fromkeys(m for m, _ in configs)), list(dict.fromkeys(r for _, r in configs))
+    by_key = {(r["policy"], r["mode"], r["ranker"]): r for r in rows}
+    panels = []
+    for metric, (ylabel, chance_key, chance_label) in PANELS.items():
+        series = []
+        for mode, ranker in configs:
+            chosen = [by_key[p, mode, ranker] for p in policies]
+            series.append(Series(series_label(mode, ranker, modes, rankers), [r[metric] for r in chosen],
+                                 [r[f"{metric}_ci"][0] for r in chosen], [r[f"{metric}_ci"][1] for r in chosen],
+                                 [r.get(chance_key, 0.0) for r in chosen]))
+        panels.append(Panel(metric, ylabel, chance_label, series))
+    return BarFigure(title, policies, panels)
+
+
+def plot(data: BarFigure, path: Path) -> Path:
+    """Draw :func:`figure_data`'s figure: bars with 95% bootstrap error bars, black ticks at chance."""
     import numpy as np
 
     plt = pyplot()
-    policies = list(dict.fromkeys(r["policy"] for r in rows))
-    configs = list(dict.fromkeys((r["mode"], r["ranker"]) for r in rows))
-    rankers = {ranker for _, ranker in configs}
-    figure, axes = plt.subplots(1, 2, figsize=(max(11, 1.6 * len(policies) * 2), 4.5))
-    width = 0.8 / len(configs)
-    labels = {"query_hit_rate": "query hit rate (ticks: chance)", "precision": "precision (toxic / exposed)"}
-    for metric, axis in zip(labels, axes):
-        for i, (mode, ranker) in enumerate(configs):
-            chosen = [next(r for r in rows if (r["policy"], r["mode"], r["ranker"]) == (p, mode, ranker))
-                      for p in policies]
-            x = np.arange(len(policies)) + i * width
-            axis.bar(x, [r.get(metric, 0.0) for r in chosen], width,
-                     label=mode if len(rankers) == 1 else f"{mode} / {ranker}")
-            if metric == "query_hit_rate":
-                axis.scatter(x, [r.get("chance_hit_rate", 0.0) for r in chosen], marker="_", s=120, color="black",
-                             zorder=3)
-        axis.set_xticks(np.arange(len(policies)) + 0.4 - width / 2, policies, fontsize=10)
-        axis.set_ylabel(labels[metric], fontsize=10)
-        axis.tick_params(labelsize=9)
-    handles, legend = axes[0].get_legend_handles_labels()
-    figure.legend(handles, legend, loc="upper center", bbox_to_anchor=(0.5, 0.93), ncol=min(len(configs), 5),
-                  fontsize=9, frameon=False)
-    if title:
-        figure.suptitle(title, y=0.99, fontsize=10)
-    figure.tight_layout(rect=(0, 0, 1, 0.84))
+    groups, count = data.groups, len(data.panels[0].series)
+    figure, axes = plt.subplots(1, len(data.panels), figsize=(max(12, 1.7 * len(groups) * 2), 5.5))
+    width = 0.8 / count
+    for panel, axis in zip(data.panels, axes):
+        for i, series in enumerate(panel.series):
+            x = np.arange(len(groups)) + i * width
+            values = np.asarray(series.values)
+            # a percentile interval may sit beside a skewed point; the bar never draws below zero length
+            errors = [np.maximum(0, values - series.low), np.maximum(0, np.asarray(series.high) - values)]
+            axis.bar(x, values, width, yerr=errors, capsize=3, error_kw={"linewidth": 1}, label=series.label)
+            axis.scatter(x, series.chance, marker="_", s=160, color="black", zorder=3,
+                         label=panel.chance_label if i == 0 else None)
+        axis.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
+        axis.set_ylabel(panel.ylabel, fontsize=12)
+        axis.tick_params(labelsize=11)
+        axis.legend(*_chance_handle(axis), loc="upper right", fontsize=10, frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    bars = [(h, label) for h, label in zip(handles, labels) if not label.startswith("chance")]
+    figure.legend([h for h, _ in bars], [label for _, label in bars], loc="upper center",
+                  bbox_to_anchor=(0.5, 0.91), ncol=min(count, 5), fontsize=11, frameon=False)
+    figure.suptitle(data.title, y=0.99, fontsize=12)
+    figure.tight_layout(rect=(0, 0, 1, 0.86))
     return save_figure_atomic(figure, path)
 
 
-def plot_title(args, rows: list[dict]) -> str:
-    """The plot's context: snapshot, split, k and how many queries each policy asked."""
+def _chance_handle(axis) -> tuple[list, list]:
+    """The axis's chance-line legend entry alone (the bars share the figure's legend)."""
+    chosen = [(h, label) for h, label in zip(*axis.get_legend_handles_labels()) if label.startswith("chance")]
+    return [h for h, _ in chosen], [label for _, label in chosen]
+
+
+def report_count(rows: list[dict]) -> int:
+    """The number of reports the grid's queries came from."""
+    return len(rows[0]["per_report"]["report_id"]) if rows else 0
+
+
+def plot_title(snapshot: str, split: str, k: int, rows: list[dict]) -> str:
+    """The plot's context: snapshot, split, k, the number of reports and each policy's queries."""
     queries = ", ".join(f"{p} {q}" for p, q in dict.fromkeys((r["policy"], r["queries"]) for r in rows))
-    return f"{args.snapshot}, {args.split} split, k={args.k}; queries: {queries}"
+    return (f"{snapshot}, {split} split, k={k}, {report_count(rows)} reports; queries: {queries}\n"
+            f"error bars: 95% bootstrap over reports ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
 
 
 def write_results(rows: list[dict], out: Path, args, k: int) -> str:
@@ -170,7 +315,7 @@ def write_results(rows: list[dict], out: Path, args, k: int) -> str:
     write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2,
                                                        ensure_ascii=False))
     write_text_atomic(out / "table.md", table + "\n")
-    plot(rows, out / "modes.png", k, title=plot_title(args, rows))
+    plot(figure_data(rows, plot_title(args.snapshot, args.split, k, rows)), out / "modes.png")
     return table
 
 
@@ -181,7 +326,7 @@ def main(args: Args) -> dict:
     snapshot = Snapshot.load(args.snapshot)
     modes = parse_modes(args.modes)
     # every index the grid needs (the policies read keyword counts), refused or built at once, before any work
-    ensure_indexes(snapshot, ["keyword", *(m for name in modes for m in MODES[name][0])], build=args.build_missing)
+    ensure_indexes(snapshot, ["keyword", *(parse_mode(m)[0] for m in modes)], build=args.build_missing)
     extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in split_specs(args.policies)}
     for name in silent_policies(extracted):
         print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"

@@ -36,18 +36,37 @@ from qx_env.files import write_text_atomic
 @dataclass
 class Args:
     snapshot: str = "snapshots/demo-zh"
-    human: str = "annotation"  # the base source (the paper's Human): a policy spec
-    models: str = "tfidf"  # policy specs added after the human queries, one day each
+    """Snapshot directory."""
+    human: str = "annotation"
+    """The base source (the paper's Human): a policy spec; annotation is the auditors' phrases."""
+    models: str = "tfidf"
+    """Policy specs whose queries follow the base source's, one day each, comma-separated."""
     split: str = "test"
-    mode: str = "keyword-exact"  # a retrieval configuration of benchmarks.modes
+    """Report split(s) of the day, comma-separated."""
+    mode: str = "keyword"
+    """Retrieval mode: keyword, embedding, graph or hybrid (keyword:match=bm25 for bm25 matching)."""
     ranker: str = "retrieval"
+    """Ranker spec of the search system."""
     k: int = 100
-    dynamics: str = "removal"  # removal, or delayed (with --delay)
+    """Items exposed per query."""
+    dynamics: str = "removal"
+    """removal, or delayed (with --delay)."""
     delay: int = 0
-    recall: float = 1.0  # chance the auditor catches an exposed toxic item
-    repost_rate: float = 0.0  # chance a removed campaign item is followed by a held-back variant
-    seed: int = 0  # the day's report order, the auditor's misses and re-posting
+    """Delayed dynamics: steps between an item's detection and its removal."""
+    recall: float = 1.0
+    """Chance the auditor catches an exposed toxic item (0-1)."""
+    repost_rate: float = 0.0
+    """Chance a removed campaign item is followed by a held-back variant (0-1)."""
+    seed: int = 0
+    """Seed of the day's report order, the auditor's misses and re-posting."""
     out: str = "reports/bench/online"
+    """Output directory: results.json, table.md, online.png."""
+
+
+def base_label(spec: str) -> str:
+    """The base source's name in the curves: ``human (annotation)`` for the auditors' phrases, else
+    the policy spec given as the base (what was actually used)."""
+    return "human (annotation)" if spec == "annotation" else f"{spec} (as human)"
 
 
 def day_order(queries: Mapping[str, list[str]], seed: int) -> dict[str, list[str]]:
@@ -77,7 +96,8 @@ def increment_row(name: str, result: dict) -> dict:
 
 def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping[str, list[str]]], args: Args,
             ) -> tuple[list[dict], dict[str, list[int]]]:
-    """Table 7 rows (one per model) and the cumulative detections after each report of each day."""
+    """Table 7 rows (one per model) and the cumulative detections after each report of each day,
+    keyed by the base source's :func:`base_label` and ``"<base> + <model>"``."""
     from tqdm.auto import tqdm
 
     from qx_env.envs import Dynamics
@@ -85,12 +105,13 @@ def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping
 
     dynamics = Dynamics(kind=args.dynamics, delay=args.delay, recall=args.recall, repost_rate=args.repost_rate)
     ordered_human = day_order(human, args.seed)
+    base = base_label(args.human)
     rows, cumulative = [], {}
     for name, queries in tqdm(models.items(), desc="online days"):
         result = online_increment(system, ordered_human, day_order(queries, args.seed), dynamics, seed=args.seed)
         rows.append(increment_row(name, result))
-        cumulative.setdefault("human", result["cumulative"]["base"])
-        cumulative[f"human + {name}"] = result["cumulative"]["combined"]
+        cumulative.setdefault(base, result["cumulative"]["base"])
+        cumulative[f"{base} + {name}"] = result["cumulative"]["combined"]
     return rows, cumulative
 
 
@@ -110,19 +131,56 @@ def markdown(rows: list[dict]) -> str:
                                    for r in rows])
 
 
-def plot(cumulative: Mapping[str, list[int]], path: Path, title: str) -> Path:
-    """Cumulative distinct toxic detections after each report of the day, one line per day."""
+@dataclass
+class LineFigure:
+    """What :func:`plot` draws: one line per day, the base source's first (dashed)."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: dict[str, list[int]]
+    xticks: list[int]
+    base: str
+
+
+def integer_ticks(count: int, most: int = 10) -> list[int]:
+    """At most about ``most`` whole-number ticks from 1 to ``count`` (reports come in whole numbers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=most, steps=[1, 2, 5, 10], integer=True, min_n_ticks=1).tick_values(1, max(1, count))
+    return sorted({int(t) for t in ticks if 1 <= t <= count}) or [1]
+
+
+def figure_data(cumulative: Mapping[str, list[int]], title: str) -> LineFigure:
+    """The lines, ticks, labels and title :func:`plot` draws from :func:`run_day`'s curves."""
+    count = len(next(iter(cumulative.values()), []))
+    return LineFigure(title, "reports handled during the day", "toxic items detected (cumulative)",
+                      dict(cumulative), integer_ticks(count), next(iter(cumulative), ""))
+
+
+def plot(data: LineFigure, path: Path) -> Path:
+    """Draw :func:`figure_data`'s figure: cumulative distinct toxic detections after each report."""
     plt = pyplot()
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for label, values in cumulative.items():
-        axis.plot(range(1, len(values) + 1), values, label=label, linewidth=2 if label == "human" else 1.5,
-                  linestyle="--" if label == "human" else "-")
-    axis.set_xlabel("reports handled during the day")
-    axis.set_ylabel("toxic items detected (cumulative)")
-    axis.set_title(title, fontsize=9)
-    axis.legend(fontsize=8)
+    figure, axis = plt.subplots(figsize=(8, 4.8))
+    for label, values in data.lines.items():
+        base = label == data.base
+        axis.plot(range(1, len(values) + 1), values, label=label, linewidth=2 if base else 1.5,
+                  linestyle="--" if base else "-")
+    axis.set_xticks(data.xticks)
+    axis.set_xlabel(data.xlabel, fontsize=12)
+    axis.set_ylabel(data.ylabel, fontsize=12)
+    axis.tick_params(labelsize=11)
+    axis.set_title(data.title, fontsize=11)
+    axis.legend(fontsize=10)
     figure.tight_layout()
     return save_figure_atomic(figure, path)
+
+
+def plot_title(args: Args, cumulative: Mapping[str, list[int]]) -> str:
+    """The day's context: snapshot, split, mode, dynamics and the number of reports."""
+    reports = len(next(iter(cumulative.values()), []))
+    return (f"a simulated day: {args.snapshot}, {args.split} split, {reports} reports\n"
+            f"{args.mode}, k={args.k}, {args.dynamics} dynamics, seed {args.seed}")
 
 
 def write_results(rows: list[dict], cumulative: Mapping[str, list[int]], out: Path, args: Args) -> str:
@@ -132,8 +190,7 @@ def write_results(rows: list[dict], cumulative: Mapping[str, list[int]], out: Pa
     write_text_atomic(out / "results.json", json.dumps({"rows": finite, "cumulative": cumulative,
                                                        **describe_run(args)}, indent=2, ensure_ascii=False))
     write_text_atomic(out / "table.md", table + "\n")
-    plot(cumulative, out / "online.png", f"a simulated day: {args.mode}, {args.dynamics} dynamics, "
-         f"{len(next(iter(cumulative.values()), []))} reports")
+    plot(figure_data(cumulative, plot_title(args, cumulative)), out / "online.png")
     return table
 
 

@@ -150,7 +150,7 @@ def main(args: Args) -> dict:
         raise QxError("give at least one policy")
     labels = {spec: label for label, spec in specs.items()}
     search = [{**row, "ranker": labels[row["ranker"]]}
-              for row in evaluate_grid(snapshot, extracted, ["keyword-exact"], list(specs.values()), args.k)]
+              for row in evaluate_grid(snapshot, extracted, ["keyword"], list(specs.values()), args.k)]
     text = tables(classification, search, args.k)
     write_text_atomic(out / "results.json", json.dumps({"classification": classification, "search": search,
                                                         **describe_run(args)}, indent=2, ensure_ascii=False))

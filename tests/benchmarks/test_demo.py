@@ -13,7 +13,7 @@ from qx_env.cli import main
 def test_demo_writes_the_report_and_its_plots(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["bench", "demo", str(tmp_path / "snapshot"), "--items", "2000", "--toxic-share", "0.06",
-                 "--seed", "11", "--baselines", "annotation,tfidf", "--modes", "keyword-exact,hybrid",
+                 "--seed", "11", "--baselines", "annotation,tfidf", "--modes", "keyword,hybrid",
                  "--sft-epochs", "0.05", "--dpo-epochs", "0.05", "--candidates", "2", "--out", str(out)]) == 0
     index = out / "index.md"
     text = index.read_text()
@@ -26,8 +26,25 @@ def test_demo_writes_the_report_and_its_plots(tmp_path, capsys):
         assert (out / name).stat().st_size > 1000
     results = json.loads((out / "results.json").read_text())
     assert len(results["stages_s"]) == 8  # every stage before the report itself
-    assert {r["policy"] for r in results["grid"]} == {"annotation", "tfidf", "tiny SFT", "tiny SFT+DPO"}
-    assert [r["model"] for r in results["online"]] == ["tfidf", "tiny SFT+DPO"]
+    seconds = results["stages_s"]
+    assert f"| total | {sum(seconds.values()):.1f} |" in text and f"Total time {sum(seconds.values()) / 60:.1f} min" in text
+    grid = results["grid"]
+    policies = ["annotation", "tfidf", "tiny SFT", "tiny SFT+DPO"]
+    assert [(r["policy"], r["mode"]) for r in grid] == [(p, m) for pair in (policies[:2], policies[2:])
+                                                       for m in ("keyword", "hybrid") for p in pair]
+    for row in grid:
+        assert row["queries"] == sum(row["per_report"]["queries"]) and row["hit@100"] == sum(row["per_report"]["hits"])
+        assert row["query_hit_rate_ci"][0] <= row["query_hit_rate"] <= row["query_hit_rate_ci"][1]
+    training = text.split("## Training the tiny model")[1].split("## A simulated day")[0]
+    assert f"on {results['pairs']} eq. 4 pairs" in training
+    assert training.count("| keyword |") == 4 and "| hybrid |" not in training  # the keyword rows only
+    # the day: the human queries alone, then with the baseline, the SFT model and the SFT+DPO model
+    assert [r["model"] for r in results["online"]] == ["tfidf", "tiny SFT", "tiny SFT+DPO"]
+    base = "human (annotation)"
+    assert list(results["cumulative"]) == [base] + [f"{base} + {m}" for m in ("tfidf", "tiny SFT", "tiny SFT+DPO")]
+    for row in results["online"]:
+        assert results["cumulative"][f"{base} + {row['model']}"][-1] == row["combined_detections"]
+        assert results["cumulative"][base][-1] == row["human_detections"]
     printed = capsys.readouterr().out
     assert "=== [9/9] write the report" in printed and str(index.resolve()) in printed
 

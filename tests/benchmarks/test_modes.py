@@ -1,25 +1,62 @@
-"""Pieces of the modes benchmark that the online benchmark and the demo reuse."""
+"""The modes benchmark: its mode names (those of ``qx search --mode``), the grid's figures as they
+relate to each other and to the per-report rows, the bootstrap intervals, and the data its plot is
+drawn from (title, labels, error bars, chance lines)."""
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import pytest
 
 from benchmarks._common import markdown_table
-from benchmarks.modes import Extracted, parse_modes, silent_policies
+from benchmarks.modes import (
+    MATCHES,
+    MODE_NAMES,
+    MODES,
+    Args,
+    Extracted,
+    bootstrap_ratio,
+    figure_data,
+    main,
+    parse_mode,
+    parse_modes,
+    series_label,
+    silent_policies,
+)
 from qx_env.errors import QxError
+
+
+def test_mode_names_are_those_of_the_search_system():
+    from indexes import MODES as INDEX_MODES
+    from indexes._keyword import RULES
+    from qx_env.search._system import HYBRID
+
+    assert MODE_NAMES == (*INDEX_MODES, HYBRID) == ("keyword", "embedding", "graph", "hybrid")
+    assert MATCHES == RULES
+    assert [parse_mode(m) for m in MODES] == [("keyword", "exact"), ("keyword", "bm25"), ("embedding", "exact"),
+                                              ("graph", "exact"), ("hybrid", "exact")]
+
+
+def test_parse_modes_takes_the_search_names_and_lists_them_on_an_error():
+    assert parse_modes("keyword,hybrid") == ["keyword", "hybrid"]
+    assert parse_modes("keyword:match=exact, keyword:match=bm25,hybrid:match=bm25") == [
+        "keyword", "keyword:match=bm25", "hybrid:match=bm25"]
+    for old in ("keyword-exact", "sparse"):
+        with pytest.raises(QxError, match=rf"unknown mode '{old}'; choose from keyword, embedding, graph, hybrid"):
+            parse_modes(f"keyword,{old}")
+    with pytest.raises(QxError, match="match applies to the keyword index"):
+        parse_modes("embedding:match=bm25")
+    with pytest.raises(QxError, match="the one option is match=exact|bm25, got 'match=fuzzy'"):
+        parse_modes("keyword:match=fuzzy")
+    with pytest.raises(QxError, match="no mode given; choose from keyword"):
+        parse_modes("")
 
 
 def test_silent_policies_are_those_without_a_single_query():
     extracted = {"annotation": Extracted({"r0": [], "r1": []}, 0.0), "tfidf": Extracted({"r0": ["a"], "r1": []}, 0.1)}
     assert silent_policies(extracted) == ["annotation"]
-
-
-def test_parse_modes_names_the_unknown_ones():
-    assert parse_modes("keyword-exact,hybrid") == ["keyword-exact", "hybrid"]
-    with pytest.raises(QxError, match="sparse"):
-        parse_modes("keyword-exact,sparse")
-    with pytest.raises(QxError, match="none given"):
-        parse_modes("")
 
 
 def test_markdown_table_formats_floats_with_three_decimals():
@@ -31,3 +68,99 @@ def test_ranker_specs_keep_their_options():
 
     assert split_specs("retrieval,oracle:auc=0.9,seed=2,lm:path=m,kind=judge,risk") == [
         "retrieval", "oracle:auc=0.9,seed=2", "lm:path=m,kind=judge", "risk"]
+
+
+def test_bootstrap_interval_is_seeded_resamples_reports_and_holds_the_point():
+    rng = np.random.default_rng(3)
+    queries = rng.integers(0, 6, size=40)
+    effective = rng.binomial(queries, 0.4)
+    point = effective.sum() / queries.sum()
+    low, high = bootstrap_ratio(effective, queries)
+    assert (low, high) == bootstrap_ratio(effective, queries)  # fixed seed
+    assert bootstrap_ratio(effective, queries, seed=1) != (low, high)
+    assert 0 <= low < point < high <= 1
+    # a normal-approximation check of the width: about 2 x 1.96 standard errors of the ratio
+    se = math.sqrt(np.sum((effective - point * queries) ** 2)) / queries.sum()
+    assert 0.6 < (high - low) / (2 * 1.96 * se) < 1.5
+    assert bootstrap_ratio([2, 4, 6], [4, 8, 12]) == (0.5, 0.5)  # the same ratio in every report: no spread
+    assert bootstrap_ratio([], []) == (0.0, 0.0) and bootstrap_ratio([0, 0], [0, 0]) == (0.0, 0.0)
+
+
+def test_series_labels_name_the_ranker_only_when_there_are_several():
+    assert series_label("keyword", "retrieval", ["keyword", "graph"], ["retrieval"]) == "keyword"
+    assert series_label("keyword", "risk", ["keyword"], ["retrieval", "risk"]) == "risk"
+    assert series_label("keyword", "risk", ["keyword", "graph"], ["retrieval", "risk"]) == "keyword / risk"
+
+
+@pytest.fixture(scope="module")
+def grid(indexed_snapshot, tmp_path_factory):
+    out = tmp_path_factory.mktemp("modes")
+    args = Args(snapshot=str(indexed_snapshot.path), policies="annotation,tfidf", modes="keyword,graph",
+                split="train,dev,test", k=50, out=str(out))
+    return args, main(args)["rows"], out
+
+
+def test_grid_figures_add_up_to_the_per_report_rows(grid, indexed_snapshot):
+    args, rows, _ = grid
+    snapshot = indexed_snapshot
+    reports = snapshot.reports
+    assert [(r["policy"], r["mode"]) for r in rows] == [(p, m) for m in ("keyword", "graph")
+                                                      for p in ("annotation", "tfidf")]
+    reported = np.array([snapshot.position_of[i] for i in reports.column("item_id").to_pylist()])
+    live, live_toxic = len(snapshot) - len(reported), int(snapshot.labels.sum() - snapshot.labels[reported].sum())
+    for row in rows:
+        per = row["per_report"]
+        assert per["report_id"] == reports.column("report_id").to_pylist()  # every report of the split, once
+        for key, column in (("queries", "queries"), ("effective_queries", "effective_queries"),
+                            ("exposed", "exposed"), (f"hit@{args.k}", "hits")):
+            assert row[key] == sum(per[column]), key
+        assert row["queries"] > 0
+        assert row["query_hit_rate"] == round(row["effective_queries"] / row["queries"], 4) <= 1
+        assert row["precision"] == round(row[f"hit@{args.k}"] / row["exposed"], 4)
+        assert row["distinct_hits"] <= row[f"hit@{args.k}"] <= row["exposed"] <= args.k * row["queries"]
+        for q, e, x, h in zip(per["queries"], per["effective_queries"], per["exposed"], per["hits"]):
+            assert 0 <= e <= q and e <= h <= x <= args.k * q
+        assert row["base_rate"] == round(live_toxic / live, 6)  # the reports' own items taken down
+        from qx_env.metrics import chance_effective
+
+        assert 0 < row["chance_hit_rate"] <= float(chance_effective([args.k], live, live_toxic)[0])
+        for metric in ("query_hit_rate", "precision"):
+            low, high = row[f"{metric}_ci"]
+            assert 0 <= low <= row[metric] <= high <= 1
+    # the same queries in every mode: the count is the policy's, not the mode's
+    assert len({(r["policy"], r["queries"]) for r in rows}) == 2
+
+
+def test_results_file_and_table_hold_the_rows(grid):
+    args, rows, out = grid
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["rows"] == json.loads(json.dumps(rows)) and saved["config"]["k"] == args.k
+    table = (out / "table.md").read_text()
+    first = rows[0]
+    low, high = first["query_hit_rate_ci"]
+    assert f"| {first['query_hit_rate']:.3f} [{low:.3f}, {high:.3f}] |" in table
+    assert table.count("\n") == len(rows) + 2  # header, rule, one line per row
+    assert (out / "modes.png").is_file()
+
+
+def test_the_plot_data_names_its_context_and_carries_intervals_and_chance(grid):
+    from benchmarks.modes import plot_title
+
+    args, rows, _ = grid
+    data = figure_data(rows, plot_title(args.snapshot, args.split, args.k, rows))
+    reports = len(rows[0]["per_report"]["report_id"])
+    assert data.title.startswith(f"{args.snapshot}, train,dev,test split, k=50, {reports} reports; ")
+    assert "annotation " + str(rows[0]["queries"]) in data.title and "95% bootstrap over reports" in data.title
+    assert data.groups == ["annotation", "tfidf"]
+    assert [p.metric for p in data.panels] == ["query_hit_rate", "precision"]
+    for panel in data.panels:
+        assert "_" not in panel.ylabel and panel.chance_label.startswith("chance")
+        assert [s.label for s in panel.series] == ["keyword", "graph"]  # no "/ retrieval" on a single ranker
+        for series in panel.series:
+            chosen = [r for r in rows if r["mode"] == series.label]
+            assert series.values == [r[panel.metric] for r in chosen]
+            assert all(lo <= v <= hi for lo, v, hi in zip(series.low, series.values, series.high))
+            assert any(hi > lo for lo, hi in zip(series.low, series.high))  # error bars are drawn
+            chance = "chance_hit_rate" if panel.metric == "query_hit_rate" else "base_rate"
+            assert series.chance == [r[chance] for r in chosen]
+    assert set(data.panels[1].series[0].chance) == {rows[0]["base_rate"]}  # precision's chance: the base rate

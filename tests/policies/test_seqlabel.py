@@ -1,9 +1,12 @@
-"""The Bi-LSTM-CRF baseline learns a toy mapping and round-trips without pickle."""
+"""The Bi-LSTM-CRF baseline: its CRF against brute force over every tag sequence, a toy mapping
+learnt, and a round trip without pickle."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -39,6 +42,61 @@ def test_crf_decodes_the_best_path():
     assert crf.decode(emissions, mask) == [[0, 1, 2]]
     assert crf.nll(emissions, torch.tensor([[0, 1, 2, 0]]), mask) < crf.nll(emissions, torch.tensor([[2, 0, 1, 0]]),
                                                                             mask)
+
+
+def _random_crf(tags: int, seed: int) -> CRF:
+    generator = torch.Generator().manual_seed(seed)
+    crf = CRF(tags).double()
+    with torch.no_grad():
+        for parameter in (crf.transitions, crf.start, crf.end):
+            parameter.copy_(2 * torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
+    return crf
+
+
+def _sequence_score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> float:
+    """start + emissions + transitions + end of one tag sequence (one unpadded row)."""
+    score = crf.start[path[0]] + crf.end[path[-1]] + sum(emissions[t, tag] for t, tag in enumerate(path))
+    return float(score + sum(crf.transitions[a, b] for a, b in itertools.pairwise(path)))
+
+
+def _brute_force(crf: CRF, emissions: torch.Tensor, length: int) -> tuple[list[int], float, dict]:
+    """The best path, the log partition and every path's score, by enumerating all sequences."""
+    scores = {path: _sequence_score(crf, emissions[:length], path)
+              for path in itertools.product(range(emissions.shape[1]), repeat=length)}
+    best = max(scores, key=scores.get)
+    return list(best), float(torch.logsumexp(torch.tensor(list(scores.values()), dtype=torch.float64), dim=0)), scores
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crf_matches_brute_force_with_random_scores_and_padding(seed):
+    tags, lengths = 3, [5, 1, 3, 4, 2]
+    crf = _random_crf(tags, seed)
+    generator = torch.Generator().manual_seed(100 + seed)
+    longest = max(lengths)
+    emissions = 3 * torch.randn(len(lengths), longest, tags, generator=generator, dtype=torch.float64)
+    mask = torch.tensor([[t < n for t in range(longest)] for n in lengths])
+    gold = torch.randint(tags, (len(lengths), longest), generator=generator)  # padded positions random too
+    truth = [_brute_force(crf, emissions[row], n) for row, n in enumerate(lengths)]
+    with torch.no_grad():
+        assert crf.decode(emissions, mask) == [best for best, _, _ in truth]
+        expected = [log_z - scores[tuple(gold[row, :n].tolist())] for row, ((_, log_z, scores), n)
+                    in enumerate(zip(truth, lengths))]
+        assert float(crf.nll(emissions, gold, mask)) == pytest.approx(sum(expected) / len(expected), abs=1e-9)
+        for row, n in enumerate(lengths):  # each row alone: its own negative log-likelihood
+            one = slice(row, row + 1)
+            assert float(crf.nll(emissions[one], gold[one], mask[one])) == pytest.approx(expected[row], abs=1e-9)
+        # what lies beyond the mask changes nothing
+        noisy = emissions.clone()
+        noisy[~mask] = 50 * torch.randn(int((~mask).sum()), tags, generator=generator, dtype=torch.float64)
+        assert crf.decode(noisy, mask) == crf.decode(emissions, mask)
+        assert float(crf.nll(noisy, gold, mask)) == pytest.approx(float(crf.nll(emissions, gold, mask)), abs=1e-9)
+        # the likelihoods of all sequences of a row sum to one
+        scores = truth[2][2]
+        paths = torch.tensor(list(scores), dtype=torch.long)
+        row_emissions = emissions[2:3, :3].expand(len(paths), -1, -1)
+        each = [float(crf.nll(row_emissions[i:i + 1], paths[i:i + 1], torch.ones(1, 3, dtype=torch.bool)))
+                for i in range(len(paths))]
+        assert sum(np.exp(-v) for v in each) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_learns_a_toy_mapping_and_round_trips(tmp_path):
