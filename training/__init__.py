@@ -7,8 +7,9 @@ from training._grpo import EnvironmentRewards, GRPOArgs, train_grpo
 from training._loop import LoopArgs, evaluate_model, train_loop
 from training._ray import mine_feedback_ray, start_ray
 from training._train import TrainArgs, train_dpo, train_sft
+from training._trl_environment import SearchEnvironment, tool_rows
 
 __all__ = [
-    "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "TrainArgs", "evaluate_model", "mine_feedback", "mine_feedback_ray", "pair_rows", "qualified", "read_feedback", "read_jsonl",
-    "sft_rows", "start_ray", "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
+    "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "SearchEnvironment", "TrainArgs", "evaluate_model", "mine_feedback", "mine_feedback_ray", "pair_rows", "qualified", "read_feedback", "read_jsonl",
+    "sft_rows", "start_ray", "tool_rows", "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
 ]
