@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from policies._base import Policy, register
@@ -16,6 +18,20 @@ from qx_env.parsers import ANSWER_PREFIXES, parse_answer
 from qx_env.snapshot import Snapshot
 
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+#: (message regex, category) of deprecation warnings that transformers, trl and peft raise from their
+#: own code (no argument of ours avoids them): peft and trl read the deprecated model property.
+KNOWN_WARNINGS = (
+    (r"`is_gradient_checkpointing` is deprecated", FutureWarning),
+)
+
+
+@contextmanager
+def known_warnings_filtered() -> Iterator[None]:
+    """The block with exactly the :data:`KNOWN_WARNINGS` silenced (other warnings still show)."""
+    with warnings.catch_warnings():
+        for message, category in KNOWN_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
 
 
 def load_local_model(path: str | Path, model_class, suffixes: tuple[str, ...], what: str, hint: str = "",
@@ -49,7 +65,8 @@ def load_causal_lm(path: str | Path, adapter: str = "", trust_remote_code: bool 
 
         if not (Path(adapter) / "adapter_config.json").is_file():
             raise QxError(f"adapter path {adapter} holds no adapter_config.json (a LoRA adapter from training)")
-        model = PeftModel.from_pretrained(model, adapter)
+        with known_warnings_filtered():
+            model = PeftModel.from_pretrained(model, adapter)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"

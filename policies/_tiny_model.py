@@ -24,14 +24,24 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 @dataclass(frozen=True)
 class TinyModelConfig:
+    """Size of the tiny Qwen2-architecture model and its tokenizer."""
+
     vocab_size: int = 8000
+    """Tokenizer size in tokens (BPE trained on the snapshot's texts)."""
     hidden_size: int = 128
+    """Width of the hidden states."""
     layers: int = 4
+    """Transformer layers."""
     heads: int = 4
+    """Attention heads."""
     kv_heads: int = 2
+    """Key/value heads (grouped-query attention)."""
     intermediate_size: int = 384
+    """Width of the MLP's hidden layer."""
     max_positions: int = 2048
+    """Longest sequence in tokens."""
     seed: int = 0
+    """Seed of the initial weights."""
 
 
 def _training_texts(texts: Iterable[str]):

@@ -18,7 +18,8 @@ import numpy as np
 from qx_env.errors import QxError
 from qx_env.files import claim_output_dir, inside
 from qx_env.rankers import LabeledTexts, labeled_sets
-from training._train import is_training_run, save_final, train_resumably, write_run_card
+from training._reproducible import reproducible, trainer_seeds
+from training._train import is_training_run, logging_steps, save_final, train_resumably, write_run_card
 
 #: Below this many parameters a model is trained fully: LoRA on a randomly initialised tiny model
 #: cannot move it far enough.
@@ -27,24 +28,46 @@ FULL_FINETUNE_BELOW = 20_000_000
 
 @dataclass
 class ClassifierArgs:
-    data: str  # a snapshot directory, or a labeled preset: cold
+    data: str
+    """A snapshot directory, or a labeled preset: cold."""
     out: str
-    base: str = "tiny"  # a local causal-LM directory, or "tiny" to build one from the training texts
-    tiny_vocab_size: int = 8000  # the tiny model's tokenizer (keep it well below the training texts' variety)
-    finetune: str = "auto"  # lora | full | auto (full below 20M parameters)
+    """Run directory: checkpoints, final model, run_card.json, training.png."""
+    base: str = "tiny"
+    """A local causal-LM directory, or "tiny" to build one from the training texts."""
+    tiny_vocab_size: int = 8000
+    """The tiny model's tokenizer size in tokens (keep it well below the training texts' variety)."""
+    finetune: str = "auto"
+    """lora | full | auto (full below 20M parameters)."""
     lora_rank: int = 16
+    """LoRA rank r."""
     lora_alpha: int = 32
-    learning_rate: float = 0.0  # 0: the study's 1e-5 for a model from a path, 1e-3 for a tiny model
+    """LoRA scaling alpha."""
+    learning_rate: float = 0.0
+    """AdamW learning rate; 0: the study's 1e-5 for a model from a path, 1e-3 for a tiny model."""
     epochs: float = 1.0
-    batch_size: int = 8  # the study's
+    """Passes over the training texts."""
+    batch_size: int = 8
+    """Texts per optimizer step (the study's 8)."""
     max_length: int = 128
-    max_steps: int = -1  # > 0 overrides epochs
-    max_train: int = 0  # cap on training texts (0 = all)
-    balance: bool = True  # class-weighted loss (toxic items are rare in snapshots)
+    """Tokens per text; longer texts are cut."""
+    max_steps: int = -1
+    """Optimizer steps; > 0 overrides epochs."""
+    max_train: int = 0
+    """Cap on training texts, a seeded sample (0: all)."""
+    balance: bool = True
+    """Class-weighted loss (toxic items are rare in snapshots)."""
     save_steps: int = 500
+    """Optimizer steps between checkpoints."""
+    logging_steps: int = 20
+    """Optimizer steps between logged losses (all kept in the run card)."""
     seed: int = 0
-    data_dir: str = "../shared/data"  # where labeled presets live
-    holdout: float = 0.1  # snapshots: share of non-evaluation items held out for evaluation
+    """Seed of the sample, the new head and adapter, and the data order; the same seed repeats the run."""
+    threads: int = 1
+    """Torch CPU threads during training (0: torch's count); recorded, as results repeat at one count."""
+    data_dir: str = "../shared/data"
+    """Folder of the labeled presets."""
+    holdout: float = 0.1
+    """Snapshots: share of non-evaluation items held out for evaluation."""
 
 
 def _base_model(args: ClassifierArgs, train: LabeledTexts) -> tuple[Path, bool]:
@@ -118,26 +141,30 @@ def train_classifier(args: ClassifierArgs) -> Path:
     train = train.sample(args.max_train, args.seed)
     train.require_both_classes()
     base, from_scratch = _base_model(args, train)
-    tokenizer, model, setup = _load(base, args, from_scratch)
-    gpu = torch.cuda.is_available()
-    config = TrainingArguments(
-        output_dir=str(out), learning_rate=setup["learning_rate"], num_train_epochs=args.epochs,
-        per_device_train_batch_size=args.batch_size, max_steps=args.max_steps, seed=args.seed,
-        save_strategy="steps", save_steps=args.save_steps, logging_steps=20, report_to=[], bf16=gpu,
-        use_cpu=not gpu, optim="adamw_torch", disable_tqdm=False, lr_scheduler_type="linear", warmup_steps=0.05,
-    )
-    trainer = Trainer(model=model, args=config, train_dataset=_dataset(train, tokenizer, args.max_length),
-                      data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
-                      compute_loss_func=_class_weighted_loss(train.labels) if args.balance else None)
-    result, last = train_resumably(trainer, out)
-    trained = trainer.model.merge_and_unload() if setup["lora"] else trainer.model
+    with reproducible(args.seed, args.threads) as settings:  # before loading: the new head is seeded
+        tokenizer, model, setup = _load(base, args, from_scratch)
+        gpu = torch.cuda.is_available()
+        config = TrainingArguments(
+            output_dir=str(out), learning_rate=setup["learning_rate"], num_train_epochs=args.epochs,
+            per_device_train_batch_size=args.batch_size, max_steps=args.max_steps, save_strategy="steps",
+            save_steps=args.save_steps, logging_steps=logging_steps(args.logging_steps, args.max_steps),
+            report_to=[], bf16=gpu, use_cpu=not gpu, optim="adamw_torch", disable_tqdm=False,
+            lr_scheduler_type="linear", warmup_steps=0.05, **trainer_seeds(args.seed),
+        )
+        trainer = Trainer(model=model, args=config, train_dataset=_dataset(train, tokenizer, args.max_length),
+                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                          compute_loss_func=_class_weighted_loss(train.labels) if args.balance else None)
+        result, last = train_resumably(trainer, out)
+        trained = trainer.model.merge_and_unload() if setup["lora"] else trainer.model
 
-    def save(directory: str) -> None:
-        trained.save_pretrained(directory)
-        tokenizer.save_pretrained(directory)
+        def save(directory: str) -> None:
+            trained.save_pretrained(directory)
+            tokenizer.save_pretrained(directory)
 
-    final = save_final(out, save)
-    write_run_card(out, trainer, {"kind": "classifier", "args": asdict(args), "base": str(base), "train": train.name,
-                                  "rows": len(train), "toxic_share": float(train.labels.mean()), **setup,
-                                  "resumed_from": last, "metrics": result.metrics})
+        final = save_final(out, save)
+        write_run_card(out, trainer, {"kind": "classifier", "args": asdict(args), "base": str(base),
+                                      "train": train.name, "rows": len(train),
+                                      "toxic_share": float(train.labels.mean()), **setup, "resumed_from": last,
+                                      "metrics": result.metrics, "reproducibility": settings},
+                       f"classifier of {Path(base).name} on {train.name} ({len(train)} texts), seed {args.seed}")
     return final

@@ -11,18 +11,26 @@ import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.parsers import parse_answer
+from training._reproducible import reproducible
 from training._train import TrainArgs, _common, _load, _peft_config, _run
 
 
 @dataclass
 class GRPOArgs(TrainArgs):
     snapshot: str = ""
+    """Snapshot directory whose search engine rewards the answers."""
     split: str = "train"
+    """Comma-separated splits whose reports are the prompts."""
     modes: str = "keyword"
+    """Comma-separated retrieval modes the answers' queries run in."""
     k: int = 100
+    """Items exposed per query."""
     num_generations: int = 4
+    """Sampled answers per prompt (one GRPO group)."""
     max_completion_length: int = 64
+    """Tokens per sampled answer."""
     temperature: float = 1.0
+    """Sampling temperature of the answers."""
 
 
 class EnvironmentRewards:
@@ -74,16 +82,17 @@ def train_grpo(args: GRPOArgs):
     rows = [{"prompt": messages(t, snapshot.language), "report_id": r}
             for t, r in zip(texts, reports.column("report_id").to_pylist())]
     rewards = EnvironmentRewards(snapshot, args.modes, args.k)
-    tokenizer, model = _load(args)
-    tokenizer.padding_side = "left"
-    common = _common(args)
-    common.pop("max_length")
-    config = GRPOConfig(**common, num_generations=args.num_generations,
-                        max_completion_length=args.max_completion_length, temperature=args.temperature,
-                        generation_batch_size=max(args.num_generations, args.batch_size), beta=args.beta,
-                        log_completions=False)
-    trainer = GRPOTrainer(model=model, reward_funcs=[rewards.toxic_found, rewards.format], args=config,
-                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                          peft_config=_peft_config(args))
     args.data = str(snapshot.path / "reports.parquet")
-    return _run(trainer, args, "grpo", len(rows), extra={"samples": rewards.samples})
+    with reproducible(args.seed, args.threads) as settings:
+        tokenizer, model = _load(args)
+        tokenizer.padding_side = "left"
+        common = _common(args)
+        common.pop("max_length")
+        config = GRPOConfig(**common, num_generations=args.num_generations,
+                            max_completion_length=args.max_completion_length, temperature=args.temperature,
+                            generation_batch_size=max(args.num_generations, args.batch_size), beta=args.beta,
+                            log_completions=False)
+        trainer = GRPOTrainer(model=model, reward_funcs=[rewards.toxic_found, rewards.format], args=config,
+                              train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                              peft_config=_peft_config(args))
+        return _run(trainer, args, "grpo", len(rows), settings, extra={"samples": rewards.samples})

@@ -22,25 +22,43 @@ BASELINES = ("annotation", "ngram", "tfidf")
 @dataclass
 class LoopArgs:
     snapshot: str
-    base: str  # the starting model (usually an SFT model)
+    """Snapshot directory to mine and evaluate on."""
+    base: str
+    """The starting model (usually an SFT model)."""
     out: str
+    """Loop directory: one directory per round, loop.json."""
     rounds: int = 2
+    """Rounds of mine -> DPO -> evaluate."""
     tau: float = 0.05
+    """Pair threshold: answers at toxic ratio >= tau are chosen, below rejected (eq. 4)."""
     max_pairs: int = 2
+    """Pairs per prompt, largest margins first."""
     candidates: int = 4
-    # policies whose answers join the model's candidates in the pairs; "" (the default): the model's
-    # own candidates only, which gained more in the training headline (benchmarks/training_headline.py)
+    """Beam candidates of the model per training report."""
     baselines: str = ""
+    """Policies whose answers join the model's candidates in the pairs ("": the model's own only, which gained more in the training headline)."""
     learning_rate: float = 1e-4
+    """DPO learning rate."""
     epochs: float = 1.0
+    """DPO passes over each round's pairs."""
     batch_size: int = 4
+    """Pairs per optimizer step."""
     max_length: int = 512
+    """Tokens per pair; longer ones are cut."""
     beta: float = 0.1
+    """DPO beta: strength of the reference-model KL."""
     lora: bool = False
+    """Train LoRA adapters instead of the full model."""
     eval_split: str = "dev"
-    grounded: bool = True  # extractive decoding: queries are spans of the report (policies._grounded)
+    """Split each round's model is evaluated on."""
+    grounded: bool = True
+    """Extractive decoding: queries are spans of the report (policies._grounded)."""
     seed: int = 0
-    progress: bool = True  # progress bars while mining
+    """Training seed of every round; the same seed repeats the loop."""
+    threads: int = 1
+    """Torch CPU threads during training (0: torch's count)."""
+    progress: bool = True
+    """Progress bars while mining."""
 
 
 def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = False) -> str:
@@ -78,7 +96,8 @@ def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline:
         return Path(model), 0
     final = train_dpo(TrainArgs(base=str(model), data=str(data), out=str(work / f"dpo-tau{tau}"), lora=args.lora,
                                 learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
-                                max_length=args.max_length, beta=args.beta, seed=args.seed, save_steps=100_000))
+                                max_length=args.max_length, beta=args.beta, seed=args.seed, threads=args.threads,
+                                save_steps=100_000))
     return final, len(pairs)
 
 

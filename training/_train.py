@@ -5,7 +5,8 @@ Read top to bottom: arguments (a dataclass), data, model, trainer, run card. Che
 ``out/checkpoint-*``, each with the sha256 of its files once saved; an interrupted run resumes from
 the last complete one (a damaged one is refused); the result is ``out/final`` (a LoRA adapter to
 load on the base model, or the full model without LoRA) and ``out/run_card.json``, both written
-atomically, never outside ``out``.
+atomically, never outside ``out``, with ``out/training.png`` (the logged curves). Runs repeat:
+the same seed gives the same weights and log on one machine (:mod:`training._reproducible`).
 """
 
 from __future__ import annotations
@@ -28,31 +29,55 @@ from qx_env.files import (
     write_text_atomic,
 )
 from training._datasets import read_jsonl
+from training._reproducible import reproducible, trainer_seeds
 
 CHECKSUMS_FILE = "qx_checksums.json"  # in each checkpoint: sha256 of its files, written once it is saved
 
 
 @dataclass
 class TrainArgs:
-    base: str  # local model directory (e.g. from `qx model tiny`)
+    base: str
+    """Local model directory to start from (e.g. from `qx model tiny`)."""
     out: str
-    data: str = ""  # JSONL from `qx mine sft` or `qx mine pairs`
+    """Run directory: checkpoints, final model, run_card.json, training.png."""
+    data: str = ""
+    """JSONL from `qx mine sft` (prompt/completion) or `qx mine pairs` (prompt/chosen/rejected)."""
     lora: bool = True
+    """Train a LoRA adapter on all linear modules (else the full model)."""
     lora_rank: int = 16
+    """LoRA rank r."""
     lora_alpha: int = 32
+    """LoRA scaling alpha."""
     learning_rate: float = 3e-5
+    """AdamW learning rate."""
     epochs: float = 2.0
+    """Passes over the data."""
     batch_size: int = 4
+    """Rows per device per optimizer step (before accumulation)."""
     gradient_accumulation: int = 1
+    """Batches accumulated per optimizer step."""
     max_length: int = 2048
-    max_steps: int = -1  # > 0 overrides epochs
-    beta: float = 0.1  # DPO
-    sft_weight: float = 1.0  # DPO: loss = DPO + sft_weight x SFT
+    """Tokens per row; longer rows are cut."""
+    max_steps: int = -1
+    """Optimizer steps; > 0 overrides epochs."""
+    beta: float = 0.1
+    """DPO/GRPO beta: strength of the reference-model KL."""
+    sft_weight: float = 1.0
+    """DPO: loss = DPO + sft_weight x SFT."""
     save_steps: int = 200
+    """Optimizer steps between checkpoints."""
+    logging_steps: int = 10
+    """Optimizer steps between logged losses (all kept in the run card)."""
     seed: int = 0
-    gradient_checkpointing: bool = False  # saves memory for large models at ~30% more compute (trl's default is on)
-    adapter: str = ""  # DPO after LoRA SFT: the SFT adapter, merged into the base first
+    """Seed of the model's new weights, the data order and sampling; the same seed repeats the run."""
+    threads: int = 1
+    """Torch CPU threads during training (0: torch's count); recorded, as results repeat at one count."""
+    gradient_checkpointing: bool = False
+    """Activation checkpointing: less memory for large models at ~30% more compute (trl's default is on)."""
+    adapter: str = ""
+    """DPO after LoRA SFT: the SFT adapter, merged into the base first."""
     extra: dict = field(default_factory=dict)
+    """Further trainer arguments (Python only)."""
 
 
 def _load(args: TrainArgs):
@@ -82,11 +107,18 @@ def _common(args: TrainArgs) -> dict:
         "output_dir": str(claim_output_dir(args.out, "training run", is_training_run)),
         "learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
         "per_device_train_batch_size": args.batch_size, "gradient_accumulation_steps": args.gradient_accumulation,
-        "max_steps": args.max_steps, "max_length": args.max_length, "seed": args.seed, "save_steps": args.save_steps,
-        "save_strategy": "steps", "logging_steps": min(10, args.max_steps) if args.max_steps > 0 else 10,
-        "report_to": [], "bf16": gpu, "use_cpu": not gpu,
-        "optim": "adamw_torch", "disable_tqdm": False, "gradient_checkpointing": args.gradient_checkpointing,
+        "max_steps": args.max_steps, "max_length": args.max_length, "save_steps": args.save_steps,
+        "save_strategy": "steps", "logging_steps": logging_steps(args.logging_steps, args.max_steps),
+        "report_to": [], "bf16": gpu, "use_cpu": not gpu, **trainer_seeds(args.seed),
+        "optim": "adamw_torch", "disable_tqdm": False, "activation_checkpointing": args.gradient_checkpointing,
     }
+
+
+def logging_steps(every: int, max_steps: int) -> int:
+    """Steps between logged entries: ``every``, but at least once in a run of ``max_steps`` > 0."""
+    if every < 1:
+        raise QxError(f"--logging-steps must be at least 1, got {every}")
+    return min(every, max_steps) if max_steps > 0 else every
 
 
 def is_training_run(directory: Path) -> bool:
@@ -147,13 +179,20 @@ def save_final(out: str | Path, save: Callable[[str], None]) -> Path:
     return final
 
 
-def write_run_card(out: str | Path, trainer, card: dict) -> None:
-    """``out/run_card.json`` (atomically): ``card`` plus the last 20 logged losses."""
-    card = {**card, "log": [entry for entry in trainer.state.log_history if "loss" in entry][-20:]}
-    write_text_atomic(inside(out, "run_card.json"), json.dumps(card, indent=2, default=str))
+def write_run_card(out: str | Path, trainer, card: dict, context: str = "") -> Path:
+    """``out/run_card.json`` (atomically): ``card`` plus every logged entry of the run (the
+    trainer's whole log history), and ``out/training.png``, its curves titled with ``context``."""
+    from training._plots import plot_training
+
+    card = {**card, "log": list(trainer.state.log_history)}
+    path = write_text_atomic(inside(out, "run_card.json"), json.dumps(card, indent=2, default=str))
+    kind = str(card.get("kind", "training")).upper()
+    plot_training({kind: out}, inside(out, "training.png"),
+                  context or f"{kind}: {card.get('args', {}).get('base', '')}, seed {card.get('args', {}).get('seed')}")
+    return path
 
 
-def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = None) -> Path:
+def _run(trainer, args: TrainArgs, kind: str, rows: int, settings: dict, extra: dict | None = None) -> Path:
     if len(trainer.train_dataset) == 0:  # trl drops rows whose completion falls beyond max_length
         raise QxError(f"{args.data}: no row keeps its answer within --max-length {args.max_length}; raise it")
     result, last = train_resumably(trainer, args.out)
@@ -164,7 +203,10 @@ def _run(trainer, args: TrainArgs, kind: str, rows: int, extra: dict | None = No
 
     final = save_final(args.out, save)
     write_run_card(args.out, trainer, {"kind": kind, "args": asdict(args), "data_sha256": file_sha256(Path(args.data)),
-                                       "rows": rows, "resumed_from": last, "metrics": result.metrics, **(extra or {})})
+                                       "rows": rows, "resumed_from": last, "metrics": result.metrics,
+                                       "reproducibility": settings, **(extra or {})},
+                   f"{kind.upper()} of {Path(args.base).name} on {Path(args.data).name} ({rows} rows), "
+                   f"seed {args.seed}, lr {args.learning_rate:g}")
     return final
 
 
@@ -175,11 +217,12 @@ def train_sft(args: TrainArgs) -> Path:
 
     rows = read_jsonl(args.data, ("prompt", "completion"))
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    tokenizer, model = _load(args)
-    config = SFTConfig(**_common(args), completion_only_loss=True)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=_peft_config(args))
-    return _run(trainer, args, "sft", len(rows))
+    with reproducible(args.seed, args.threads) as settings:
+        tokenizer, model = _load(args)
+        config = SFTConfig(**_common(args), completion_only_loss=True)
+        trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
+                             peft_config=_peft_config(args))
+        return _run(trainer, args, "sft", len(rows), settings)
 
 
 def train_dpo(args: TrainArgs) -> Path:
@@ -192,9 +235,10 @@ def train_dpo(args: TrainArgs) -> Path:
     if same:
         raise QxError(f"{args.data}: {len(same)} pair(s) whose chosen equals rejected, e.g. row {same[0] + 1}")
     dataset = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
-    tokenizer, model = _load(args)
-    config = DPOConfig(**_common(args), beta=args.beta, loss_type=["sigmoid", "sft"],
-                       loss_weights=[1.0, args.sft_weight])
-    trainer = DPOTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=_peft_config(args))
-    return _run(trainer, args, "dpo", len(rows))
+    with reproducible(args.seed, args.threads) as settings:
+        tokenizer, model = _load(args)
+        config = DPOConfig(**_common(args), beta=args.beta, loss_type=["sigmoid", "sft"],
+                           loss_weights=[1.0, args.sft_weight])
+        trainer = DPOTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
+                             peft_config=_peft_config(args))
+        return _run(trainer, args, "dpo", len(rows), settings)

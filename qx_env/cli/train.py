@@ -19,34 +19,34 @@ def register(tools: argparse._SubParsersAction) -> None:
     commands = mine.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     feedback = commands.add_parser("feedback", help="run policies' candidate answers through the search engine")
-    feedback.add_argument("snapshot", type=Path)
+    feedback.add_argument("snapshot", type=Path, help="snapshot directory (with its keyword index)")
     feedback.add_argument("--policies", default="", help="comma-separated policy names, e.g. annotation,tfidf")
     feedback.add_argument("--policy", action="append", help="a policy spec with options (repeatable)")
     feedback.add_argument("--candidates", type=int, default=1, help="candidate answers per policy and report")
-    feedback.add_argument("--split", default="train")
-    feedback.add_argument("--mode", default="keyword")
-    feedback.add_argument("-k", type=int, default=100)
+    feedback.add_argument("--split", default="train", help="comma-separated splits whose reports are mined")
+    feedback.add_argument("--mode", default="keyword", help="comma-separated retrieval modes the queries run in")
+    feedback.add_argument("-k", type=int, default=100, help="items exposed per query")
     feedback.add_argument("--chunk", type=int, default=50, help="reports per atomically written part")
-    feedback.add_argument("--shards", type=int, default=1)
-    feedback.add_argument("--shard", type=int, default=0)
+    feedback.add_argument("--shards", type=int, default=1, help="processes the reports are split between")
+    feedback.add_argument("--shard", type=int, default=0, help="which shard this process mines (0 to --shards - 1)")
     feedback.add_argument("--ray", action="store_true", help="run all --shards as Ray tasks (a local cluster "
                           "on loopback, or --ray-address)")
     feedback.add_argument("--ray-address", default="", help="an existing Ray cluster, e.g. 10.0.0.5:6379")
-    feedback.add_argument("--out", type=Path, required=True)
+    feedback.add_argument("--out", type=Path, required=True, help="feedback log directory (resumed if it exists)")
     feedback.set_defaults(run=run_feedback)
 
     for name, helptext in (("sft", "the paper's SFT set (eq. 1) and long-context set (eq. 2)"),
                            ("pairs", "preference pairs (eq. 4) in trl's prompt/chosen/rejected format")):
         sub = commands.add_parser(name, help=helptext)
-        sub.add_argument("snapshot", type=Path)
-        sub.add_argument("--feedback", type=Path, required=True)
-        sub.add_argument("--out", type=Path, required=True)
-        sub.add_argument("--no-long-context", action="store_true")
+        sub.add_argument("snapshot", type=Path, help="snapshot directory the feedback was mined on")
+        sub.add_argument("--feedback", type=Path, required=True, help="feedback log from `qx mine feedback`")
+        sub.add_argument("--out", type=Path, required=True, help="JSONL file to write (atomically)")
+        sub.add_argument("--no-long-context", action="store_true", help="leave out the eq. 2 samples of joined reports")
         if name == "sft":
             sub.add_argument("--policy", default="annotation", help="whose queries are the targets")
             sub.set_defaults(run=run_sft_data)
         else:
-            sub.add_argument("--tau", type=float, default=0.05)
+            sub.add_argument("--tau", type=float, default=0.05, help="toxic ratio at or above which an answer is chosen (eq. 4)")
             sub.add_argument("--max-pairs", type=int, default=4, help="pairs per prompt, largest margins first")
             sub.set_defaults(run=run_pairs)
 

@@ -25,3 +25,21 @@ def test_mine_then_train(indexed_snapshot, tiny_model, tmp_path, capsys):
     assert main(["train", "dpo", "--base", str(tiny_model), "--data", str(tmp_path / "missing.jsonl"), "--out",
                  str(tmp_path / "dpo")]) == 2
     assert "missing.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_train_stderr_carries_no_future_warning(tiny_model, tmp_path):
+    import subprocess
+    import sys
+
+    from training import write_jsonl
+
+    prompt = [{"role": "user", "content": "出售红腹水虎小苗"}]
+    pairs = write_jsonl([{"prompt": prompt, "chosen": [{"role": "assistant", "content": c}],
+                          "rejected": [{"role": "assistant", "content": r}]} for c, r in (("红腹水虎", "小苗"),
+                                                                                          ("水虎", "出售"))],
+                        tmp_path / "pairs.jsonl")
+    done = subprocess.run([sys.executable, "-W", "default", "-m", "qx_env", "train", "dpo", "--base", str(tiny_model),
+                           "--data", str(pairs), "--out", str(tmp_path / "dpo"), "--no-lora", "--max-steps", "1",
+                           "--batch-size", "2", "--max-length", "64"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
