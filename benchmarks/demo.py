@@ -24,8 +24,6 @@ from benchmarks._common import (
     describe_run,
     markdown_table,
     parse_args,
-    pyplot,
-    save_figure_atomic,
     split_specs,
 )
 from qx_env.files import write_text_atomic
@@ -193,7 +191,7 @@ def run_stages(args: Args) -> Path:
         grid = baseline_rows + model_rows
         modes.plot(modes.figure_data(grid, modes.plot_title(args.snapshot, "test", 100, grid)), out / "modes.png")
         online.plot(online.figure_data(cumulative, online.plot_title(day, cumulative)), out / "online.png")
-        plot_training(sft, dpo, out / "training.png")
+        plot_training(sft, dpo, out / "training.png", f"tiny model, {args.snapshot}, {pairs} DPO pairs (tau {args.tau}), seed {args.seed}")
         results = {"grid": grid, "online": online_rows, "cumulative": cumulative, "pairs": pairs,
                    "stages_s": stages.seconds, **describe_run(args)}
         write_text_atomic(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, default=str))
@@ -203,26 +201,12 @@ def run_stages(args: Args) -> Path:
     return index
 
 
-def training_log(model_dir: Path) -> list[dict]:
-    """The logged training steps (``step``, ``loss``, ...) from a run card beside a trained model."""
-    card = Path(model_dir).parent / "run_card.json"
-    return json.loads(card.read_text())["log"] if card.is_file() else []
+def plot_training(sft: Path, dpo: Path, path: Path, context: str) -> Path:
+    """SFT loss and DPO loss, implicit rewards and accuracy per logged step, every step the run
+    cards logged (training._plots)."""
+    from training._plots import plot_training as plot_runs
 
-
-def plot_training(sft: Path, dpo: Path, path: Path) -> Path:
-    """Training loss per logged step of SFT and of DPO (DPO + SFT loss), as far as the run cards
-    keep the log (its last entries)."""
-    plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for axis, (name, model) in zip(axes, (("SFT", sft), ("DPO", dpo))):
-        log = training_log(model) if name == "SFT" or dpo != sft else []
-        steps = [e["step"] for e in log]
-        axis.plot(steps, [e["loss"] for e in log], marker="o")
-        axis.set_title(f"{name} training loss, logged steps {steps[0]}-{steps[-1]}" if log
-                       else f"{name} training loss (not logged)", fontsize=9)
-        axis.set_xlabel("step")
-    figure.tight_layout()
-    return save_figure_atomic(figure, path)
+    return plot_runs({"SFT": sft, **({"DPO": dpo} if dpo != sft else {})}, path, context)
 
 
 def _epochs(count: float) -> str:
