@@ -17,9 +17,10 @@ def _queries(snapshot):
 @pytest.mark.parametrize("modes", [("keyword",), ("embedding",), ("graph",), "hybrid"])
 def test_removal_hides_items_everywhere_and_restore_brings_them_back(indexed_snapshot, modes):
     system = SearchSystem(indexed_snapshot, modes=modes, k=20, candidates=50, build=False)
-    query = _queries(indexed_snapshot)[0]
+    # the first phrase this mode retrieves anything for (the semantic cut-off can leave some with none)
+    query = next((q for q in _queries(indexed_snapshot) if len(system.search(q))), None)
+    assert query is not None, "no good phrase retrieves anything in this mode"
     before = system.search(query)
-    assert len(before) > 0
     removed = before.positions[: max(1, len(before) // 2)]
     assert system.remove(removed) == len(removed)
     assert system.remove(removed) == 0  # already gone
