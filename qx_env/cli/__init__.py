@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from qx_env import __version__
@@ -35,12 +37,32 @@ def _quiet_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _one_line_warnings():
+    """qx's own warnings (UserWarning, e.g. an index rebuilt) as one ``qx: warning: ...`` line each,
+    not Python's ``path:line: UserWarning`` with a source line; other categories as Python prints them."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category is UserWarning:
+            print(f"qx: warning: {message}", file=file or sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``qx``; errors caused by the input print one line and exit with status 2. Output piped
     into a reader that stops early (``qx ... | head``) ends quietly with status 141, as SIGPIPE would."""
     args = build_parser().parse_args(argv)
     try:
-        code = args.run(args) or 0
+        with _one_line_warnings():
+            code = args.run(args) or 0
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from qx_env.cli.search import add_build_missing
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 
@@ -33,6 +34,7 @@ def register(tools: argparse._SubParsersAction) -> None:
                           "on loopback, or --ray-address)")
     feedback.add_argument("--ray-address", default="", help="an existing Ray cluster, e.g. 10.0.0.5:6379")
     feedback.add_argument("--out", type=Path, required=True, help="feedback log directory (resumed if it exists)")
+    add_build_missing(feedback)
     feedback.set_defaults(run=run_feedback)
 
     for name, helptext in (("sft", "the paper's SFT set (eq. 1) and long-context set (eq. 2)"),
@@ -59,13 +61,25 @@ def register(tools: argparse._SubParsersAction) -> None:
         sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults" if kind != "grpo" else
                                "GRPO against the environment (rewards step the search engine)")
         add_dataclass_flags(sub, cls, defaults={"epochs": epochs}, skip=("extra",))
+        if kind == "grpo":
+            add_build_missing(sub)
         sub.set_defaults(run=run_train, kind=kind, args_class=cls)
 
     from training._loop import LoopArgs
 
     loop = kinds.add_parser("loop", help="rounds of mine -> DPO -> evaluate, each round's model mining the next")
     add_dataclass_flags(loop, LoopArgs)
+    add_build_missing(loop)
     loop.set_defaults(run=run_loop)
+
+
+def _check_indexes(snapshot, modes, args: argparse.Namespace) -> None:
+    """The one index rule of every searching command (:func:`indexes.ensure_indexes`), before any work."""
+    from indexes import ensure_indexes
+    from qx_env.snapshot import Snapshot
+
+    snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.load(snapshot)
+    ensure_indexes(snapshot, modes, build=args.build_missing, progress=True)
 
 
 def run_feedback(args: argparse.Namespace) -> int:
@@ -74,13 +88,15 @@ def run_feedback(args: argparse.Namespace) -> int:
 
     options = {"split": args.split.split(","), "candidates": args.candidates, "modes": args.mode.split(","),
                "k": args.k, "chunk": args.chunk}
+    snapshot = Snapshot.load(args.snapshot)
+    _check_indexes(snapshot, options["modes"], args)
     if args.ray or args.ray_address:
         from training import mine_feedback_ray
 
-        out = mine_feedback_ray(Snapshot.load(args.snapshot), _specs(args), args.out, args.shards,
+        out = mine_feedback_ray(snapshot, _specs(args), args.out, args.shards,
                                 args.ray_address, **options)
     else:
-        out = mine_feedback(Snapshot.load(args.snapshot), _specs(args), args.out, shards=args.shards,
+        out = mine_feedback(snapshot, _specs(args), args.out, shards=args.shards,
                             shard=args.shard, **options)
     table = read_feedback(out)
     print(f"feedback log {out}: {table.num_rows:,} query rows")
@@ -114,6 +130,8 @@ def run_train(args: argparse.Namespace) -> int:
     from training import train_dpo, train_grpo, train_sft
 
     trainer = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}[args.kind]
+    if args.kind == "grpo" and args.snapshot:
+        _check_indexes(args.snapshot, args.modes.split(","), args)
     final = trainer(dataclass_from_flags(args.args_class, args))
     print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
     return 0
@@ -122,6 +140,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_loop(args: argparse.Namespace) -> int:
     from training import LoopArgs, train_loop
 
+    _check_indexes(args.snapshot, ["keyword"], args)  # the loop mines and evaluates in keyword mode
     history = train_loop(dataclass_from_flags(LoopArgs, args))
     for record in history:
         row = record[args.eval_split]

@@ -111,6 +111,12 @@ def test_commands_refuse_unless_asked_to_build(snapshot_copy, other_keyword, cap
     monkeypatch.setattr(sys, "stdin", io.StringIO("转让\n"))
     assert main(["play", directory, "--episodes", "1", "--split", "train,dev,test"]) == 2
     assert command in capsys.readouterr().err
+    feedback = snapshot_copy.path.parent / "feedback"
+    assert main(["mine", "feedback", directory, "--policies", "annotation", "--out", str(feedback)]) == 2
+    assert command in capsys.readouterr().err and not feedback.exists()
+    assert main(["train", "loop", "--snapshot", directory, "--base", "none", "--out",
+                 str(snapshot_copy.path.parent / "loop")]) == 2
+    assert command in capsys.readouterr().err
     assert _files(snapshot_copy) == before
     with pytest.warns(UserWarning, match="rebuilding the keyword index .* does not match its checksum"):
         assert main(["search", directory, "--mode", "keyword", "--build-missing", "转让"]) == 0
@@ -135,3 +141,15 @@ def test_bench_modes_names_every_missing_index_before_any_work(snapshot_copy, ca
     with pytest.warns(UserWarning, match="building the missing graph index"):
         assert main([*arguments, "--build-missing"]) == 0
     assert (tmp_path / "out" / "results.json").is_file()
+
+
+def test_a_rebuild_warning_is_one_qx_line_on_the_command_line(snapshot_copy):
+    import subprocess
+
+    shutil.rmtree(snapshot_copy.path / "indexes" / "keyword")
+    done = subprocess.run([sys.executable, "-m", "qx_env", "search", str(snapshot_copy.path), "--build-missing", "转让"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if "keyword index" in line]
+    assert lines and all(line.startswith("qx: warning: building the missing keyword index") for line in lines)
+    assert "UserWarning" not in done.stderr
