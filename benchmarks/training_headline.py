@@ -52,9 +52,9 @@ class Args:
     beta: float = 0.1
     """DPO beta (strength of the reference KL)."""
     tau: float = 0.05
-    """Pair threshold: minimum score margin between chosen and rejected (the paper's tau)."""
+    """Toxic ratio at or above which an answer is chosen (eq. 4's tau)."""
     tau_low: float = 0.01
-    """The lower tau of the ablation."""
+    """The lower tau of the ablation (eq. 4)."""
     candidates: int = 4
     """Beam candidates per report mined for pairs."""
     grounded: bool = True

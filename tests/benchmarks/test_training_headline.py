@@ -15,7 +15,13 @@ def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
     assert [run["seed"] for run in results["runs"]] == [0, 1]
     for run in results["runs"]:
         for key in ("sft", "dpo_tau0.05", "dpo_tau0.01"):
-            assert {"query_hit_rate", "hit@100", "distinct_queries"} <= set(run[key])
+            row = run[key]
+            assert {"query_hit_rate", "hit@100", "distinct_queries"} <= set(row)
+            # the figures are one another's: the rate is effective / queries; distinct <= all hits <= exposed
+            assert row["query_hit_rate"] == round(row["effective_queries"] / max(row["queries"], 1), 4)
+            assert row["effective_queries"] <= row["queries"]
+            assert row["distinct_hits"] <= row["hit@100"] <= row["exposed"] <= 100 * row["queries"]
+            assert row["precision"] == round(row["hit@100"] / max(row["exposed"], 1), 4)
         assert run["dpo_tau0.05"]["pairs"] > 0
     summary = (out / "summary.md").read_text()
     assert summary.count("| SFT | ") == 3 and "| SFT+DPO tau 0.01 | mean |" in summary  # two seeds and a mean
