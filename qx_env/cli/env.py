@@ -220,6 +220,11 @@ def run_eval(args: argparse.Namespace) -> int:
     snapshot = Snapshot.load(args.snapshot)
     splits = _splits(args.split)
     reports = snapshot.reports_in(splits)
+    if not reports.num_rows:
+        counts = snapshot.meta.counts.get("splits", {})
+        raise QxError(f"split {args.split!r} of {args.snapshot} has no reports (reports by split: "
+                      f"{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}): nothing to evaluate; "
+                      f"choose another --split")
     system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
                           ranker=args.ranker, match=args.match, build=args.build_missing)  # before a policy reads an index
     timings: dict[str, float] = {}

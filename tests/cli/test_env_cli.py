@@ -132,3 +132,16 @@ def test_output_into_a_pipe_closed_early_ends_quietly(indexed_snapshot):
         code, err = _into_a_closed_pipe(*argv)
         assert code == 141, (argv, err)
         assert not any(word in err for word in ("Traceback", "BrokenPipe", "Exception ignored")), err
+
+
+def test_eval_on_a_split_without_reports_is_refused_not_zeros(tmp_path, capsys):
+    from qx_env import Snapshot
+
+    directory = tmp_path / "tiny"
+    assert main(["corpus", "synth", "--items", "10", "--out", str(directory), "--quiet"]) == 0
+    counts = Snapshot.load(directory).meta.counts["splits"]
+    empty = next(split for split in ("train", "dev", "test") if not counts.get(split))
+    capsys.readouterr()
+    assert main(["eval", str(directory), "--annotations", "--split", empty]) == 2
+    err = capsys.readouterr().err
+    assert f"split '{empty}'" in err and "has no reports" in err and "--split" in err
