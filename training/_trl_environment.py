@@ -5,23 +5,19 @@ episode with the env's reward terms (:mod:`qx_env.rewards`, the ``ExploreEnv(rew
 
 Instances are cheap and picklable: they hold options only. The snapshot and the search system are
 opened on first use and shared by every instance of a process with the same search options, while
-each instance keeps its own removal state (the live-item mask and the auditor's detections), swapped
-into the shared system around each search. Every reset starts from the snapshot with the reported
-items taken down and an auditor seeded from the report id, so the rollouts of one group start alike.
+each instance keeps its own removal state (:class:`qx_env.openenv.episode.IsolatedEpisode`). Every
+reset starts from the snapshot with the reported items taken down and an auditor seeded from the
+report id, so the rollouts of one group start alike.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from qx_env.errors import QxError
+from qx_env.openenv.episode import IsolatedEpisode
 
 #: What the model is told, before the report that ``reset`` appends.
 TOOL_INSTRUCTIONS = {
@@ -32,27 +28,6 @@ TOOL_INSTRUCTIONS = {
           "detected as violations and how many searches are left.",
 }
 REPORT_PREFIXES = {"zh": "\n\n被举报的商品：", "en": "\n\nThe reported listing: "}
-
-_BACKENDS: dict[tuple, tuple[Any, Any, threading.Lock]] = {}
-_BACKENDS_LOCK = threading.Lock()
-
-
-def _backend(snapshot: str, system_options: tuple) -> tuple[Any, Any, threading.Lock]:
-    """The snapshot, search system and lock shared by the instances of this process with these options."""
-    key = (snapshot, system_options)
-    with _BACKENDS_LOCK:
-        if key not in _BACKENDS:
-            from qx_env.search import SearchSystem
-            from qx_env.snapshot import Snapshot
-
-            loaded = Snapshot.load(snapshot)
-            _BACKENDS[key] = (loaded, SearchSystem(loaded, **dict(system_options)), threading.Lock())
-        return _BACKENDS[key]
-
-
-def _report_seed(seed: int, report_id: str) -> int:
-    digest = hashlib.sha256(f"{seed}:{report_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
 
 
 def tool_rows(snapshot, split: str = "train") -> list[dict[str, Any]]:
@@ -79,24 +54,10 @@ class SearchEnvironment:
                  ranker: str = "retrieval", match: str = "exact", budget: int = 5, reward: str = "new_toxic",
                  dynamics: str | Mapping[str, Any] = "removal", split: str = "train", observe_results: int = 3,
                  result_chars: int = 200, seed: int = 0, build: bool = False) -> None:
-        from qx_env.rewards import Reward
-
-        path = getattr(snapshot, "path", snapshot)
-        if path is None:
-            raise QxError("SearchEnvironment needs a saved snapshot (a directory): save it first")
-        if budget < 1:
-            raise QxError(f"budget must be at least 1 query, got {budget}")
-        Reward.parse(reward)  # refused here, at the factory, not in the middle of a rollout
-        self.snapshot = str(Path(path).resolve())
-        self.system_options = (("modes", tuple(modes.split(",")) if isinstance(modes, str) else tuple(modes)),
-                               ("k", k), ("candidates", max(k, candidates)), ("ranker", ranker), ("match", match),
-                               ("build", build))
-        self.env_options = {"budget": budget, "reward": reward, "dynamics": dynamics, "split": split.split(","),
-                            "observe_results": observe_results}
+        self._episode = IsolatedEpisode(snapshot, modes=modes, k=k, candidates=candidates, ranker=ranker,
+                                        match=match, build=build, seed=seed, budget=budget, reward=reward,
+                                        dynamics=dynamics, split=split, observe_results=observe_results)
         self.result_chars = result_chars
-        self.seed = seed
-        self._env = None
-        self._alive: np.ndarray | None = None
         self._reward = 0.0
         self._budget = 0
         self._done = True
@@ -109,35 +70,14 @@ class SearchEnvironment:
         cls(snapshot, **options)
         return functools.partial(cls, snapshot, **options)
 
-    # ---- pickling: options only, the backend reopens on first use ------------------------------
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_env": None, "_alive": None, "_reward": 0.0, "_budget": 0, "_done": True}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
-    # ---- the episode -----------------------------------------------------------------------------
-    def _open(self):
-        if self._env is None:
-            from qx_env.envs import ExploreEnv
-
-            snapshot, system, _ = _backend(self.snapshot, self.system_options)
-            self._env = ExploreEnv(snapshot, system=system, **self.env_options)
-        return _backend(self.snapshot, self.system_options)
-
     def reset(self, **row: Any) -> str:
         """Start an episode on ``row["report_id"]`` from the snapshot (the reported items taken down);
         returns the report, which the trainer appends to the prompt."""
         if "report_id" not in row:
             raise QxError(f"a SearchEnvironment row needs a report_id column; the row has {sorted(row)}")
-        report_id = row["report_id"]
-        _, system, lock = self._open()
-        with lock:
-            observation, _ = self._env.reset(seed=_report_seed(self.seed, str(report_id)),
-                                             options={"report_id": report_id})
-            self._alive = system.alive.copy()
+        observation, _ = self._episode.reset(report_id=row["report_id"])
         self._reward, self._budget, self._done = 0.0, observation["budget"], False
-        return REPORT_PREFIXES[self._env.snapshot.language] + observation["report"]
+        return REPORT_PREFIXES[self._episode.env.snapshot.language] + observation["report"]
 
     def search(self, query: str) -> str:
         """Search the platform for one query and see what it exposed.
@@ -149,17 +89,13 @@ class SearchEnvironment:
             How many items the query exposed, how many of them were detected as violations, the
             searches left and the texts of the first results.
         """
-        if self._alive is None:
+        if not self._episode.started:
             raise QxError("no episode has started: the trainer calls reset(**row) before the tools")
         if not isinstance(query, str):
             raise QxError(f"the search query must be a string, got {type(query).__name__} {query!r}")
         if self._done:
             return "No searches are left in this episode."
-        _, system, lock = self._open()
-        with lock:
-            system.alive[:] = self._alive
-            observation, reward, terminated, truncated, _ = self._env.step(query)
-            self._alive[:] = system.alive
+        observation, reward, terminated, truncated, _ = self._episode.step(query)
         self._reward += reward
         self._done = terminated or truncated
         searched, self._budget = observation["budget"] < self._budget, observation["budget"]

@@ -1,0 +1,127 @@
+"""Explore-v0 episodes with their own removal state over a search system shared by the process:
+what an OpenEnv session and a TRL rollout each need. The snapshot and the search system open on first
+use (one per snapshot and search options) and never travel in a pickle; each episode keeps its
+live-item mask and auditor, swapped into the shared system under a lock around every call."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qx_env.errors import QxError
+
+_BACKENDS: dict[tuple, tuple[Any, Any, threading.Lock]] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+def shared_backend(snapshot: str, system_options: tuple) -> tuple[Any, Any, threading.Lock]:
+    """The snapshot, search system and lock shared in this process by episodes with these options."""
+    key = (snapshot, system_options)
+    with _BACKENDS_LOCK:
+        if key not in _BACKENDS:
+            from qx_env.search import SearchSystem
+            from qx_env.snapshot import Snapshot
+
+            loaded = Snapshot.load(snapshot)
+            _BACKENDS[key] = (loaded, SearchSystem(loaded, **dict(system_options)), threading.Lock())
+        return _BACKENDS[key]
+
+
+def report_seed(seed: int, report_id: str) -> int:
+    """The episode seed of a report: every episode on one report draws alike (a GRPO group)."""
+    digest = hashlib.sha256(f"{seed}:{report_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class IsolatedEpisode:
+    """``ExploreEnv`` with its own removal state over the process's shared search system.
+
+    ``snapshot``: a saved snapshot directory (or a loaded one with a path). ``modes``, ``k``,
+    ``candidates``, ``ranker``, ``match``, ``build``: the shared :class:`SearchSystem`; ``env_options``:
+    the rest of ``ExploreEnv``'s arguments (``budget``, ``reward``, ``dynamics``, ``split``, ...),
+    checked here. ``seed``: mixed with the report id into each episode's seed.
+    """
+
+    def __init__(self, snapshot: str | os.PathLike, modes: str | Sequence[str] = "keyword", k: int = 100,
+                 candidates: int = 1000, ranker: str = "retrieval", match: str = "exact", build: bool = False,
+                 seed: int = 0, **env_options: Any) -> None:
+        from qx_env.envs._dynamics import Dynamics
+        from qx_env.rewards import Reward
+
+        path = getattr(snapshot, "path", snapshot)
+        if path is None:
+            raise QxError("an episode server needs a saved snapshot (a directory): save it first")
+        if env_options.get("budget", 1) < 1:
+            raise QxError(f"budget must be at least 1 query, got {env_options['budget']}")
+        if isinstance(env_options.get("split"), str):
+            env_options["split"] = env_options["split"].split(",")
+        Reward.parse(env_options.get("reward", "new_toxic"))  # refused now, not in the middle of a rollout
+        Dynamics.parse(env_options.get("dynamics", "static"))
+        self.snapshot = str(Path(path).resolve())
+        self.system_options = (("modes", tuple(modes.split(",")) if isinstance(modes, str) else tuple(modes)),
+                               ("k", k), ("candidates", max(k, candidates)), ("ranker", ranker), ("match", match),
+                               ("build", build))
+        self.env_options = env_options
+        self.seed = seed
+        self._env = None
+        self._alive: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_env": None, "_alive": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def _backend(self):
+        snapshot, system, lock = shared_backend(self.snapshot, self.system_options)
+        if self._env is None:
+            from qx_env.envs import ExploreEnv
+
+            self._env = ExploreEnv(snapshot, system=system, **self.env_options)
+        return system, lock
+
+    def open(self) -> IsolatedEpisode:
+        """Open the snapshot, the shared search system and the env now (a bad one is refused here)."""
+        self._backend()
+        return self
+
+    @property
+    def env(self):
+        """The episode's ``ExploreEnv`` (opened on first use)."""
+        self._backend()
+        return self._env
+
+    @property
+    def started(self) -> bool:
+        return self._alive is not None
+
+    def reset(self, report_id: str | None = None, seed: int | None = None) -> tuple[dict, dict]:
+        """Start an episode from the snapshot: on ``report_id`` (seeded from it), or on the next report
+        of the env's seeded order; returns the env's observation and info."""
+        system, lock = self._backend()
+        options = {} if report_id is None else {"report_id": report_id}
+        if report_id is not None and seed is None:
+            seed = report_seed(self.seed, str(report_id))
+        with lock:
+            observation, info = self._env.reset(seed=seed, options=options)
+            self._alive = system.alive.copy()
+        return observation, info
+
+    def step(self, action: str | Sequence[str]) -> tuple[dict, float, bool, bool, dict]:
+        """One env step under this episode's removal state."""
+        if self._alive is None:
+            raise QxError("no episode has started: reset before the first step")
+        system, lock = self._backend()
+        with lock:
+            system.alive[:] = self._alive
+            try:
+                return self._env.step(action)
+            finally:
+                self._alive[:] = system.alive
+
