@@ -24,11 +24,18 @@ from qx_env.cli import main
 def episode_queries(indexed_snapshot):
     """Three queries for every episode: an auditor's phrase that exposes toxic items, the same again,
     then another one."""
-    from qx_env.search import SearchSystem
+    from qx_env.envs import ExploreEnv
 
-    system = SearchSystem(indexed_snapshot, k=20, candidates=50)
+    # chosen by what the env itself detects (items already reported are gone from the start)
+    env = ExploreEnv(indexed_snapshot, k=20, candidates=50, budget=1, dynamics="removal", split=["train", "dev", "test"])
     phrases = dict.fromkeys(p for row in indexed_snapshot.reports.column("annotations").to_pylist() for p in row)
-    found = [p for p in phrases if (indexed_snapshot.labels[system.search(p).positions] == 1).sum() >= 3]
+
+    def detections(phrase: str) -> int:
+        env.reset(seed=0)
+        return env.step(phrase)[4]["queries"][0]["new_detections"]
+
+    found = [p for p in itertools.islice(phrases, 200) if detections(p) >= 3][:2]
+    assert len(found) == 2, "the fixture snapshot has too few phrases that detect 3 toxic items"
     return [found[0], found[0], found[1]]
 
 
