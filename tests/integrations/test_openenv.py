@@ -12,9 +12,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from indexes import build_indexes
-from qx_env import QxError, Snapshot
-from qx_env.corpus import SynthConfig, synthesize
+from qx_env import QxError
 from qx_env.envs import AuditedSearch, ExploreEnv
 from qx_env.openenv import ExploreAction, ExploreClient, create_openenv_app
 from qx_env.search import SearchSystem
@@ -22,14 +20,6 @@ from qx_env.server import ServerThread
 
 OPTIONS = {"reward": "new_toxic+0.1*query_cost", "dynamics": "removal", "split": "test", "budget": 3,
            "observe_results": 2}
-
-
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory) -> Snapshot:
-    config = SynthConfig(language="zh", items=1500, toxic_share=0.06, seed=5)
-    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("openenv") / "zh"))
-    build_indexes(snapshot, modes=("keyword",), progress=False)
-    return snapshot
 
 
 @pytest.fixture(scope="module")

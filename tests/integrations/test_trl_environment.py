@@ -9,22 +9,12 @@ import pickle
 
 import pytest
 
-from indexes import build_indexes
-from qx_env import QxError, Snapshot
-from qx_env.corpus import SynthConfig, synthesize
+from qx_env import QxError
 from qx_env.envs import AuditedSearch, ExploreEnv
 from qx_env.search import SearchSystem
 from training import SearchEnvironment, tool_rows
 
 REWARD = "new_toxic+0.1*query_cost"
-
-
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory) -> Snapshot:
-    config = SynthConfig(language="zh", items=1500, toxic_share=0.06, seed=5)
-    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("trl") / "zh"))
-    build_indexes(snapshot, modes=("keyword",), progress=False)
-    return snapshot
 
 
 @pytest.fixture(scope="module")
