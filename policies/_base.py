@@ -14,11 +14,12 @@ class SnapshotRequired(QxError):
     """A policy fitted on a snapshot was made without one; ``policy`` is its name (the CLI words
     the fix as its ``--snapshot`` flag)."""
 
-    def __init__(self, policy: str) -> None:
-        self.policy = policy
+    def __init__(self, policy: str, otherwise: str = "") -> None:
+        self.policy, self.otherwise = policy, otherwise
         cls = POLICIES.get(policy)
         made = f"make_policy({policy!r}, snapshot)" + (f" or {cls.__name__}(snapshot)" if cls else "")
-        super().__init__(f"policy {policy!r} is fitted on a snapshot: pass one, e.g. {made}")
+        super().__init__(f"policy {policy!r} is fitted on a snapshot: pass one, e.g. {made}"
+                         + (f"; or give {otherwise}" if otherwise else ""))
 
 
 def require_snapshot(snapshot: Snapshot | None, policy: str) -> Snapshot:

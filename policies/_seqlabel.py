@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from policies._base import Policy, register
+from policies._base import Policy, SnapshotRequired, register
 from qx_env.errors import QxError
 from qx_env.files import claim_output_dir, write_text_atomic
 from qx_env.snapshot import Snapshot
@@ -120,7 +120,7 @@ class SeqLabelPolicy(Policy):
         if directory is not None:  # the model trained below is saved there: a foreign directory is refused first
             directory = claim_output_dir(directory, "seqlabel model", lambda d: (d / "seqlabel.json").is_file())
         if snapshot is None:
-            raise QxError("policy 'seqlabel' needs a snapshot to train on, or path=DIR of a trained model")
+            raise SnapshotRequired("seqlabel", otherwise="path=DIR of a trained model")
         self.language = snapshot.language
         reports = snapshot.reports_in("train")
         texts = snapshot.report_texts(reports)

@@ -51,7 +51,8 @@ def run_extract(args: argparse.Namespace) -> int:
     try:
         policy = make_policy(args.policy, snapshot)
     except SnapshotRequired as exc:
-        raise QxError(f"policy {exc.policy!r} is fitted on a snapshot: give --snapshot DIR") from None
+        otherwise = f" (or {exc.otherwise})" if exc.otherwise else ""
+        raise QxError(f"policy {exc.policy!r} is fitted on a snapshot: give --snapshot DIR{otherwise}") from None
     for text, queries in zip(args.texts, policy.extract(list(args.texts))):
         print(json.dumps({"text": text, "queries": queries}, ensure_ascii=False) if args.json
               else f"{text[:60]}\n  -> {', '.join(queries) or '(no queries)'}")

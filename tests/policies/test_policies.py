@@ -123,3 +123,6 @@ def test_a_policy_without_its_snapshot_says_how_to_give_one(capsys):
         make_policy("tfidf", None)
     assert main(["extract", "--policy", "ngram", "毕业证复刻"]) == 2
     assert capsys.readouterr().err.strip() == "qx: error: policy 'ngram' is fitted on a snapshot: give --snapshot DIR"
+    assert main(["extract", "--policy", "seqlabel", "毕业证复刻"]) == 2
+    assert capsys.readouterr().err.strip() == ("qx: error: policy 'seqlabel' is fitted on a snapshot: give --snapshot DIR "
+                                               "(or path=DIR of a trained model)")
