@@ -40,20 +40,20 @@ def _quiet_stdout() -> None:
 @contextlib.contextmanager
 def _one_line_warnings():
     """qx's own warnings (UserWarning, e.g. an index rebuilt) as one ``qx: warning: ...`` line each,
-    not Python's ``path:line: UserWarning`` with a source line; other categories as Python prints them."""
-    default = warnings.showwarning
+    not Python's ``path:line: UserWarning`` with a source line; other categories as Python prints
+    them. Only the formatting changes, so recorded warnings (``pytest.warns``) are still recorded."""
+    default = warnings.formatwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):
+    def one_line(message, category, filename, lineno, line=None):
         if category is UserWarning:
-            print(f"qx: warning: {message}", file=file or sys.stderr)
-        else:
-            default(message, category, filename, lineno, file, line)
+            return f"qx: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
 
-    warnings.showwarning = show
+    warnings.formatwarning = one_line
     try:
         yield
     finally:
-        warnings.showwarning = default
+        warnings.formatwarning = default
 
 
 def main(argv: Sequence[str] | None = None) -> int:
