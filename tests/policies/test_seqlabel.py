@@ -119,5 +119,5 @@ def test_trains_on_a_snapshot(indexed_snapshot, tmp_path):
     out = policy.extract(indexed_snapshot.report_texts()[:5] + [""])
     assert len(out) == 6 and out[-1] == []
     assert (tmp_path / "m" / "seqlabel.safetensors").is_file()
-    with pytest.raises(Exception, match="needs a snapshot"):
+    with pytest.raises(Exception, match="is fitted on a snapshot: pass one.*or give path=DIR of a trained model"):
         make_policy("seqlabel")
