@@ -20,11 +20,12 @@ from benchmarks._common import (
     parse_args,
     pyplot,
     save_figure_atomic,
-    split_specs,
     write_text_atomic,
 )
 from benchmarks.modes import evaluate_grid, extract_queries
+from qx_env.flags import SpecList
 from qx_env.rankers import classification_table
+from qx_env.specs import format_spec
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Args:
     """Cap on evaluation texts (0 = all)."""
     oracle_auc: float = 0.8
     """AUC of the oracle ranker."""
-    policies: str = "annotation,tfidf"
+    policies: SpecList = ("annotation", "tfidf")
     """Policies whose queries are ranked, comma-separated specs."""
     k: int = 100
     """Items exposed per query."""
@@ -71,13 +72,14 @@ def lm_rankers(data: str, models: Path, args: Args) -> dict[str, str]:
                                         data_dir=args.data_dir))
     base = models / "tiny-base" if args.base == "tiny" else Path(args.base)
     size = "tiny" if args.base == "tiny" else base.name
-    return {f"lm fine-tuned ({size})": f"lm:path={final}", f"lm prompted ({size})": f"lm:path={base},kind=judge"}
+    return {f"lm fine-tuned ({size})": format_spec("lm", path=final),
+            f"lm prompted ({size})": format_spec("lm", path=base, kind="judge")}
 
 
 def ranker_specs(data: str, models: Path, args: Args) -> dict[str, str]:
     """Display label -> ranker spec, in the table's order."""
     return {"retrieval": "retrieval", "logistic regression": "risk", **lm_rankers(data, models, args),
-            f"oracle (AUC {args.oracle_auc})": f"oracle:auc={args.oracle_auc}"}
+            f"oracle (AUC {args.oracle_auc})": format_spec("oracle", auc=args.oracle_auc)}
 
 
 def classification_rows(name: str, data, specs: dict[str, str], args: Args) -> list[dict]:
@@ -145,7 +147,7 @@ def main(args: Args) -> dict:
                                       out / "models" / folder, args)
         classification += classification_rows(name, data, specs_of[name], args)
     specs = specs_of["snapshot"]  # the rankers trained on this snapshot rank its searches
-    extracted = {spec: extract_queries(snapshot, spec) for spec in split_specs(args.policies)}
+    extracted = {spec: extract_queries(snapshot, spec) for spec in args.policies}
     if not extracted:
         raise QxError("give at least one policy")
     labels = {spec: label for label, spec in specs.items()}

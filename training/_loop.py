@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from qx_env.files import write_text_atomic
+from qx_env.specs import format_spec
 from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
 from training._train import TrainArgs, train_dpo
@@ -63,8 +64,8 @@ class LoopArgs:
 
 def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = False) -> str:
     """The ``llm`` policy spec that evaluates a trained model: greedy, short answers, batched."""
-    return (f"llm:path={model},max_new_tokens=64,batch_size=16" + (f",adapter={adapter}" if adapter else "")
-            + (",grounded=true" if grounded else ""))
+    return format_spec("llm", path=model, max_new_tokens=64, batch_size=16, adapter=adapter or None,
+                       grounded=grounded or None)
 
 
 def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "", grounded: bool = False) -> dict:
@@ -86,7 +87,7 @@ def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline:
               tau: float | None = None) -> tuple[Path, int]:
     """Mine ``model``'s candidates (plus the baselines' feedback), build pairs, train DPO."""
     tau = args.tau if tau is None else tau
-    spec = f"llm:path={model},num_beams={args.candidates},max_new_tokens=64" + (",grounded=true" if args.grounded else "")
+    spec = format_spec("llm", path=model, num_beams=args.candidates, max_new_tokens=64, grounded=args.grounded or None)
     own = read_feedback(mine_feedback(snapshot, [spec], work / "feedback-model", candidates=args.candidates,
                                       progress=args.progress))
     feedback = own if baseline is None else pa.concat_tables([baseline, own])

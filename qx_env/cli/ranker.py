@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from qx_env.files import write_text_atomic
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
+from qx_env.specs import format_spec
 
 DEFAULT_RANKERS = ("retrieval", "risk", "oracle:auc=0.8")
 
@@ -48,7 +50,7 @@ def run_train(args: argparse.Namespace) -> int:
     from training._classifier import ClassifierArgs, train_classifier
 
     final = train_classifier(dataclass_from_flags(ClassifierArgs, args))
-    print(f"classifier saved to {final}; rank with --ranker lm:path={final}")
+    print(f"classifier saved to {final}; rank with --ranker {shlex.quote(format_spec('lm', path=final))}")
     return 0
 
 
@@ -76,5 +78,5 @@ def run_score(args: argparse.Namespace) -> int:
     if scores is None:
         raise ValueError(f"ranker {args.ranker!r} gives no scores")
     out = write_scores(args.out, snapshot, scores, {"ranker": args.ranker})
-    print(f"{len(scores):,} scores written to {out}; rank with --ranker scores:path={out}")
+    print(f"{len(scores):,} scores written to {out}; rank with --ranker {shlex.quote(format_spec('scores', path=out))}")
     return 0
