@@ -9,7 +9,7 @@ from policies._oracle import OraclePolicy
 from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS, answer, messages
 from policies._tiny_model import TinyModelConfig, build_tiny_model
 
-_LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "policies._llm", "SeqLabelPolicy": "policies._seqlabel"}
+_LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "qx_env.models", "SeqLabelPolicy": "policies._seqlabel"}
 
 __all__ = [
     "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",

@@ -18,7 +18,7 @@ def _register() -> None:
 
 _register()
 
-_LAZY = {"SearchSystem": "qx_env.search", "ExploreEnv": "qx_env.envs", "Dynamics": "qx_env.envs"}
+_LAZY = {"SearchSystem": "qx_env.search", "ExploreEnv": "qx_env.envs", "Dynamics": "qx_env.search"}
 
 
 def __getattr__(name: str):

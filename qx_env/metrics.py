@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qx_env.envs._audit import AuditedSearch
-from qx_env.envs._dynamics import Dynamics
 from qx_env.parsers import search_queries
-from qx_env.search import SearchSystem
+from qx_env.search import AuditedSearch, Dynamics, SearchSystem
 from qx_env.types import OfflineMetrics, QueryOutcome
 
 

@@ -87,7 +87,7 @@ def _base_model(args: ClassifierArgs, train: LabeledTexts) -> tuple[Path, bool]:
 def _load(path: Path, args: ClassifierArgs, from_scratch: bool):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from policies._llm import load_causal_lm
+    from qx_env.models import load_causal_lm
 
     load_causal_lm(path)  # checks that the base is a causal LM, with a clear error otherwise
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

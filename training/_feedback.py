@@ -110,8 +110,7 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
     ``stop_after`` (for tests of resumption) stops after that many new parts, as a crash would.
     """
     from policies import make_policy
-    from qx_env.envs import AuditedSearch
-    from qx_env.search import SearchSystem
+    from qx_env.search import AuditedSearch, SearchSystem
 
     if not 0 <= shard < shards:
         raise QxError(f"shard must be in [0, {shards}), got {shard}")

@@ -37,8 +37,7 @@ class EnvironmentRewards:
     """Reward terms computed by running answers through the search system of a snapshot."""
 
     def __init__(self, snapshot, modes: str = "keyword", k: int = 100) -> None:
-        from qx_env.envs import AuditedSearch
-        from qx_env.search import SearchSystem
+        from qx_env.search import AuditedSearch, SearchSystem
 
         self.snapshot = snapshot
         self.system = SearchSystem(snapshot, modes=modes.split(","), k=k, candidates=max(k, 1000))

@@ -8,7 +8,7 @@ initialised head or adapter depends on the seed alone, never on what the process
 trainers get ``seed`` and ``data_seed`` (data order) and load data in the main process. Everything
 is restored on exit, so the process's later work (evaluation, mining) is untouched. The known
 deprecation warnings that trl and peft raise from their own code are filtered by message and
-category (``policies._llm.KNOWN_WARNINGS``).
+category (``qx_env.models.KNOWN_WARNINGS``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from policies._llm import known_warnings_filtered
+from qx_env.models import known_warnings_filtered
 
 
 def trainer_seeds(seed: int) -> dict:

@@ -81,7 +81,7 @@ class TrainArgs:
 
 
 def _load(args: TrainArgs):
-    from policies import load_causal_lm
+    from qx_env.models import load_causal_lm
 
     tokenizer, model = load_causal_lm(args.base, args.adapter)
     if args.adapter:

@@ -5,7 +5,7 @@ episode with the env's reward terms (:mod:`qx_env.rewards`, the ``ExploreEnv(rew
 
 Instances are cheap and picklable: they hold options only. The snapshot and the search system are
 opened on first use and shared by every instance of a process with the same search options, while
-each instance keeps its own removal state (:class:`qx_env.openenv.episode.IsolatedEpisode`). Every
+each instance keeps its own removal state (:class:`qx_env.envs.IsolatedEpisode`). Every
 reset starts from the snapshot with the reported items taken down and an auditor seeded from the
 report id, so the rollouts of one group start alike.
 """
@@ -16,8 +16,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from qx_env.envs import IsolatedEpisode
 from qx_env.errors import QxError
-from qx_env.openenv.episode import IsolatedEpisode
 
 #: What the model is told, before the report that ``reset`` appends.
 TOOL_INSTRUCTIONS = {

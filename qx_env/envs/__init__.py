@@ -1,10 +1,11 @@
-"""Gymnasium environments: exploration from reports, the auditor and the platform's dynamics."""
+"""Gymnasium environments over the search platform (:mod:`qx_env.search`): exploration from reports
+(:class:`ExploreEnv`), and episodes with their own removal state over one shared search system
+(:class:`IsolatedEpisode`, what an OpenEnv session and a TRL rollout each need)."""
 
-from qx_env.envs._audit import AuditedSearch
-from qx_env.envs._dynamics import Dynamics
 from qx_env.envs._explore import ExploreEnv
+from qx_env.envs._isolated import IsolatedEpisode
 from qx_env.envs._spaces import UnicodeText
 
 ENV_ID = "qx_env/Explore-v0"
 
-__all__ = ["ENV_ID", "AuditedSearch", "Dynamics", "ExploreEnv", "UnicodeText"]
+__all__ = ["ENV_ID", "ExploreEnv", "IsolatedEpisode", "UnicodeText"]

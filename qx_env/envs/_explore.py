@@ -18,13 +18,12 @@ import numpy as np
 from gymnasium import spaces
 
 from indexes import MAX_QUERY_CHARS
-from qx_env.envs._audit import AuditedSearch
-from qx_env.envs._dynamics import Dynamics
 from qx_env.envs._spaces import UnicodeText
 from qx_env.errors import QxError
+from qx_env.metrics import offline_metrics
 from qx_env.parsers import has_answer_prefix, parse_answer, search_queries
 from qx_env.rewards import Reward
-from qx_env.search import SearchSystem, resolve_modes
+from qx_env.search import AuditedSearch, Dynamics, SearchSystem, resolve_modes
 from qx_env.snapshot import Snapshot
 from qx_env.types import MODE_BITS, Milliseconds, OfflineMetrics, QueryOutcome, StepOutcome
 
@@ -204,8 +203,6 @@ class ExploreEnv(gym.Env[dict, Action]):
 
     def episode_metrics(self) -> OfflineMetrics:
         """The paper's Table 5 row over this episode's queries so far."""
-        from qx_env.metrics import offline_metrics  # the metrics module builds on this package
-
         return offline_metrics(self._outcomes, self.k)
 
     def _run(self, query: str) -> QueryOutcome:

@@ -11,7 +11,7 @@ _NAMES = {
     "ExploreAction": "qx_env.openenv.models", "ExploreObservation": "qx_env.openenv.models",
     "ExploreState": "qx_env.openenv.models", "ExploreEnvironment": "qx_env.openenv.environment",
     "create_openenv_app": "qx_env.openenv.app", "ExploreClient": "qx_env.openenv.client",
-    "IsolatedEpisode": "qx_env.openenv.episode",
+    "IsolatedEpisode": "qx_env.envs",
 }
 
 __all__ = ["ExploreAction", "ExploreClient", "ExploreEnvironment", "ExploreObservation", "ExploreState",

@@ -1,5 +1,5 @@
 """The server-side OpenEnv environment: one :class:`ExploreEnvironment` per session, each an
-:class:`~qx_env.openenv.episode.IsolatedEpisode` (its own removal state over the process's shared
+:class:`~qx_env.envs.IsolatedEpisode` (its own removal state over the process's shared
 search system), so concurrent sessions never see each other's removals."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 from openenv.core.env_server.interfaces import Environment
 
+from qx_env.envs import IsolatedEpisode
 from qx_env.errors import QxError
-from qx_env.openenv.episode import IsolatedEpisode
 from qx_env.openenv.models import ExploreAction, ExploreObservation, ExploreState
 
 

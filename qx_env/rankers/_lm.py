@@ -43,7 +43,7 @@ def load_classifier(path: str | Path, trust_remote_code: bool = False):
     """Tokenizer and two-label sequence-classification model from a local directory; clear errors otherwise."""
     from transformers import AutoModelForSequenceClassification
 
-    from policies._llm import load_local_model
+    from qx_env.models import load_local_model
 
     root = Path(path).expanduser()
     tokenizer, model = load_local_model(root, AutoModelForSequenceClassification, (CLASSIFIER_SUFFIX,),
@@ -78,7 +78,7 @@ class JudgeScorer:
 
     def __init__(self, path: str | Path, language: str = "zh", positive: str = "", negative: str = "",
                  max_length: int = 256, trust_remote_code: bool = False) -> None:
-        from policies import load_causal_lm
+        from qx_env.models import load_causal_lm
 
         if language not in JUDGE_PROMPTS:
             raise QxError(f"judge language must be one of {', '.join(JUDGE_PROMPTS)}, got {language!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qx_env.envs import Dynamics
 from qx_env.errors import QxError
+from qx_env.search import Dynamics
 from qx_env.specs import spec_options
 
 

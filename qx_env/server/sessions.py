@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qx_env.envs import AuditedSearch
-from qx_env.search import SearchSystem
+from qx_env.search import AuditedSearch, SearchSystem
 from qx_env.server.config import ServerConfig
 from qx_env.server.formats import BadRequest
 

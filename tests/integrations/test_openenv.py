@@ -13,9 +13,9 @@ import pytest
 from websockets.sync.client import connect
 
 from qx_env import QxError
-from qx_env.envs import AuditedSearch, ExploreEnv
+from qx_env.envs import ExploreEnv
 from qx_env.openenv import ExploreAction, ExploreClient, create_openenv_app
-from qx_env.search import SearchSystem
+from qx_env.search import AuditedSearch, SearchSystem
 from qx_env.server import ServerThread
 
 OPTIONS = {"reward": "new_toxic+0.1*query_cost", "dynamics": "removal", "split": "test", "budget": 3,

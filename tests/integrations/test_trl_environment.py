@@ -10,8 +10,8 @@ import pickle
 import pytest
 
 from qx_env import QxError
-from qx_env.envs import AuditedSearch, ExploreEnv
-from qx_env.search import SearchSystem
+from qx_env.envs import ExploreEnv
+from qx_env.search import AuditedSearch, SearchSystem
 from training import SearchEnvironment, tool_rows
 
 REWARD = "new_toxic+0.1*query_cost"

@@ -17,8 +17,7 @@ import pytest
 from indexes import build_indexes
 from qx_env import Snapshot
 from qx_env.corpus import SynthConfig, synthesize
-from qx_env.envs import AuditedSearch
-from qx_env.search import SearchSystem
+from qx_env.search import AuditedSearch, SearchSystem
 from qx_env.server import ServerConfig, ServerThread, create_app
 from qx_env.server.batching import SearchWorker
 from qx_env.server.sessions import SessionStore

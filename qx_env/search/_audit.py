@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qx_env.envs._dynamics import Dynamics, held_back
-from qx_env.search import SearchSystem
+from qx_env.search._dynamics import Dynamics, held_back
+from qx_env.search._system import SearchSystem
 from qx_env.types import QueryOutcome
 
 

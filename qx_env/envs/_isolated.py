@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from qx_env.envs._explore import ExploreEnv
 from qx_env.errors import QxError
+from qx_env.rewards import Reward
+from qx_env.search import Dynamics, SearchSystem
+from qx_env.snapshot import Snapshot
 
 _BACKENDS: dict[tuple, tuple[Any, Any, threading.Lock]] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -25,9 +29,6 @@ def shared_backend(snapshot: str, system_options: tuple) -> tuple[Any, Any, thre
     key = (snapshot, system_options)
     with _BACKENDS_LOCK:
         if key not in _BACKENDS:
-            from qx_env.search import SearchSystem
-            from qx_env.snapshot import Snapshot
-
             loaded = Snapshot.load(snapshot)
             _BACKENDS[key] = (loaded, SearchSystem(loaded, **dict(system_options)), threading.Lock())
         return _BACKENDS[key]
@@ -51,8 +52,6 @@ class IsolatedEpisode:
     def __init__(self, snapshot: str | os.PathLike, modes: str | Sequence[str] = "keyword", k: int = 100,
                  candidates: int = 1000, ranker: str = "retrieval", match: str = "exact", build: bool = False,
                  seed: int = 0, **env_options: Any) -> None:
-        from qx_env.envs._dynamics import Dynamics
-        from qx_env.rewards import Reward
 
         path = getattr(snapshot, "path", snapshot)
         if path is None:
@@ -81,8 +80,6 @@ class IsolatedEpisode:
     def _backend(self):
         snapshot, system, lock = shared_backend(self.snapshot, self.system_options)
         if self._env is None:
-            from qx_env.envs import ExploreEnv
-
             self._env = ExploreEnv(snapshot, system=system, **self.env_options)
         return system, lock
 
