@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.types import StepOutcome
@@ -32,6 +34,22 @@ def _ratio(step: StepOutcome) -> float:
     return sum(q.toxic_ratio for q in step.queries) / len(step.queries) if step.queries else 0.0
 
 
+def pooled_toxic_ratio(toxic_hits: Iterable[int], exposed: Iterable[int]) -> float:
+    """Toxic items / exposed items pooled over several queries (0 when nothing was exposed): the
+    toxic ratio of a whole answer, as preference pairs (paper eq. 4) compare answers."""
+    exposed_total = sum(exposed)
+    return sum(toxic_hits) / exposed_total if exposed_total else 0.0
+
+
+def _pooled_ratio(step: StepOutcome) -> float:
+    return pooled_toxic_ratio((q.toxic_hits for q in step.queries), (len(q.exposed) for q in step.queries))
+
+
+def _distinct_toxic_log(step: StepOutcome) -> float:
+    found = np.unique(np.concatenate([q.toxic for q in step.queries])) if step.queries else ()
+    return math.log1p(len(found))
+
+
 def _query_cost(step: StepOutcome) -> float:
     return -float(len(step.queries))
 
@@ -50,6 +68,9 @@ REWARDS: dict[str, RewardTerm] = {
         RewardTerm("new_toxic", "toxic items detected for the first time", _new_toxic),
         RewardTerm("hit", "queries with at least one toxic item in the top k (effective queries)", _hit),
         RewardTerm("ratio", "mean toxic ratio (toxic / exposed) of the step's queries", _ratio),
+        RewardTerm("pooled_ratio", "toxic items / exposed items over all the step's queries", _pooled_ratio),
+        RewardTerm("distinct_toxic_log", "log(1 + distinct toxic items the step's queries exposed)",
+                   _distinct_toxic_log),
         RewardTerm("query_cost", "minus the number of queries searched", _query_cost),
         RewardTerm("exposure_cost", "minus the normal items exposed, in units of k (auditor load)", _exposure_cost),
         RewardTerm("format", "-1 when a model answer could not be parsed", _format),

@@ -22,6 +22,8 @@ STEP = StepOutcome((_q(range(10), [1, 2, 3], [1, 2]), _q(range(4), [], []), _q([
     ("new_toxic", 2.0),  # two items detected for the first time
     ("hit", 1.0),  # one query of three had a toxic item
     ("ratio", (3 / 10 + 0 + 0) / 3),  # mean toxic ratio; a query exposing nothing has ratio 0
+    ("pooled_ratio", 3 / 14),  # toxic / exposed over all three queries, not the mean of their ratios
+    ("distinct_toxic_log", np.log1p(3)),
     ("query_cost", -3.0),
     ("exposure_cost", -((10 - 3) / 10 + 4 / 10)),  # normal items shown, in units of k
     ("format", 0.0),
@@ -33,7 +35,14 @@ def test_each_term(name, expected):
 def test_format_penalty_and_empty_step():
     bad = StepOutcome((), k=10, well_formed=False)
     assert REWARDS["format"].compute(bad) == -1
-    assert all(REWARDS[n].compute(bad) == 0 for n in ("new_toxic", "hit", "ratio", "query_cost", "exposure_cost"))
+    assert all(REWARDS[n].compute(bad) == 0 for n in ("new_toxic", "hit", "ratio", "pooled_ratio", "distinct_toxic_log",
+                                                  "query_cost", "exposure_cost"))
+
+
+def test_distinct_toxic_counts_an_item_found_twice_once():
+    twice = StepOutcome((_q(range(5), [1, 2], [1, 2]), _q(range(3), [1, 2], [])), k=10)
+    assert REWARDS["distinct_toxic_log"].compute(twice) == pytest.approx(np.log1p(2))
+    assert REWARDS["pooled_ratio"].compute(twice) == pytest.approx(4 / 8)
 
 
 def test_weighted_combination_reports_every_component():

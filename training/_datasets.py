@@ -18,6 +18,7 @@ import pyarrow as pa
 from policies import answer, messages
 from qx_env.errors import QxError
 from qx_env.jsonl import read_jsonl, write_jsonl
+from qx_env.rewards import pooled_toxic_ratio
 from qx_env.snapshot import Snapshot
 
 __all__ = ["pair_rows", "qualified", "read_jsonl", "sft_rows", "write_jsonl"]
@@ -110,8 +111,7 @@ def _pairs_for(prompt, report_ids, candidates, tau, max_pairs, language) -> list
     scored = []
     for (policy, number), items in sorted(candidates.items()):
         queries = list(dict.fromkeys(q for q, _, _ in items))
-        exposed = sum(e for _, e, _ in items)
-        ratio = sum(t for _, _, t in items) / exposed if exposed else 0.0
+        ratio = pooled_toxic_ratio((t for _, _, t in items), (e for _, e, _ in items))
         if queries:
             scored.append((ratio, policy, queries))
     chosen = [s for s in scored if s[0] >= tau]

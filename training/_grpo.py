@@ -5,12 +5,13 @@ an answer that is not in the paper's format. trl logs each reward term separatel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.parsers import parse_answer
+from qx_env.rewards import REWARDS
+from qx_env.types import StepOutcome
 from training._reproducible import reproducible
 from training._train import TrainArgs, _common, _load, _peft_config, _run
 
@@ -34,35 +35,55 @@ class GRPOArgs(TrainArgs):
 
 
 class EnvironmentRewards:
-    """Reward terms computed by running answers through the search system of a snapshot."""
+    """GRPO reward functions from the env's reward terms (:mod:`qx_env.rewards`), computed by running
+    each sampled answer's queries through the search system of a snapshot (the reports' own items taken
+    down, static dynamics). Each function is named after its term, so trl logs ``rewards/<term>``."""
 
-    def __init__(self, snapshot, modes: str = "keyword", k: int = 100) -> None:
+    #: The default terms: toxic items the answer finds (log-scaled) and the paper's answer format.
+    TERMS = ("distinct_toxic_log", "format")
+
+    def __init__(self, snapshot, modes: str | Sequence[str] = "keyword", k: int = 100,
+                 terms: Sequence[str] = TERMS) -> None:
         from qx_env.search import AuditedSearch, SearchSystem
 
         self.snapshot = snapshot
-        self.system = SearchSystem(snapshot, modes=modes.split(","), k=k, candidates=max(k, 1000))
+        self.k = k
+        unknown = [t for t in terms if t not in REWARDS]
+        if unknown or not terms:
+            raise QxError(f"unknown GRPO reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
+        self.system = SearchSystem(snapshot, modes=modes.split(",") if isinstance(modes, str) else list(modes), k=k,
+                                   candidates=max(k, 1000))
         reported = [snapshot.position_of[i] for i in snapshot.reports.column("item_id").to_pylist()]
         self.audit = AuditedSearch(self.system, "static", known=reported)
         self.samples: list[tuple[str, tuple[str, ...], int]] = []  # last answers, for the run card
+        self._searched: dict[str, StepOutcome] = {}
+        self.reward_funcs = [self._reward_function(term) for term in terms]
 
-    def _text(self, completion) -> str:
-        return completion[-1]["content"] if isinstance(completion, list) else str(completion)
-
-    def toxic_found(self, prompts, completions, report_id=None, **_) -> list[float]:
-        """log(1 + distinct toxic items found by the answer's queries)."""
-        rewards = []
-        for number, completion in enumerate(completions):
-            parsed = parse_answer(self._text(completion))
+    def step(self, completion) -> StepOutcome:
+        """What the answer did as one env step: its parsed queries searched, its format judged."""
+        text = completion[-1]["content"] if isinstance(completion, list) else str(completion)
+        if text not in self._searched:
+            if len(self._searched) > 4096:  # answers of earlier batches
+                self._searched.clear()
+            parsed = parse_answer(text)
             outcomes = self.audit.run_many(list(parsed.queries)) if parsed.queries else []
-            found = np.unique(np.concatenate([o.toxic for o in outcomes])) if outcomes else np.empty(0)
-            rewards.append(float(np.log1p(len(found))))
-            if report_id is not None and number < 2:
-                self.samples = ([*self.samples, (report_id[number], parsed.queries, len(found))])[-20:]
-        return rewards
+            self._searched[text] = StepOutcome(tuple(outcomes), self.k, parsed.well_formed)
+        return self._searched[text]
 
-    def format(self, prompts, completions, **_) -> list[float]:
-        """0 for an answer in the paper's format with at least one query, else -1."""
-        return [0.0 if parse_answer(self._text(c)).well_formed else -1.0 for c in completions]
+    def _reward_function(self, term: str):
+        compute = REWARDS[term].compute
+
+        def reward(prompts, completions, report_id=None, **_) -> list[float]:
+            steps = [self.step(c) for c in completions]
+            if report_id is not None and term == self.reward_funcs[0].__name__:
+                for number, step in list(enumerate(steps))[:2]:
+                    found = len({p for q in step.queries for p in q.toxic.tolist()})
+                    self.samples = [*self.samples, (report_id[number], tuple(q.query for q in step.queries), found)][-20:]
+            return [compute(step) for step in steps]
+
+        reward.__name__ = reward.__qualname__ = term
+        reward.__doc__ = REWARDS[term].description
+        return reward
 
 
 def train_grpo(args: GRPOArgs):
@@ -91,7 +112,7 @@ def train_grpo(args: GRPOArgs):
                             max_completion_length=args.max_completion_length, temperature=args.temperature,
                             generation_batch_size=max(args.num_generations, args.batch_size), beta=args.beta,
                             log_completions=False)
-        trainer = GRPOTrainer(model=model, reward_funcs=[rewards.toxic_found, rewards.format], args=config,
+        trainer = GRPOTrainer(model=model, reward_funcs=rewards.reward_funcs, args=config,
                               train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                               peft_config=_peft_config(args))
         return _run(trainer, args, "grpo", len(rows), settings, extra={"samples": rewards.samples})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from qx_env import QxError
@@ -95,16 +96,22 @@ def test_grpo_steps_against_the_environment(indexed_snapshot, tiny_model, tmp_pa
                                                                                   row["annotation_kinds"]) if kind == "good"]
     answers = [[{"role": "assistant", "content": f"提取的风险排查关键词集合如下，以英文逗号分隔：{','.join(good[:3])}"}],
                [{"role": "assistant", "content": "no format"}]]
-    found = rewards.toxic_found(None, answers)
-    assert found[0] > 0 and found[1] == 0
-    assert rewards.format(None, answers) == [0.0, -1.0]
+    toxic_found, answer_format = rewards.reward_funcs
+    assert (toxic_found.__name__, answer_format.__name__) == ("distinct_toxic_log", "format")
+    found = toxic_found(None, answers)
+    step = rewards.step(answers[0])
+    distinct = len({p for q in step.queries for p in q.toxic.tolist()})
+    assert found[0] == pytest.approx(np.log1p(distinct)) and distinct > 0 and found[1] == 0
+    assert answer_format(None, answers) == [0.0, -1.0]
+    with pytest.raises(QxError, match="unknown GRPO reward term"):
+        EnvironmentRewards(indexed_snapshot, terms=("found",))
     final = train_grpo(GRPOArgs(base=str(tiny_model), out=str(tmp_path / "grpo"), snapshot=str(indexed_snapshot.path),
                                 split="train,dev,test", max_steps=2, batch_size=4, num_generations=4,
                                 max_completion_length=16, learning_rate=1e-3))
     card = json.loads((tmp_path / "grpo" / "run_card.json").read_text())
     assert card["kind"] == "grpo" and (final / "adapter_config.json").is_file()
     logged = {key for entry in card["log"] for key in entry}
-    assert any("toxic_found" in key for key in logged) and any("format" in key for key in logged)
+    assert any("distinct_toxic_log" in key for key in logged) and any("format" in key for key in logged)
 
 
 def test_loop_round_then_resume(indexed_snapshot, tiny_model, tmp_path):
