@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
 from qx_env.files import write_text_atomic  # noqa: F401 (re-exported for the benchmark scripts)
+from qx_env.flags import parse_dataclass, split_specs  # noqa: F401 (split_specs: re-exported for the scripts)
 
 
 def ensure_snapshot(items: int, seed: int, path: str = ""):
@@ -27,18 +27,6 @@ def ensure_snapshot(items: int, seed: int, path: str = ""):
     if missing:
         build_indexes(snapshot, modes=missing)
     return snapshot
-
-
-def split_specs(text: str) -> list[str]:
-    """Policy specs from a comma-separated list, where a spec's own options stay with it:
-    ``"annotation,llm:path=m,num_beams=4,tfidf"`` -> ``["annotation", "llm:path=m,num_beams=4", "tfidf"]``."""
-    specs: list[str] = []
-    for piece in (p.strip() for p in text.split(",")):
-        if re.match(r"^\w+=", piece) and specs:  # key=value: an option of the spec before it
-            specs[-1] += "," + piece
-        elif piece:
-            specs.append(piece)
-    return specs
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -74,8 +62,6 @@ def save_figure_atomic(figure, path: str | Path) -> Path:
 
 def parse_args(cls, description: str, argv=None):
     """An instance of the dataclass ``cls`` from ``--field value`` flags (help from field docstrings)."""
-    from qx_env.flags import parse_dataclass
-
     return parse_dataclass(cls, description, argv)
 
 

@@ -24,9 +24,9 @@ from benchmarks._common import (
     describe_run,
     markdown_table,
     parse_args,
-    split_specs,
 )
 from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
 
 WORK_MARKER = ".made-by-qx-demo"
 HUMAN = "annotation"
@@ -46,9 +46,9 @@ class Args:
     """Share of toxic items reported (train/dev/test reports)."""
     seed: int = 0
     """Seed of the snapshot, the training and the simulated day."""
-    baselines: str = "annotation,tfidf,ngram,textrank"
+    baselines: SpecList = ("annotation", "tfidf", "ngram", "textrank")
     """Policy specs evaluated in every mode, comma-separated."""
-    modes: str = ",".join(modes.MODES)
+    modes: SpecList = modes.MODES
     """Retrieval modes of the Table 5 grid (keyword, embedding, graph, hybrid; keyword:match=bm25)."""
     online_baseline: str = "tfidf"
     """Policy added to the human queries in the simulated day, beside the models."""
@@ -149,7 +149,7 @@ def run_stages(args: Args) -> Path:
         build_indexes(snapshot)
 
     with stages("evaluate the baselines in every retrieval mode"):
-        baselines = {spec: modes.extract_queries(snapshot, spec) for spec in split_specs(args.baselines)}
+        baselines = {spec: modes.extract_queries(snapshot, spec) for spec in args.baselines}
         baseline_rows = modes.evaluate_grid(snapshot, baselines, grid_modes, ["retrieval"])
         print(modes.markdown(baseline_rows, k=100))
 

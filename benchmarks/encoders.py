@@ -46,9 +46,9 @@ _WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9']+")
 class Args:
     data_dir: str = "../shared/data"
     """The real corpora (see ../shared/data/README.md)."""
-    languages: str = "zh,en"
+    languages: tuple[str, ...] = ("zh", "en")
     """Languages measured, comma-separated (zh, en)."""
-    encoders: str = "ngram,use,e5"
+    encoders: tuple[str, ...] = ("ngram", "use", "e5")
     """Encoder kinds, comma-separated (ngram, use, e5 or a local path)."""
     corpus: int = 20000
     """Texts per language (the en corpus has about 5,500)."""
@@ -58,9 +58,9 @@ class Args:
     """Span queries per language."""
     speed_texts: int = 512
     """Texts per speed measurement (batch 1 uses a sixteenth)."""
-    threads: str = "1,2"
+    threads: tuple[int, ...] = (1, 2)
     """Thread counts of the speed measurement, comma-separated."""
-    batch_sizes: str = "1,32,256"
+    batch_sizes: tuple[int, ...] = (1, 32, 256)
     """Batch sizes of the speed measurement, comma-separated."""
     seed: int = 0
     """Seed of the sampled texts and rewrites."""
@@ -367,7 +367,7 @@ def speed_texts(rows: list[tuple[str, str]], count: int, rng: np.random.Generato
 
 # ---- main ------------------------------------------------------------------------------------
 def tables(result: dict) -> str:
-    sizes = result["config"]["batch_sizes"].split(",")
+    sizes = [str(b) for b in result["config"]["batch_sizes"]]  # the keys of texts_per_s
     speed_rows = [[r["language"], r["encoder"], r["threads"], r["dim"], r["load_s"],
                    *(r["texts_per_s"][b] for b in sizes), r["memory_mb"]] for r in result["speed"]]
     speed_table = markdown_table(["lang", "encoder", "threads", "dim", "load s", *(f"texts/s b={b}" for b in sizes),
@@ -390,11 +390,9 @@ def main(args: Args) -> dict:
     from qx_env.errors import QxError
 
     data_dir, out = Path(args.data_dir), Path(args.out)
-    names = [n.strip() for n in args.encoders.split(",") if n.strip()]
-    threads = [int(t) for t in args.threads.split(",") if t.strip()]
-    batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    names = list(args.encoders)
     result: dict = {"speed": [], "quality": [], "queries": {}}
-    for language in [x.strip() for x in args.languages.split(",") if x.strip()]:
+    for language in args.languages:
         rng = np.random.default_rng(args.seed)
         rows = load_corpus(language, data_dir)
         if not rows:
@@ -410,7 +408,7 @@ def main(args: Args) -> dict:
                                                     for k, v in queries["rewrites"].items()}}
         texts = speed_texts(sample, args.speed_texts, rng)
         result["speed"] += [{"language": language, **r}
-                            for r in speed(names, threads, batch_sizes, texts, corpus)]
+                            for r in speed(names, list(args.threads), list(args.batch_sizes), texts, corpus)]
         for name in names:
             encoder = make(name, corpus)
             result["quality"].append(quality(encoder, name, language, corpus, queries, out / "cache"))

@@ -36,30 +36,30 @@ from benchmarks._common import (
     parse_args,
     pyplot,
     save_figure_atomic,
-    split_specs,
 )
 from benchmarks.modes import MODES, evaluate_grid, extract_queries, search_system
 from qx_env.errors import QxError
 from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
 
 SYNTH = "synth"
 #: Queries with no content (punctuation, symbols, emoji, one Latin letter or digit, whitespace).
 JUNK_QUERIES = ("((((", "!!!", '"', "，,，", "😀" * 50, "a", "7", " ", "★☆", "~~~", "...", "【】")
 #: Policies per kind of corpus: composed reports carry no annotations, so neither the Human nor
 #: the Bi-LSTM-CRF (which learns from annotations) can run there.
-SYNTH_POLICIES = "annotation,tfidf,seqlabel,textrank"
-REAL_POLICIES = "tfidf,textrank"
+SYNTH_POLICIES = ("annotation", "tfidf", "seqlabel", "textrank")
+REAL_POLICIES = ("tfidf", "textrank")
 #: Claim (d): "in the tens of percent" read as an increment between +10% and +99%.
 TENS_OF_PERCENT = (0.10, 0.99)
 
 
 @dataclass
 class Args:
-    seeds: str = "0,1,2"
+    seeds: tuple[int, ...] = (0, 1, 2)
     """Corpus seeds; every claim is measured on each."""
     items: int = 200_000
     """Synthetic corpus size."""
-    corpora: str = "synth,harm-zh,fbs-zh"
+    corpora: tuple[str, ...] = (SYNTH, "harm-zh", "fbs-zh")
     """Synth and/or compose presets planted at their default share."""
     data_dir: str = "../shared/data"
     """The real corpora, for the presets."""
@@ -69,11 +69,11 @@ class Args:
     """Share of a preset's toxic items reported: the synthetic default, for comparable counts."""
     toxic_share: float = 0.0
     """Synthetic prevalence; 0 keeps the generator's default."""
-    prevalences: str = "0.0005,0.001,0.003,0.01,0.03"
+    prevalences: tuple[float, ...] = (0.0005, 0.001, 0.003, 0.01, 0.03)
     """Synthetic sweep (first seed); empty skips it."""
     sweep_items: int = 60_000
     """Corpus size of the prevalence sweep."""
-    sizes: str = "20000,60000,200000"
+    sizes: tuple[int, ...] = (20_000, 60_000, 200_000)
     """Synthetic sweep (first seed, default prevalence); empty skips it."""
     k: int = 100
     """Items exposed per query."""
@@ -83,9 +83,9 @@ class Args:
     """Claim (c) from the results.json of `qx bench training` instead."""
     online_model: str = "tfidf"
     """Claim (d): the policy whose queries follow the human ones online."""
-    synth_policies: str = SYNTH_POLICIES
+    synth_policies: SpecList = SYNTH_POLICIES
     """On the synthetic corpus (annotation = Human, seqlabel = Bi-LSTM-CRF)."""
-    real_policies: str = REAL_POLICIES
+    real_policies: SpecList = REAL_POLICIES
     """On planted real corpora (no annotations there)."""
     out: str = "reports/bench/fidelity"
     """Output directory: results.json, table, plot."""
@@ -167,7 +167,7 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
         return json.loads(cache.read_text(encoding="utf-8"))
     started = time.perf_counter()
     snapshot = make_snapshot(cell, args, work)
-    specs = split_specs(args.synth_policies if cell.corpus == SYNTH else args.real_policies)
+    specs = list(args.synth_policies if cell.corpus == SYNTH else args.real_policies)
     if not full:
         specs = specs[:2] if cell.corpus == SYNTH else specs[:1]
     extracted = {spec: extract_queries(snapshot, spec) for spec in specs}
@@ -395,8 +395,7 @@ def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
 
 
 def main(args: Args) -> dict:
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    corpora = [c for c in args.corpora.split(",") if c]
+    seeds, corpora = args.seeds, args.corpora
     if not seeds or not corpora:
         raise QxError("give at least one seed (--seeds) and one corpus (--corpora)")
     out = Path(args.out)
@@ -406,11 +405,10 @@ def main(args: Args) -> dict:
                                    args, work, full=True) for seed in seeds] for corpus in corpora}
     sweeps = {}
     if SYNTH in corpora:
-        shares = [float(p) for p in args.prevalences.split(",") if p.strip()]
-        sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
         sweeps["prevalence"] = [run_cell(Cell(SYNTH, seeds[0], p, args.sweep_items), args, work, full=False)
-                                for p in shares]
-        sweeps["size"] = [run_cell(Cell(SYNTH, seeds[0], args.toxic_share, n), args, work, full=False) for n in sizes]
+                                for p in args.prevalences]
+        sweeps["size"] = [run_cell(Cell(SYNTH, seeds[0], args.toxic_share, n), args, work, full=False)
+                          for n in args.sizes]
     training = None
     if args.training_results:
         training = json.loads(Path(args.training_results).read_text(encoding="utf-8"))

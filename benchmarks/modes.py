@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +19,9 @@ from benchmarks._common import (
     parse_args,
     pyplot,
     save_figure_atomic,
-    split_specs,
 )
 from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
 
 #: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
 #: and the search system's ``hybrid``; a test keeps them equal without importing the indexes here).
@@ -41,11 +41,11 @@ BOOTSTRAP_SEED = 0
 class Args:
     snapshot: str = "snapshots/demo-zh"
     """Snapshot directory."""
-    policies: str = "annotation,tfidf,ngram,textrank"
+    policies: SpecList = ("annotation", "tfidf", "ngram", "textrank")
     """Policy specs, comma-separated; a spec's own options stay with it."""
-    modes: str = ",".join(MODES)
+    modes: SpecList = MODES
     """Retrieval modes (keyword, embedding, graph, hybrid), comma-separated; keyword:match=bm25 for bm25."""
-    rankers: str = "retrieval"
+    rankers: SpecList = ("retrieval",)
     """Ranker specs, comma-separated, e.g. retrieval,risk,lm:path=M,kind=judge."""
     split: str = "test"
     """Report split(s) whose reports are explored, comma-separated."""
@@ -101,11 +101,11 @@ def mode_label(name: str, match: str) -> str:
     return name if match == "exact" else f"{name}:match={match}"
 
 
-def parse_modes(text: str) -> list[str]:
-    """Canonical mode specs from a comma-separated list (see :func:`parse_mode`), each checked."""
+def parse_modes(specs: Sequence[str]) -> list[str]:
+    """Canonical mode specs (see :func:`parse_mode`), each checked, duplicates dropped."""
     from qx_env.errors import QxError
 
-    modes = [mode_label(*parse_mode(m)) for m in split_specs(text)]
+    modes = [mode_label(*parse_mode(m)) for m in specs]
     if not modes:
         raise QxError(f"no mode given; choose from {', '.join(MODE_NAMES)}")
     return list(dict.fromkeys(modes))
@@ -327,12 +327,12 @@ def main(args: Args) -> dict:
     modes = parse_modes(args.modes)
     # every index the grid needs (the policies read keyword counts), refused or built at once, before any work
     ensure_indexes(snapshot, ["keyword", *(parse_mode(m)[0] for m in modes)], build=args.build_missing)
-    extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in split_specs(args.policies)}
+    extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in args.policies}
     for name in silent_policies(extracted):
         print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"
               + ("; composed snapshots carry no auditor annotations" if name == "annotation" else ""),
               file=sys.stderr)
-    rows = evaluate_grid(snapshot, extracted, modes, split_specs(args.rankers), args.k)
+    rows = evaluate_grid(snapshot, extracted, modes, list(args.rankers), args.k)
     out = Path(args.out)
     print(write_results(rows, out, args, args.k))
     print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'modes.png'}")

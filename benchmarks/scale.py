@@ -33,8 +33,8 @@ MODES = ("keyword", "embedding", "graph")
 
 @dataclass
 class Args:
-    sizes: str = "10000,100000"
-    """Corpus sizes (items), comma-separated."""
+    sizes: tuple[int, ...] = (10_000, 100_000)
+    """Corpus sizes (items)."""
     million: bool = False
     """Also 1,000,000 items (about 20 minutes and several GiB here)."""
     seed: int = 0
@@ -132,7 +132,7 @@ def main(args: Args) -> dict:
         result = measure_size(args.one_size, args)
         write_text_atomic(out / f"items-{args.one_size}" / "scale.json", json.dumps(result, indent=2))
         return result
-    sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
+    sizes = [*args.sizes, *([1_000_000] if args.million else [])]
     rows = [run_size(items, args) for items in tqdm(sizes, desc="corpus sizes")]
     text = table(rows)
     write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2))

@@ -37,7 +37,7 @@ class Args:
     """Share of toxic items reported."""
     snapshot_seed: int = 0
     """Corpus seed."""
-    seeds: str = "0,1,2"
+    seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds."""
     sft_epochs: float = 12.0
     """SFT epochs."""
@@ -117,10 +117,11 @@ def main(args: Args) -> dict:
     if args.pairs_from not in PAIRS_FROM:
         raise QxError(f"--pairs-from must be one of {', '.join(PAIRS_FROM)}, got {args.pairs_from!r}")
     root = Path(args.out)
-    seeds = [int(s) for s in args.seeds.split(",") if s]
+    if not args.seeds:
+        raise QxError("give at least one training seed (--seeds 0,1,2)")
     started = time.perf_counter()
     snapshot, baseline = prepare(args, root)
-    runs = [run_seed(args, seed, root, snapshot, baseline) for seed in seeds]
+    runs = [run_seed(args, seed, root, snapshot, baseline) for seed in args.seeds]
     summary = {"runs": runs, "minutes": round((time.perf_counter() - started) / 60, 1), **describe_run(args)}
     write_text_atomic(root / "results.json", json.dumps(summary, indent=2))
     write_text_atomic(root / "summary.md", _report(runs, args, root) + "\n")

@@ -2,8 +2,11 @@
 
 Each field becomes one ``--field-name`` flag whose help text is the field's docstring (the string
 literal on the line after it, as in PEP 257's attribute docstrings) and whose default is the field's
-default, shown in ``--help``. Fields without a default are required; booleans get ``--x/--no-x``.
-``qx`` and the benchmark scripts use this one mechanism.
+default, shown in ``--help``. Fields without a default are required; booleans get ``--x/--no-x``;
+a ``tuple[X, ...]`` field takes one comma-separated value (``--seeds 0,1,2``; ``--seeds ""`` is the
+empty tuple), each element converted to ``X``, and a :data:`SpecList` field a list of spec strings
+whose own options stay with them. The type comes from the field's annotation. ``qx`` and the
+benchmark scripts use this one mechanism.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ import argparse
 import ast
 import inspect
 import itertools
+import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import MISSING, fields
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
+
+#: Element types a ``tuple[X, ...]`` field may hold, as its errors name them.
+_ELEMENTS = {str: "a string", int: "an integer", float: "a number"}
 
 
 @cache
@@ -39,22 +47,102 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+def _split_commas(text: str) -> list[str]:
+    """The comma-separated pieces of ``text``, stripped; empty pieces (and so ``""``) give none."""
+    return [piece for piece in (p.strip() for p in text.split(",")) if piece]
+
+
+def split_specs(text: str) -> list[str]:
+    """Spec strings (:mod:`qx_env.specs`) from a comma-separated list, each keeping its own options:
+    a piece that starts ``key=`` belongs to the spec before it, and a comma inside a double-quoted
+    value is no separator. ``'annotation,llm:path="m,1",num_beams=4,tfidf'`` ->
+    ``["annotation", 'llm:path="m,1",num_beams=4', "tfidf"]``."""
+    pieces, current, quoted, escaped = [], [], False, False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    specs: list[str] = []
+    for piece in (p.strip() for p in pieces):
+        if re.match(r"^\w+=", piece) and specs:  # key=value: an option of the spec before it
+            specs[-1] += "," + piece
+        elif piece:
+            specs.append(piece)
+    return specs
+
+
+#: A field holding spec strings (policies, rankers, modes), one flag for all:
+#: ``--policies annotation,tfidf:top=3,llm:path=M,num_beams=4`` (see :func:`split_specs`).
+SpecList = Annotated[tuple[str, ...], split_specs]
+
+
+class _ListOf:
+    """The argparse ``type`` of a ``tuple[X, ...]`` field: a comma-separated value -> a tuple of X;
+    an element that is not an X is refused with argparse's error naming the flag."""
+
+    def __init__(self, element: type, split: Callable[[str], list[str]] = _split_commas) -> None:
+        self.element, self.split = element, split
+
+    def __call__(self, text: str) -> tuple:
+        values = []
+        for piece in self.split(text):
+            try:
+                values.append(self.element(piece))
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"bad element {piece!r} in {text!r}: each must be "
+                                                 f"{_ELEMENTS[self.element]}") from None
+        return tuple(values)
+
+
+def _list_of(hint: Any) -> _ListOf | None:
+    """The :class:`_ListOf` of a ``tuple[X, ...]`` annotation (``Annotated`` with a split function
+    such as :data:`SpecList`), else None."""
+    split = _split_commas
+    if get_origin(hint) is Annotated:
+        hint, *extras = get_args(hint)
+        split = next((e for e in extras if callable(e)), split)
+    if get_origin(hint) is not tuple:
+        return None
+    arguments = get_args(hint)
+    if len(arguments) != 2 or arguments[1] is not Ellipsis or arguments[0] not in _ELEMENTS:
+        raise TypeError(f"a tuple field of flags is tuple[X, ...] with X one of "
+                        f"{', '.join(t.__name__ for t in _ELEMENTS)}, not {hint}")
+    return _ListOf(arguments[0], split)
+
+
+def _flag_text(value: Any) -> str:
+    """How a value is written on the command line: a tuple as its comma-separated elements."""
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, defaults: dict[str, Any] | None = None,
                         skip: tuple[str, ...] = ()) -> None:
     """One flag per field of ``cls`` (``defaults`` override field defaults; ``skip`` names fields left out)."""
     docs = field_docs(cls)
+    hints = get_type_hints(cls, include_extras=True)
     for field in fields(cls):
         if field.name in skip or field.default is MISSING and field.default_factory is not MISSING:
             continue
         flag = f"--{field.name.replace('_', '-')}"
         helptext = docs.get(field.name, "").replace("%", "%%")  # argparse %-formats help
         default = (defaults or {}).get(field.name, field.default)
+        hint = hints.get(field.name)
+        convert = _list_of(hint) or (hint if hint in _ELEMENTS else None)
         if default is MISSING:
-            parser.add_argument(flag, required=True, help=helptext)
+            parser.add_argument(flag, required=True, type=convert, help=helptext)
         elif isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=helptext)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=helptext)
+            parser.add_argument(flag, type=convert or type(default), default=default, help=helptext)
 
 
 def dataclass_from_flags(cls: type, args: argparse.Namespace, **overrides: Any):
@@ -79,7 +167,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             return f"{text} (required)".strip()
         if (action.option_strings and action.default is not argparse.SUPPRESS and action.nargs != 0
                 and "%(default)" not in text and not isinstance(action, argparse._HelpAction)):
-            shown = "none" if action.default is None else "%(default)r" if action.default == "" else "%(default)s"
+            shown = "none" if action.default is None else _flag_text(action.default)
+            shown = repr(shown) if shown == "" else shown.replace("%", "%%")
             return f"{text} (default: {shown})".strip()
         return text
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
 from qx_env.specs import format_spec
 from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
@@ -36,7 +37,7 @@ class LoopArgs:
     """Pairs per prompt, largest margins first."""
     candidates: int = 4
     """Beam candidates of the model per training report."""
-    baselines: str = ""
+    baselines: SpecList = ()
     """Policies whose answers join the model's candidates in the pairs ("": the model's own only, which gained more in the training headline)."""
     learning_rate: float = 1e-4
     """DPO learning rate."""
@@ -107,7 +108,7 @@ def train_loop(args: LoopArgs) -> list[dict]:
 
     snapshot = Snapshot.load(args.snapshot)
     root = Path(args.out)
-    baselines = [b for b in args.baselines.split(",") if b]
+    baselines = list(args.baselines)
     baseline = read_feedback(mine_feedback(snapshot, baselines, root / "feedback-baselines",
                                            progress=args.progress)) if baselines else None
     model, history = Path(args.base), []

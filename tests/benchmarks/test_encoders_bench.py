@@ -43,8 +43,8 @@ def test_encoders_benchmark_writes_tables_and_relations_hold(tmp_path):
     data = tmp_path / "data"
     _toy_data(data)
     out = tmp_path / "encoders"
-    result = main(Args(data_dir=str(data), encoders="ngram,use", corpus=400, pairs=20, spans=20, speed_texts=16,
-                       threads="1", batch_sizes="1,4", out=str(out)))
+    result = main(Args(data_dir=str(data), encoders=("ngram", "use"), corpus=400, pairs=20, spans=20, speed_texts=16,
+                       threads=(1,), batch_sizes=(1, 4), out=str(out)))
     assert [(r["language"], r["encoder"]) for r in result["speed"]] == [("zh", "ngram"), ("zh", "use"),
                                                                         ("en", "ngram"), ("en", "use")]
     assert all(r["texts_per_s"]["1"] > 0 and r["texts_per_s"]["4"] > 0 for r in result["speed"])

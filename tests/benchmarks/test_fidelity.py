@@ -20,8 +20,8 @@ def test_verdicts_follow_the_interval():
 
 
 def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
-    args = fidelity.Args(seeds="0,1", items=2500, toxic_share=0.05, corpora="synth", prevalences="0.02", sweep_items=2500,
-                         sizes="2000", synth_policies="annotation,tfidf,seqlabel:epochs=2",
+    args = fidelity.Args(seeds=(0, 1), items=2500, toxic_share=0.05, corpora=("synth",), prevalences=(0.02,),
+                         sweep_items=2500, sizes=(2000,), synth_policies=("annotation", "tfidf", "seqlabel:epochs=2"),
                          out=str(tmp_path / "out"))
     summary = fidelity.main(args)
     out = tmp_path / "out"

@@ -40,18 +40,18 @@ def test_mode_names_are_those_of_the_search_system():
 
 
 def test_parse_modes_takes_the_search_names_and_lists_them_on_an_error():
-    assert parse_modes("keyword,hybrid") == ["keyword", "hybrid"]
-    assert parse_modes("keyword:match=exact, keyword:match=bm25,hybrid:match=bm25") == [
+    assert parse_modes(["keyword", "hybrid", "keyword"]) == ["keyword", "hybrid"]
+    assert parse_modes(["keyword:match=exact", " keyword:match=bm25", "hybrid:match=bm25"]) == [
         "keyword", "keyword:match=bm25", "hybrid:match=bm25"]
     for old in ("keyword-exact", "sparse"):
         with pytest.raises(QxError, match=rf"unknown mode '{old}'; choose from keyword, embedding, graph, hybrid"):
-            parse_modes(f"keyword,{old}")
+            parse_modes(["keyword", old])
     with pytest.raises(QxError, match="match applies to the keyword index"):
-        parse_modes("embedding:match=bm25")
+        parse_modes(["embedding:match=bm25"])
     with pytest.raises(QxError, match="the one option is match=exact|bm25, got 'match=fuzzy'"):
-        parse_modes("keyword:match=fuzzy")
+        parse_modes(["keyword:match=fuzzy"])
     with pytest.raises(QxError, match="no mode given; choose from keyword"):
-        parse_modes("")
+        parse_modes([])
 
 
 def test_silent_policies_are_those_without_a_single_query():
@@ -61,13 +61,6 @@ def test_silent_policies_are_those_without_a_single_query():
 
 def test_markdown_table_formats_floats_with_three_decimals():
     assert markdown_table(["a", "b"], [["x", 0.5], ["y", 2]]) == "| a | b |\n|---|---|\n| x | 0.500 |\n| y | 2 |"
-
-
-def test_ranker_specs_keep_their_options():
-    from benchmarks._common import split_specs
-
-    assert split_specs("retrieval,oracle:auc=0.9,seed=2,lm:path=m,kind=judge,risk") == [
-        "retrieval", "oracle:auc=0.9,seed=2", "lm:path=m,kind=judge", "risk"]
 
 
 def test_bootstrap_interval_is_seeded_resamples_reports_and_holds_the_point():
@@ -95,7 +88,7 @@ def test_series_labels_name_the_ranker_only_when_there_are_several():
 @pytest.fixture(scope="module")
 def grid(indexed_snapshot, tmp_path_factory):
     out = tmp_path_factory.mktemp("modes")
-    args = Args(snapshot=str(indexed_snapshot.path), policies="annotation,tfidf", modes="keyword,graph",
+    args = Args(snapshot=str(indexed_snapshot.path), policies=("annotation", "tfidf"), modes=("keyword", "graph"),
                 split="train,dev,test", k=50, out=str(out))
     return args, main(args)["rows"], out
 

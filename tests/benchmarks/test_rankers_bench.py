@@ -13,7 +13,7 @@ from qx_env.rankers import METRICS
 def test_rankers_benchmark_writes_tables_and_plot(indexed_snapshot, tiny_model, tmp_path):
     out = tmp_path / "rankers"
     result = main(Args(snapshot=str(indexed_snapshot.path), base=str(tiny_model), cold=False, max_steps=2, max_test=100,
-                       policies="annotation,tfidf", out=str(out)))
+                       policies=("annotation", "tfidf"), out=str(out)))
     rankers = ["retrieval", "logistic regression", "lm fine-tuned (model)", "lm prompted (model)", "oracle (AUC 0.8)"]
     assert [r["ranker"] for r in result["classification"]] == rankers
     assert all(set(METRICS) <= set(row) for row in result["classification"])

@@ -15,7 +15,7 @@ MIB = 2**20
 
 def test_scale_benchmark_measures_a_size_in_its_own_process(tmp_path):
     out, snapshots = tmp_path / "scale", tmp_path / "snaps"
-    result = main(Args(sizes="1500", queries=20, steps=20, out=str(out), snapshots=str(snapshots)))
+    result = main(Args(sizes=(1500,), queries=20, steps=20, out=str(out), snapshots=str(snapshots)))
     (row,) = result["rows"]
     modes = ("keyword", "embedding", "graph")
     assert row["items"] == 1500 and set(row["build_s"]) == set(row["disk_mib"]) == set(modes)
