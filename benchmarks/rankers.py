@@ -20,10 +20,10 @@ from benchmarks._common import (
     parse_args,
     pyplot,
     save_figure_atomic,
-    split_specs,
     write_text_atomic,
 )
 from benchmarks.modes import evaluate_grid, extract_queries
+from qx_env.flags import SpecList
 from qx_env.rankers import classification_table
 from qx_env.specs import format_spec
 
@@ -52,7 +52,7 @@ class Args:
     """Cap on evaluation texts (0 = all)."""
     oracle_auc: float = 0.8
     """AUC of the oracle ranker."""
-    policies: str = "annotation,tfidf"
+    policies: SpecList = ("annotation", "tfidf")
     """Policies whose queries are ranked, comma-separated specs."""
     k: int = 100
     """Items exposed per query."""
@@ -147,7 +147,7 @@ def main(args: Args) -> dict:
                                       out / "models" / folder, args)
         classification += classification_rows(name, data, specs_of[name], args)
     specs = specs_of["snapshot"]  # the rankers trained on this snapshot rank its searches
-    extracted = {spec: extract_queries(snapshot, spec) for spec in split_specs(args.policies)}
+    extracted = {spec: extract_queries(snapshot, spec) for spec in args.policies}
     if not extracted:
         raise QxError("give at least one policy")
     labels = {spec: label for label, spec in specs.items()}
