@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qx_env.files import write_text_atomic  # noqa: F401 (re-exported for the benchmark scripts)
-from qx_env.flags import parse_dataclass, split_specs  # noqa: F401 (split_specs: re-exported for the scripts)
+from qx_env.flags import parse_dataclass
 
 
 def ensure_snapshot(items: int, seed: int, path: str = ""):

@@ -27,10 +27,10 @@ from benchmarks._common import (
     parse_args,
     pyplot,
     save_figure_atomic,
-    split_specs,
 )
 from benchmarks.modes import extract_queries, search_system
 from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Args:
     """Snapshot directory."""
     human: str = "annotation"
     """The base source (the paper's Human): a policy spec; annotation is the auditors' phrases."""
-    models: str = "tfidf"
+    models: SpecList = ("tfidf",)
     """Policy specs whose queries follow the base source's, one day each, comma-separated."""
     split: str = "test"
     """Report split(s) of the day, comma-separated."""
@@ -100,8 +100,8 @@ def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping
     keyed by the base source's :func:`base_label` and ``"<base> + <model>"``."""
     from tqdm.auto import tqdm
 
-    from qx_env.envs import Dynamics
     from qx_env.metrics import online_increment
+    from qx_env.search import Dynamics
 
     dynamics = Dynamics(kind=args.dynamics, delay=args.delay, recall=args.recall, repost_rate=args.repost_rate)
     ordered_human = day_order(human, args.seed)
@@ -200,7 +200,7 @@ def main(args: Args) -> dict:
 
     snapshot = Snapshot.load(args.snapshot)
     system = search_system(snapshot, args.mode, args.ranker, args.k)
-    specs = split_specs(args.models)
+    specs = list(args.models)
     if not specs:
         raise QxError("give at least one model policy with --models (e.g. tfidf)")
     human = extract_queries(snapshot, args.human, args.split).queries

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from benchmarks._common import split_specs
 from benchmarks.online import day_order
 from qx_env.cli import main
 
@@ -69,7 +68,7 @@ def test_bench_online_is_seeded_and_its_plot_names_the_base_source_used(indexed_
     assert read[0]["rows"] == read[1]["rows"] and read[0]["cumulative"] == read[1]["cumulative"]
     cumulative = read[0]["cumulative"]
     assert list(cumulative) == ["tfidf (as human)", "tfidf (as human) + textrank"]  # not "human"
-    args = Args(snapshot=str(indexed_snapshot.path), human="tfidf", models="textrank", split="train,dev,test",
+    args = Args(snapshot=str(indexed_snapshot.path), human="tfidf", models=("textrank",), split="train,dev,test",
                 seed=3)
     data = figure_data(cumulative, plot_title(args, cumulative))
     reports = indexed_snapshot.reports.num_rows
@@ -85,12 +84,6 @@ def test_day_order_is_a_seeded_permutation():
     assert day_order(queries, 1) == day_order(queries, 1)
     assert list(day_order(queries, 1)) != list(day_order(queries, 2))
     assert sorted(day_order(queries, 1).items()) == sorted(queries.items())
-
-
-def test_split_specs_keeps_a_specs_options_with_it():
-    assert split_specs("annotation, llm:path=m,num_beams=4,tfidf:top=3") == ["annotation", "llm:path=m,num_beams=4",
-                                                                            "tfidf:top=3"]
-    assert split_specs("") == []
 
 
 def test_bench_online_rejects_bad_settings(indexed_snapshot, tmp_path, capsys):
