@@ -104,8 +104,7 @@ def evaluate_queries(system: SearchSystem, queries_by_report: Mapping[str, Seque
                 outcome = searched[query]
                 new = np.array([p for p in outcome.detected.tolist() if p not in seen], dtype=np.int64)
                 seen.update(outcome.detected.tolist())
-                rows.append(QueryOutcome(query, outcome.exposed, outcome.toxic, outcome.detected, new,
-                                         outcome.modes, outcome.latency_ms))
+                rows.append(QueryOutcome(query, outcome.exposed, outcome.toxic, outcome.detected, new, outcome.modes))
             outcomes[report] = rows
     else:
         for report, queries in per_report.items():

@@ -57,8 +57,7 @@ class QueryOutcome:
     toxic: np.ndarray  # positions of the exposed toxic items
     detected: np.ndarray  # toxic items the auditor caught (all of ``toxic`` at recall 1)
     new: np.ndarray  # detected items not detected before (this episode, or this day when persistent)
-    modes: np.ndarray  # bit mask of the modes that found each exposed item
-    latency_ms: float = 0.0
+    modes: np.ndarray | None  # bit mask of the modes that found each exposed item
 
     @property
     def toxic_hits(self) -> int:
@@ -68,6 +67,18 @@ class QueryOutcome:
     def toxic_ratio(self) -> float:
         """Toxic items / exposed items (0 when nothing was exposed)."""
         return len(self.toxic) / len(self.exposed) if len(self.exposed) else 0.0
+
+    @property
+    def toxic_modes(self) -> np.ndarray:
+        """Bit mask (:data:`MODE_BITS`) of the modes that found each toxic hit."""
+        if self.modes is None:
+            return np.zeros(len(self.toxic), np.uint8)
+        return self.modes[np.isin(self.exposed, self.toxic)]
+
+    def hit_modes(self) -> dict[str, int]:
+        """Toxic hits found by each retrieval mode (a hit that two modes found counts for both)."""
+        toxic_modes = self.toxic_modes
+        return {name: int(np.count_nonzero(toxic_modes & bit)) for name, bit in MODE_BITS.items()}
 
     @property
     def effective(self) -> bool:
@@ -120,18 +131,3 @@ class OfflineMetrics:
         if self.chance_hit_rate is not None:
             row["chance_hit_rate"] = round(self.chance_hit_rate, 4)
         return row
-
-
-class Milliseconds(float):
-    """A measured duration in ``info``. Durations compare equal to each other, so two runs of the
-    same seeded episode compare equal (as Gymnasium's determinism checks require) although the
-    wall clock differs; read the number as a float."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Milliseconds)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return 0

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
@@ -24,7 +23,6 @@ from tqdm.auto import tqdm
 from qx_env.errors import QxError
 from qx_env.files import file_sha256, write_text_atomic
 from qx_env.snapshot import Snapshot
-from qx_env.types import MODE_BITS
 
 FEEDBACK_SCHEMA = pa.schema([
     ("report_id", pa.string()),
@@ -159,19 +157,13 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
             "exposed": [len(o.exposed) for o in outcomes],
             "toxic_hits": [o.toxic_hits for o in outcomes],
             "toxic_ratio": [o.toxic_ratio for o in outcomes],
-            "modes": [_hit_modes(o, snapshot.labels) for o in outcomes],
+            "modes": ["+".join(mode for mode, n in o.hit_modes().items() if n) for o in outcomes],
         }, schema=FEEDBACK_SCHEMA)
         _write_part(table, out / _part_name(index))
         if stop_after is not None and written >= stop_after:
             break
     system.restore()
     return out
-
-
-def _hit_modes(outcome, labels) -> str:
-    """Names of the retrieval modes that found the toxic hits, e.g. ``keyword+graph``."""
-    bits = np.bitwise_or.reduce(outcome.modes[labels[outcome.exposed] == 1]) if outcome.toxic_hits else 0
-    return "+".join(name for name, bit in MODE_BITS.items() if bits & bit)
 
 
 def _check_plan(out: Path, plan: MiningPlan) -> None:

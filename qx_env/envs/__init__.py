@@ -5,7 +5,8 @@
 from qx_env.envs._explore import ExploreEnv
 from qx_env.envs._isolated import IsolatedEpisode
 from qx_env.envs._spaces import UnicodeText
+from qx_env.envs._timing import RecordStepTime
 
 ENV_ID = "qx_env/Explore-v0"
 
-__all__ = ["ENV_ID", "ExploreEnv", "IsolatedEpisode", "UnicodeText"]
+__all__ = ["ENV_ID", "ExploreEnv", "IsolatedEpisode", "RecordStepTime", "UnicodeText"]

@@ -25,7 +25,7 @@ from qx_env.parsers import has_answer_prefix, parse_answer, search_queries
 from qx_env.rewards import Reward
 from qx_env.search import AuditedSearch, Dynamics, SearchSystem, resolve_modes
 from qx_env.snapshot import Snapshot
-from qx_env.types import MODE_BITS, Milliseconds, OfflineMetrics, QueryOutcome, StepOutcome
+from qx_env.types import OfflineMetrics, QueryOutcome, StepOutcome
 
 ACTION_FORMATS = ("auto", "query", "answer")
 #: The keys ``reset(options=...)`` understands.
@@ -220,7 +220,6 @@ class ExploreEnv(gym.Env[dict, Action]):
 
     def _query_info(self, outcome: QueryOutcome) -> dict:
         ids = self.snapshot.ids
-        toxic_modes = outcome.modes[self.audit.labels[outcome.exposed] == 1] if outcome.modes is not None else []
         return {
             "query": outcome.query,
             "exposed_ids": ids[outcome.exposed].tolist(),
@@ -228,9 +227,7 @@ class ExploreEnv(gym.Env[dict, Action]):
             "toxic_ids": ids[outcome.toxic].tolist(),
             "new_detections": len(outcome.new),
             "toxic_ratio": outcome.toxic_ratio,
-            "hit_modes": {mode: int(np.count_nonzero(np.asarray(toxic_modes) & bit)) for mode, bit in MODE_BITS.items()
-                          if mode in self.system.modes},
-            "latency_ms": Milliseconds(round(outcome.latency_ms, 3)),
+            "hit_modes": {mode: n for mode, n in outcome.hit_modes().items() if mode in self.system.modes},
         }
 
     def _observation(self) -> dict:

@@ -4,7 +4,6 @@ and the metrics, so both count the same way."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -60,21 +59,15 @@ class AuditedSearch:
 
     def run(self, query: str) -> QueryOutcome:
         """Search one query, detect, and apply the dynamics."""
-        started = time.perf_counter()
-        hits = self.system.search(query)
-        latency = (time.perf_counter() - started) * 1000
-        return self._audit(query, hits, latency)
+        return self._audit(query, self.system.search(query))
 
     def run_many(self, queries: Sequence[str]) -> list[QueryOutcome]:
         """Queries in order. Static dynamics search them as one batch (same results as one by one)."""
         if self.dynamics.removes or len(queries) < 2:
             return [self.run(q) for q in queries]
-        started = time.perf_counter()
-        batch = self.system.batch_search(list(queries))
-        latency = (time.perf_counter() - started) * 1000 / len(queries)
-        return [self._audit(q, hits, latency) for q, hits in zip(queries, batch)]
+        return [self._audit(q, hits) for q, hits in zip(queries, self.system.batch_search(list(queries)))]
 
-    def _audit(self, query: str, hits, latency: float) -> QueryOutcome:
+    def _audit(self, query: str, hits) -> QueryOutcome:
         toxic_mask = self.labels[hits.positions] == 1
         toxic = hits.positions[toxic_mask]
         recall = self.dynamics.recall
@@ -86,7 +79,7 @@ class AuditedSearch:
                 self._remove(new)
             else:
                 self._pending.append((self.clock + self.dynamics.delay, new))
-        return QueryOutcome(query, hits.positions, toxic, caught, new, hits.modes, latency)
+        return QueryOutcome(query, hits.positions, toxic, caught, new, hits.modes)
 
     def tick(self) -> None:
         """Advance one step: delayed removals that are due happen now."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -46,6 +48,23 @@ def test_check_env_passes(indexed_snapshot, dynamics):
     env = gym.make("qx_env/Explore-v0", snapshot=indexed_snapshot, modes=("keyword",), k=20, candidates=50,
                    budget=3, dynamics=dynamics, observe_results=2, split=["train", "dev", "test"])
     check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_info_repeats_exactly_and_time_lives_in_the_wrapper(indexed_snapshot, phrases):
+    from qx_env.envs import RecordStepTime
+
+    infos = []
+    for _ in range(2):
+        env = RecordStepTime(_env(indexed_snapshot, budget=2, split="train"))
+        _, info = env.reset(seed=3)
+        query = (phrases[info["report_id"]] or ["转让"])[0]
+        *_, first = env.step(query)
+        *_, second = env.step(["转让", query])
+        assert 0 < first["step_ms"] <= first["episode_ms"] < second["episode_ms"]
+        assert second["episode_ms"] == pytest.approx(first["step_ms"] + second["step_ms"])
+        infos.append([{k: v for k, v in i.items() if k not in ("step_ms", "episode_ms")} for i in (first, second)])
+    assert json.dumps(infos[0], sort_keys=True, default=str) == json.dumps(infos[1], sort_keys=True, default=str)
+    assert "latency_ms" not in json.dumps(infos[0])
 
 
 def test_same_seed_same_episode(indexed_snapshot, phrases):
