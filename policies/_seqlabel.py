@@ -1,6 +1,7 @@
 """The paper's Bi-LSTM-CRF baseline: a sequence labeler (BIO tags over characters for Chinese,
-words for English) trained on the annotated reports of the training split. Weights are saved
-with safetensors and the vocabulary as JSON (no pickle)."""
+words for English) trained on the annotated reports of the training split; the CRF layer is
+pytorch-crf's (``torchcrf.CRF``). Weights are saved with safetensors and the vocabulary as JSON
+(no pickle)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torchcrf import CRF
 
 from policies._base import Policy, SnapshotRequired, register
 from qx_env.errors import QxError
@@ -18,6 +20,8 @@ from qx_env.files import claim_output_dir, write_text_atomic
 from qx_env.snapshot import Snapshot
 
 TAGS = ("O", "B", "I")
+#: Parameter names of models saved before the CRF came from pytorch-crf -> its names (same meaning).
+_OLD_CRF_NAMES = {"crf.start": "crf.start_transitions", "crf.end": "crf.end_transitions"}
 _WORDS = re.compile(r"\S+")
 
 
@@ -44,58 +48,22 @@ def bio_tags(text: str, phrases: list[str], language: str) -> list[int]:
     return tags
 
 
-class CRF(nn.Module):
-    """A linear-chain CRF over tag scores, batch first, with a mask for padding."""
-
-    def __init__(self, tags: int) -> None:
-        super().__init__()
-        self.transitions = nn.Parameter(torch.zeros(tags, tags))
-        self.start = nn.Parameter(torch.zeros(tags))
-        self.end = nn.Parameter(torch.zeros(tags))
-
-    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold tag sequences."""
-        batch = torch.arange(emissions.shape[0])
-        score = self.start[tags[:, 0]] + emissions[batch, 0, tags[:, 0]]
-        norm = self.start + emissions[:, 0]
-        for t in range(1, emissions.shape[1]):
-            step = mask[:, t]
-            score = score + step * (self.transitions[tags[:, t - 1], tags[:, t]] + emissions[batch, t, tags[:, t]])
-            candidate = torch.logsumexp(norm.unsqueeze(2) + self.transitions + emissions[:, t].unsqueeze(1), dim=1)
-            norm = torch.where(step.unsqueeze(1), candidate, norm)
-        last = tags[batch, mask.sum(1) - 1]
-        score = score + self.end[last]
-        return (torch.logsumexp(norm + self.end, dim=1) - score).mean()
-
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """Viterbi: the best tag sequence per row (unpadded)."""
-        score = self.start + emissions[:, 0]
-        history = []
-        for t in range(1, emissions.shape[1]):
-            best, index = (score.unsqueeze(2) + self.transitions).max(dim=1)
-            candidate = best + emissions[:, t]
-            score = torch.where(mask[:, t].unsqueeze(1), candidate, score)
-            history.append(torch.where(mask[:, t].unsqueeze(1), index, torch.arange(score.shape[1]).expand_as(index)))
-        score = score + self.end
-        paths = []
-        for row in range(emissions.shape[0]):
-            length = int(mask[row].sum())
-            tag = int(score[row].argmax())
-            path = [tag]
-            for t in range(length - 2, -1, -1):
-                tag = int(history[t][row, tag])
-                path.append(tag)
-            paths.append(path[::-1])
-        return paths
+def crf_nll(crf: CRF, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The training loss: mean negative log-likelihood of the gold tag sequences (batch first)."""
+    return -crf(emissions, tags, mask, reduction="mean")
 
 
 class BiLSTMCRF(nn.Module):
+    """Token embeddings -> Bi-LSTM -> a score per tag, read by a linear-chain CRF (batch first)."""
+
     def __init__(self, vocab: int, embedding: int = 64, hidden: int = 64) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab, embedding, padding_idx=0)
         self.lstm = nn.LSTM(embedding, hidden, batch_first=True, bidirectional=True)
         self.scores = nn.Linear(2 * hidden, len(TAGS))
-        self.crf = CRF(len(TAGS))
+        self.crf = CRF(len(TAGS), batch_first=True)
+        for parameter in (self.crf.start_transitions, self.crf.end_transitions, self.crf.transitions):
+            nn.init.zeros_(parameter)  # not torchcrf's uniform draw: the start of the hand-written CRF it replaced
 
     def emissions(self, ids: torch.Tensor) -> torch.Tensor:
         return self.scores(self.lstm(self.embedding(ids))[0])
@@ -155,7 +123,7 @@ class SeqLabelPolicy(Policy):
             for start in range(0, len(rows), batch_size):
                 batch = [rows[i] for i in order.permutation(len(rows))[start:start + batch_size]]
                 ids, tags, mask = _pad(batch)
-                loss = self.model.crf.nll(self.model.emissions(ids), tags, mask)
+                loss = crf_nll(self.model.crf, self.model.emissions(ids), tags, mask)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -176,7 +144,8 @@ class SeqLabelPolicy(Policy):
         self.language, self.vocab = config["language"], config["vocab"]
         self.config = {k: config[k] for k in ("embedding", "hidden", "language")}
         self.model = BiLSTMCRF(len(self.vocab) + 2, config["embedding"], config["hidden"])
-        self.model.load_state_dict(load_file(str(directory / "seqlabel.safetensors")))
+        state = load_file(str(directory / "seqlabel.safetensors"))
+        self.model.load_state_dict({_OLD_CRF_NAMES.get(name, name): value for name, value in state.items()})
         self.model.eval()
 
     # ---- extraction --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The Bi-LSTM-CRF baseline: its CRF against brute force over every tag sequence, a toy mapping
-learnt, and a round trip without pickle."""
+"""The Bi-LSTM-CRF baseline: its CRF (pytorch-crf's) against brute force over every tag sequence, a
+toy mapping learnt, the same seed training the same bytes, and a round trip without pickle."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import random
 import numpy as np
 import pytest
 import torch
+from torchcrf import CRF
 
 from policies import SeqLabelPolicy, make_policy
-from policies._seqlabel import CRF, bio_tags
+from policies._seqlabel import bio_tags, crf_nll
 
 PHRASES = ["红腹水虎", "毕业证复刻", "私人伴游", "代开发票"]
 FILLER = "的一是了在有人这上大来到时和地为子中你说生国年着就那要下以会可也后能"
@@ -36,26 +37,27 @@ def test_bio_tags():
 
 
 def test_crf_decodes_the_best_path():
-    crf = CRF(3)
+    crf = CRF(3, batch_first=True)
     emissions = torch.tensor([[[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [9.0, 0, 0]]])
     mask = torch.tensor([[True, True, True, False]])
     assert crf.decode(emissions, mask) == [[0, 1, 2]]
-    assert crf.nll(emissions, torch.tensor([[0, 1, 2, 0]]), mask) < crf.nll(emissions, torch.tensor([[2, 0, 1, 0]]),
-                                                                            mask)
+    assert crf_nll(crf, emissions, torch.tensor([[0, 1, 2, 0]]), mask) < crf_nll(crf, emissions,
+                                                                           torch.tensor([[2, 0, 1, 0]]), mask)
 
 
 def _random_crf(tags: int, seed: int) -> CRF:
     generator = torch.Generator().manual_seed(seed)
-    crf = CRF(tags).double()
+    crf = CRF(tags, batch_first=True).double()
     with torch.no_grad():
-        for parameter in (crf.transitions, crf.start, crf.end):
+        for parameter in (crf.transitions, crf.start_transitions, crf.end_transitions):
             parameter.copy_(2 * torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
-    return crf
+    return crf.requires_grad_(False)  # scores only: no autograd graph behind the brute-force floats
 
 
 def _sequence_score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> float:
     """start + emissions + transitions + end of one tag sequence (one unpadded row)."""
-    score = crf.start[path[0]] + crf.end[path[-1]] + sum(emissions[t, tag] for t, tag in enumerate(path))
+    score = (crf.start_transitions[path[0]] + crf.end_transitions[path[-1]]
+             + sum(emissions[t, tag] for t, tag in enumerate(path)))
     return float(score + sum(crf.transitions[a, b] for a, b in itertools.pairwise(path)))
 
 
@@ -81,20 +83,20 @@ def test_crf_matches_brute_force_with_random_scores_and_padding(seed):
         assert crf.decode(emissions, mask) == [best for best, _, _ in truth]
         expected = [log_z - scores[tuple(gold[row, :n].tolist())] for row, ((_, log_z, scores), n)
                     in enumerate(zip(truth, lengths))]
-        assert float(crf.nll(emissions, gold, mask)) == pytest.approx(sum(expected) / len(expected), abs=1e-9)
+        assert float(crf_nll(crf, emissions, gold, mask)) == pytest.approx(sum(expected) / len(expected), abs=1e-9)
         for row, n in enumerate(lengths):  # each row alone: its own negative log-likelihood
             one = slice(row, row + 1)
-            assert float(crf.nll(emissions[one], gold[one], mask[one])) == pytest.approx(expected[row], abs=1e-9)
+            assert float(crf_nll(crf, emissions[one], gold[one], mask[one])) == pytest.approx(expected[row], abs=1e-9)
         # what lies beyond the mask changes nothing
         noisy = emissions.clone()
         noisy[~mask] = 50 * torch.randn(int((~mask).sum()), tags, generator=generator, dtype=torch.float64)
         assert crf.decode(noisy, mask) == crf.decode(emissions, mask)
-        assert float(crf.nll(noisy, gold, mask)) == pytest.approx(float(crf.nll(emissions, gold, mask)), abs=1e-9)
+        assert float(crf_nll(crf, noisy, gold, mask)) == pytest.approx(float(crf_nll(crf, emissions, gold, mask)), abs=1e-9)
         # the likelihoods of all sequences of a row sum to one
         scores = truth[2][2]
         paths = torch.tensor(list(scores), dtype=torch.long)
         row_emissions = emissions[2:3, :3].expand(len(paths), -1, -1)
-        each = [float(crf.nll(row_emissions[i:i + 1], paths[i:i + 1], torch.ones(1, 3, dtype=torch.bool)))
+        each = [float(crf_nll(crf, row_emissions[i:i + 1], paths[i:i + 1], torch.ones(1, 3, dtype=torch.bool)))
                 for i in range(len(paths))]
         assert sum(np.exp(-v) for v in each) == pytest.approx(1.0, abs=1e-9)
 
@@ -121,3 +123,31 @@ def test_trains_on_a_snapshot(indexed_snapshot, tmp_path):
     assert (tmp_path / "m" / "seqlabel.safetensors").is_file()
     with pytest.raises(Exception, match="is fitted on a snapshot: pass one.*or give path=DIR of a trained model"):
         make_policy("seqlabel")
+
+
+def _fitted(seed: int, directory):
+    policy = SeqLabelPolicy.__new__(SeqLabelPolicy)
+    policy.snapshot, policy.language, policy.max_tokens, policy.top = None, "zh", 256, 5
+    texts, labels = _toy(60, seed=0)
+    policy.fit(texts, labels, epochs=2, embedding=8, hidden=8, batch_size=16, lr=0.02, seed=seed)
+    policy.save(directory)
+    return policy, (directory / "seqlabel.safetensors").read_bytes()
+
+
+def test_the_same_seed_trains_the_same_bytes(tmp_path):
+    _, first = _fitted(0, tmp_path / "a")
+    _, again = _fitted(0, tmp_path / "b")
+    _, other = _fitted(1, tmp_path / "c")
+    assert first == again and first != other
+
+
+def test_a_model_saved_by_the_hand_written_crf_still_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    policy, _ = _fitted(0, tmp_path / "model")
+    weights = tmp_path / "model" / "seqlabel.safetensors"
+    old_names = {"crf.start_transitions": "crf.start", "crf.end_transitions": "crf.end"}
+    save_file({old_names.get(name, name): value for name, value in load_file(str(weights)).items()}, str(weights))
+    assert "crf.start" in load_file(str(weights))
+    texts, _ = _toy(20, seed=3)
+    assert make_policy(f"seqlabel:path={tmp_path / 'model'}").extract(texts) == policy.extract(texts)
