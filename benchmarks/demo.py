@@ -127,8 +127,18 @@ def run_stages(args: Args) -> Path:
     from qx_env.corpus import SynthConfig, synthesize
     from qx_env.errors import QxError
     from qx_env.snapshot import Snapshot, describe
-    from training import TrainArgs, mine_feedback, read_feedback, sft_rows, train_sft, write_jsonl
-    from training._loop import BASELINES, LoopArgs, dpo_round, model_policy_spec
+    from training import (
+        BASELINES,
+        LoopArgs,
+        TrainArgs,
+        dpo_round,
+        mine_feedback,
+        model_policy_spec,
+        read_feedback,
+        sft_rows,
+        train_sft,
+        write_jsonl,
+    )
 
     out = Path(args.out)
     work = fresh_work_dir(out / "work")
@@ -203,8 +213,8 @@ def run_stages(args: Args) -> Path:
 
 def plot_training(sft: Path, dpo: Path, path: Path, context: str) -> Path:
     """SFT loss and DPO loss, implicit rewards and accuracy per logged step, every step the run
-    cards logged (training._plots)."""
-    from training._plots import plot_training as plot_runs
+    cards logged (training.plot_training)."""
+    from training import plot_training as plot_runs
 
     return plot_runs({"SFT": sft, **({"DPO": dpo} if dpo != sft else {})}, path, context)
 
@@ -216,7 +226,7 @@ def _epochs(count: float) -> str:
 def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pairs: int,
            seconds: dict[str, float]) -> str:
     """index.md: what ran, the tables, the plots and the commands that reproduce each part."""
-    from training._loop import BASELINES
+    from training import BASELINES
 
     counts = snapshot.meta.counts
     splits = counts.get("splits", {})

@@ -74,7 +74,7 @@ def load_corpus(language: str, data_dir: Path) -> list[tuple[str, str]]:
     skipped); the group is the class that near-duplicate partners share."""
     import pandas as pd
 
-    from qx_env.corpus.compose._sources import normalize_text
+    from qx_env.corpus.compose import normalize_text
 
     rows: list[tuple[str, str]] = []
     if language == "zh":
@@ -195,7 +195,7 @@ def _is_cjk(token: str) -> bool:
 
 # ---- encoders --------------------------------------------------------------------------------
 def make(name: str, corpus: list[str]):
-    from indexes._encoders import make_encoder
+    from indexes import make_encoder
 
     return make_encoder(name, corpus)[0]
 
@@ -212,10 +212,8 @@ def encode_queries(encoder, queries: list[str]) -> np.ndarray:
 
 def passes_content_rule(query: str) -> bool:
     """Whether the search system lets the query reach the encoder (where it has such a rule)."""
-    try:
-        from indexes._base import has_content
-    except ImportError:
-        return True
+    from indexes import has_content
+
     return has_content(" ".join(unicodedata_nfkc(query).split()))
 
 
@@ -247,7 +245,7 @@ def recall(scores: np.ndarray, targets: np.ndarray, k: int, cut: float | None = 
 
 
 def quality(encoder, name: str, language: str, corpus: list[str], queries: dict, cache: Path) -> dict:
-    from indexes._encoders import encode_cached
+    from indexes import encode_cached
 
     started = time.perf_counter()
     items = encode_cached(encoder, corpus, cache)[0]
@@ -305,12 +303,12 @@ def speed_worker(name: str, threads: int, texts_file: str, corpus_file: str, bat
     """Run in a fresh process (thread limits are fixed when the libraries load)."""
     texts = json.loads(Path(texts_file).read_text())
     corpus = json.loads(Path(corpus_file).read_text())
-    import indexes._encoders  # noqa: F401 (imports faiss and the rest of indexes: not the encoder's memory)
+    import indexes  # noqa: F401 (the retrieval package, imported before the baseline reading: not the encoder's memory)
 
     base = _rss_mb()
     started = time.perf_counter()
     if name == "use":
-        from indexes._encoders import UseEncoder
+        from indexes import UseEncoder
 
         encoder = UseEncoder(threads=threads)
     else:

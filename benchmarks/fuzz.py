@@ -70,7 +70,7 @@ def check_parse_answer(text: str) -> None:
 
 def keyword_checker(indexes: list) -> Callable[[str], None]:
     """The query builder's contract on one text, for every given keyword index and both rules."""
-    from indexes._keyword import RULES
+    from indexes import RULES
 
     def check(text: str) -> None:
         for index in indexes:

@@ -26,7 +26,7 @@ from qx_env.flags import SpecList
 #: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
 #: and the search system's ``hybrid``; a test keeps them equal without importing the indexes here).
 MODE_NAMES = ("keyword", "embedding", "graph", "hybrid")
-#: Keyword match rules (``--match`` elsewhere; ``indexes._keyword.RULES``), a mode's ``match`` option.
+#: Keyword match rules (``--match`` elsewhere; ``indexes.RULES``), a mode's ``match`` option.
 MATCHES = ("exact", "bm25")
 #: Modes that search the keyword index, so take a match rule.
 KEYWORD_MODES = ("keyword", "hybrid")

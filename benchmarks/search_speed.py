@@ -54,8 +54,7 @@ def _queries(snapshot, count: int, seed: int) -> list[str]:
 
 def main(args: Args) -> dict:
     from benchmarks._common import ensure_snapshot
-    from indexes import EmbeddingIndex, GraphIndex, KeywordIndex
-    from indexes._java import start_jvm
+    from indexes import EmbeddingIndex, GraphIndex, KeywordIndex, start_jvm
 
     snapshot = ensure_snapshot(args.items, args.seed, args.snapshot)
     path = snapshot.path

@@ -72,8 +72,7 @@ def prepare(args: Args, root: Path):
     from policies import build_tiny_model
     from qx_env import Snapshot
     from qx_env.corpus import SynthConfig, synthesize
-    from training import mine_feedback, read_feedback, sft_rows, write_jsonl
-    from training._loop import BASELINES
+    from training import BASELINES, mine_feedback, read_feedback, sft_rows, write_jsonl
 
     snapshot_dir = root / "snapshot"
     if not (snapshot_dir / "meta.json").is_file():
@@ -89,8 +88,7 @@ def prepare(args: Args, root: Path):
 
 
 def run_seed(args: Args, seed: int, root: Path, snapshot, baseline) -> dict:
-    from training import TrainArgs, train_sft
-    from training._loop import LoopArgs, dpo_round, evaluate_model
+    from training import LoopArgs, TrainArgs, dpo_round, evaluate_model, train_sft
 
     work = root / f"seed{seed}"
     timings, result = {}, {"seed": seed}

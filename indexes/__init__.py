@@ -1,5 +1,9 @@
 """Retrieval indexes over a snapshot: keyword (pyserini/Lucene), embedding (faiss), graph (networkx),
-and their fusion. Every index is built into ``DIR/indexes/<mode>/`` and opened from there."""
+and their fusion. Every index is built into ``DIR/indexes/<mode>/`` and opened from there.
+
+Also public: the embedding index's text encoders (``make_encoder`` picks and fits one by kind,
+``encode_cached`` encodes through the vector cache, ``UseEncoder`` is the pretrained multilingual
+one), the keyword match ``RULES``, and ``start_jvm`` (the JVM with Anserini, once per process)."""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from indexes._base import (
     rebuild_command,
 )
 from indexes._embedding import EmbeddingIndex
-from indexes._encoders import NgramSvdEncoder, TransformerEncoder
+from indexes._encoders import NgramSvdEncoder, TransformerEncoder, UseEncoder, encode_cached, make_encoder
 from indexes._fusion import reciprocal_rank_fusion
 from indexes._graph import GraphIndex, contact_handles
-from indexes._keyword import KeywordIndex
+from indexes._java import start_jvm  # the JVM starts when asked, never on import
+from indexes._keyword import RULES, KeywordIndex  # RULES: the keyword match rules (exact, bm25)
 from indexes._lock import build_lock
 
 #: Retrieval modes in build order (the graph uses the embedding vectors and both as seeders).
@@ -30,10 +35,10 @@ MODES = tuple(INDEXES)
 HYBRID = "hybrid"
 
 __all__ = [
-    "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
-    "NgramSvdEncoder", "TransformerEncoder", "UnusableIndex", "build_indexes", "build_lock", "clean_query",
-    "contact_handles", "ensure_indexes", "has_content", "index_class", "reciprocal_rank_fusion", "required_modes",
-    "resolve_modes",
+    "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "RULES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
+    "NgramSvdEncoder", "TransformerEncoder", "UnusableIndex", "UseEncoder", "build_indexes", "build_lock",
+    "clean_query", "contact_handles", "encode_cached", "ensure_indexes", "has_content", "index_class",
+    "make_encoder", "reciprocal_rank_fusion", "required_modes", "resolve_modes", "start_jvm",
 ]
 
 

@@ -1,8 +1,9 @@
 """Policies: read report texts and return search queries. Each is registered by name and made
 from a spec string, e.g. ``make_policy("tfidf:top=3", snapshot)``. Policies that need torch or
-transformers (``seqlabel``, ``llm``) are imported on first use."""
+transformers (``seqlabel``, ``llm``) are imported on first use. A policy fitted on a snapshot that is
+made without one raises :class:`SnapshotRequired`."""
 
-from policies._base import POLICIES, Policy, make_policy, register
+from policies._base import POLICIES, Policy, SnapshotRequired, make_policy, register
 from policies._extractive import AnnotationPolicy, NgramPolicy, TextRankPolicy, TfidfPolicy
 from policies._openai import OpenAIPolicy
 from policies._oracle import OraclePolicy
@@ -13,7 +14,7 @@ _LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "qx_env.models", "SeqLa
 
 __all__ = [
     "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
-    "Policy", "SeqLabelPolicy", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model",
+    "Policy", "SeqLabelPolicy", "SnapshotRequired", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model",
     "load_causal_lm", "make_policy", "messages", "register",
 ]
 

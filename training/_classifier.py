@@ -17,7 +17,7 @@ import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.files import claim_output_dir, inside
-from qx_env.rankers import LabeledTexts, labeled_sets
+from qx_env.rankers import JUDGE_PROMPTS, LabeledTexts, labeled_sets
 from training._reproducible import reproducible, trainer_seeds
 from training._train import is_training_run, logging_steps, save_final, train_resumably, write_run_card
 
@@ -75,7 +75,6 @@ def _base_model(args: ClassifierArgs, train: LabeledTexts) -> tuple[Path, bool]:
     if args.base != "tiny":
         return Path(args.base).expanduser(), False
     from policies import TinyModelConfig, build_tiny_model
-    from qx_env.rankers._judge_prompts import JUDGE_PROMPTS
 
     path = inside(args.out, "tiny-base")
     if not (path / "config.json").is_file():

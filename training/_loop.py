@@ -18,6 +18,7 @@ from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
 from training._train import TrainArgs, train_dpo
 
+#: Policies whose search feedback the SFT data is mined from (the demo, the training headline).
 BASELINES = ("annotation", "ngram", "tfidf")
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from policies._tiny_model import TinyModelConfig
+from policies import TinyModelConfig
 from qx_env.errors import QxError
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
@@ -43,8 +43,7 @@ def run_tiny(args: argparse.Namespace) -> int:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from policies import make_policy
-    from policies._base import SnapshotRequired
+    from policies import SnapshotRequired, make_policy
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot) if args.snapshot else None

@@ -17,7 +17,7 @@ DEFAULT_RANKERS = ("retrieval", "risk", "oracle:auc=0.8")
 
 
 def register(tools: argparse._SubParsersAction) -> None:
-    from training._classifier import ClassifierArgs
+    from training import ClassifierArgs
 
     ranker = tools.add_parser("ranker", help="train, evaluate and precompute risk rankers")
     commands = ranker.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -47,7 +47,7 @@ def register(tools: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from training._classifier import ClassifierArgs, train_classifier
+    from training import ClassifierArgs, train_classifier
 
     final = train_classifier(dataclass_from_flags(ClassifierArgs, args))
     print(f"classifier saved to {final}; rank with --ranker {shlex.quote(format_spec('lm', path=final))}")

@@ -54,8 +54,7 @@ def register(tools: argparse._SubParsersAction) -> None:
 
     train = tools.add_parser("train", help="train a policy model (trl + peft)")
     kinds = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from training._grpo import GRPOArgs
-    from training._train import TrainArgs
+    from training import GRPOArgs, LoopArgs, TrainArgs
 
     for kind, epochs, cls in (("sft", 2.0, TrainArgs), ("dpo", 5.0, TrainArgs), ("grpo", 1.0, GRPOArgs)):
         sub = kinds.add_parser(kind, help=f"{kind.upper()} with the paper's defaults" if kind != "grpo" else
@@ -64,8 +63,6 @@ def register(tools: argparse._SubParsersAction) -> None:
         if kind == "grpo":
             add_build_missing(sub)
         sub.set_defaults(run=run_train, kind=kind, args_class=cls)
-
-    from training._loop import LoopArgs
 
     loop = kinds.add_parser("loop", help="rounds of mine -> DPO -> evaluate, each round's model mining the next")
     add_dataclass_flags(loop, LoopArgs)

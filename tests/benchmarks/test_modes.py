@@ -30,8 +30,8 @@ from qx_env.errors import QxError
 
 def test_mode_names_are_those_of_the_search_system():
     from indexes import MODES as INDEX_MODES
-    from indexes._keyword import RULES
-    from qx_env.search._system import HYBRID
+    from indexes import RULES
+    from qx_env.search import HYBRID
 
     assert MODE_NAMES == (*INDEX_MODES, HYBRID) == ("keyword", "embedding", "graph", "hybrid")
     assert MATCHES == RULES
