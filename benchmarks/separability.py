@@ -1,7 +1,7 @@
 """How separable toxic and normal texts are to a cheap classic classifier, on held-out campaigns.
 
 :func:`heldout_ngram_auc` trains the risk ranker's character n-gram logistic regression
-(:class:`qx_env.rankers._risk.NgramLogisticRegression`) on half of a snapshot's toxic clusters and
+(:class:`qx_env.rankers.NgramLogisticRegression`) on half of a snapshot's toxic clusters and
 half of its normal items, and reports the ROC AUC on the other half: toxic clusters are held out
 whole (a new campaign's wording is unseen), normal items are split at random. On real corpora the
 same classifier sits well below 1; a synthetic marketplace far above that has a label oracle in
@@ -13,15 +13,29 @@ snapshots next to the real corpora (COLD train -> test; the harm-zh and fbs-zh p
 
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qx_env.rankers._data import LabeledTexts
-from qx_env.rankers._risk import NgramLogisticRegression
+from benchmarks._common import parse_args
+from qx_env.rankers import LabeledTexts, NgramLogisticRegression
 from qx_env.snapshot import Snapshot
+
+
+@dataclass
+class Args:
+    items: tuple[int, ...] = (40_000,)
+    """Synthetic corpus sizes measured."""
+    toxic_share: tuple[float, ...] = ()
+    """Toxic shares measured at each size; empty: SynthConfig's default."""
+    seed: int = 0
+    """Seed of the synthetic corpora, the presets and the held-out split."""
+    real: bool = False
+    """Also measure COLD and the harm-zh/fbs-zh presets."""
+    data_dir: str = "../shared/data"
+    """The real corpora (see ../shared/data/README.md)."""
 
 
 def heldout_split(labels: np.ndarray, clusters: list[str | None], seed: int = 0,
@@ -83,19 +97,12 @@ def cold_auc(data_dir: Path) -> float:
     return ngram_auc(read("train"), read("test"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(args: Args) -> int:
     from qx_env.corpus import SynthConfig, compose, get_preset, synthesize
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, nargs="+", default=[40_000])
-    parser.add_argument("--toxic-share", type=float, nargs="+", default=[None],
-                        help="toxic shares to measure (default: SynthConfig's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--real", action="store_true", help="also measure COLD and the harm-zh/fbs-zh presets")
-    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir)
     for items in args.items:
-        for share in args.toxic_share:
+        for share in args.toxic_share or (None,):
             config = SynthConfig(items=items, seed=args.seed, **({} if share is None else {"toxic_share": share}))
             started = time.perf_counter()
             snapshot = synthesize(config, progress=False)
@@ -104,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"synth items={items} toxic_share={config.toxic_share} toxic={int(snapshot.labels.sum())} "
                   f"AUC={auc:.3f} (synth {made:.1f} s)", flush=True)
     if args.real:
-        print(f"cold train->test AUC={cold_auc(args.data_dir):.3f}", flush=True)
+        print(f"cold train->test AUC={cold_auc(data_dir):.3f}", flush=True)
         for preset in ("harm-zh", "fbs-zh"):
-            snapshot = compose(get_preset(preset), data_dir=args.data_dir, seed=args.seed, progress=False)
+            snapshot = compose(get_preset(preset), data_dir=data_dir, seed=args.seed, progress=False)
             print(f"{preset} held-out clusters AUC={heldout_ngram_auc(snapshot, args.seed):.3f}", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(parse_args(Args, __doc__.splitlines()[0])))
