@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from qx_env.cli import main
 
 
@@ -45,3 +47,12 @@ def test_headline_names_an_unknown_pair_source(tmp_path, capsys):
     assert main(["bench", "training", "--pairs-from", "baselines", "--out", str(tmp_path / "headline")]) == 2
     assert "--pairs-from must be one of model, model+baselines" in capsys.readouterr().err
     assert not (tmp_path / "headline").exists()
+
+
+def test_headline_needs_a_seed_and_whole_number_seeds(tmp_path, capsys):
+    assert main(["bench", "training", "--seeds", "", "--out", str(tmp_path / "headline")]) == 2
+    assert "give at least one training seed" in capsys.readouterr().err
+    assert not (tmp_path / "headline").exists()
+    with pytest.raises(SystemExit):
+        main(["bench", "training", "--seeds", "0,one", "--out", str(tmp_path / "headline")])
+    assert "argument --seeds: bad element 'one' in '0,one': each must be an integer" in capsys.readouterr().err
