@@ -9,7 +9,10 @@ import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
-from qx_env.files import write_text_atomic  # noqa: F401 (re-exported for the benchmark scripts)
+from qx_env.files import (
+    atomic_file,
+    write_text_atomic,  # noqa: F401 (re-exported for the benchmark scripts)
+)
 from qx_env.flags import parse_dataclass
 
 
@@ -51,13 +54,10 @@ def pyplot():
 
 def save_figure_atomic(figure, path: str | Path) -> Path:
     """Save a matplotlib figure as PNG through a temporary file renamed into place, then close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    figure.savefig(staging, dpi=120, format="png")
+    with atomic_file(path) as staging:
+        figure.savefig(staging, dpi=120, format="png")
     pyplot().close(figure)
-    os.replace(staging, path)
-    return path
+    return Path(path)
 
 
 def parse_args(cls, description: str, argv=None):

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 import unicodedata
 from abc import ABC, abstractmethod
@@ -22,7 +20,7 @@ import numpy as np
 from indexes._lock import build_lock
 from qx_env import __version__
 from qx_env.errors import IndexDataError, QxError
-from qx_env.files import checksum_problem, inside, replace_directory, tree_checksums
+from qx_env.files import atomic_directory, checksum_problem, inside, tree_checksums
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
@@ -96,9 +94,8 @@ class Index(ABC):
         """Build the index into a staging directory and move it into place atomically."""
         target = index_directory(snapshot, cls.mode, directory)
         with build_lock(target.parent):  # one builder per snapshot at a time (see indexes._lock)
-            staging = Path(tempfile.mkdtemp(prefix=f".{cls.mode}.", suffix=".tmp", dir=target.parent))
             started = time.perf_counter()
-            try:
+            with atomic_directory(target) as staging:
                 params = cls._build(snapshot, staging, progress, **options)
                 meta = {
                     "mode": cls.mode,
@@ -110,10 +107,6 @@ class Index(ABC):
                     "files": tree_checksums(staging, skip=(INDEX_META,)),
                 }
                 (staging / INDEX_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-                replace_directory(staging, target)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
         return cls.open(snapshot, target)
 
     @classmethod

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Protocol
@@ -380,7 +379,7 @@ def encode_cached(encoder: Encoder, texts: list[str], cache_dir: Path | None, pr
     they came from the cache."""
     from tqdm.auto import tqdm
 
-    from qx_env.files import file_sha256, write_text_atomic
+    from qx_env.files import atomic_file, file_sha256, write_text_atomic
 
     cacheable = cache_dir is not None and not isinstance(encoder, NgramSvdEncoder)
     if cacheable:
@@ -404,10 +403,8 @@ def encode_cached(encoder: Encoder, texts: list[str], cache_dir: Path | None, pr
         cache_dir.mkdir(parents=True, exist_ok=True)
         for old in cache_dir.glob(f"{encoder.identity}-*"):
             old.unlink(missing_ok=True)
-        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(staging, "wb") as handle:
+        with atomic_file(path) as staging, open(staging, "wb") as handle:
             np.save(handle, vectors, allow_pickle=False)
-        os.replace(staging, path)
         write_text_atomic(record, json.dumps({"sha256": file_sha256(path), "encoder": encoder.identity,
                                               "texts": len(texts), "dim": encoder.dim}))
     return vectors, False

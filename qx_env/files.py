@@ -1,14 +1,17 @@
 """How qx-env writes and checks its files. An output directory is resolved and claimed before
 anything goes into it (an existing one only when it already holds that kind of output); a path
 inside it must stay inside it (a ``..`` or a symbolic link that leads out is refused); a directory
-is replaced in one rename; checksums recorded beside files tell a damaged file from a good one."""
+is replaced in one rename; checksums recorded beside files tell a damaged file from a good one.
+Every atomic write goes through :func:`atomic_file` or :func:`atomic_directory`."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from qx_env.errors import QxError
@@ -64,14 +67,40 @@ def replace_directory(staging: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a staging file renamed into place."""
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """A staging file beside ``path`` for the block to write; renamed onto ``path`` in one step when
+    the block ends, removed when it fails (``path`` then stays as it was). Parents are created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, path)
-    return path
+    try:
+        yield staging
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
+    """A new staging directory beside ``target`` for the block to fill; it replaces ``target`` in one
+    rename when the block ends (see :func:`replace_directory`), and is removed when the block fails."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield staging
+        replace_directory(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a staging file renamed into place."""
+    with atomic_file(path) as staging:
+        staging.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def file_sha256(path: Path) -> str:

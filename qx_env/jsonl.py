@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from qx_env.errors import QxError
+from qx_env.files import atomic_file
 
 
 def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     """Write rows atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(staging, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    os.replace(staging, path)
-    return path
+    return Path(path)
 
 
 def read_utf8(path: Path, what: str = "file") -> str:

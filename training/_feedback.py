@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from qx_env.errors import QxError
-from qx_env.files import file_sha256, write_text_atomic
+from qx_env.files import atomic_file, file_sha256, write_text_atomic
 from qx_env.snapshot import Snapshot
 
 FEEDBACK_SCHEMA = pa.schema([
@@ -61,10 +61,9 @@ def _checksum_path(part: Path) -> Path:
 def _write_part(table: pa.Table, path: Path) -> None:
     """Write a part through a staging file renamed into place; its sha256 is written beside it
     first, so a part in place always has its checksum."""
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, staging)
-    write_text_atomic(_checksum_path(path), file_sha256(staging))
-    os.replace(staging, path)
+    with atomic_file(path) as staging:
+        pq.write_table(table, staging)
+        write_text_atomic(_checksum_path(path), file_sha256(staging))
 
 
 def _read_part(path: Path) -> pa.Table:

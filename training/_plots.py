@@ -4,8 +4,9 @@ the chosen and rejected answers, their margin and the share of pairs ranked righ
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from qx_env.files import atomic_file
 
 #: DPO's logged reward keys, plotted together on one axis (beta x log-ratio to the reference model).
 DPO_REWARDS = ("rewards/chosen", "rewards/rejected", "rewards/margins")
@@ -53,10 +54,7 @@ def plot_training(runs: dict[str, str | Path], path: str | Path, context: str) -
             axis.legend(fontsize=8)
     figure.suptitle(context, fontsize=9)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    figure.savefig(staging, dpi=120, format="png")
+    with atomic_file(path) as staging:
+        figure.savefig(staging, dpi=120, format="png")
     plt.close(figure)
-    os.replace(staging, path)
-    return path
+    return Path(path)

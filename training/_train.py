@@ -12,7 +12,6 @@ the same seed gives the same weights and log on one machine (:mod:`training._rep
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,11 +19,11 @@ from pathlib import Path
 
 from qx_env.errors import QxError
 from qx_env.files import (
+    atomic_directory,
     checksum_problem,
     claim_output_dir,
     file_sha256,
     inside,
-    replace_directory,
     tree_checksums,
     write_text_atomic,
 )
@@ -173,9 +172,8 @@ def train_resumably(trainer, out: str | Path):
 def save_final(out: str | Path, save: Callable[[str], None]) -> Path:
     """``out/final``, written by ``save(directory)`` into a staging directory renamed into place."""
     final = inside(out, "final")
-    staging = final.with_name(f".final.{os.getpid()}.tmp")
-    save(str(staging))
-    replace_directory(staging, final)
+    with atomic_directory(final) as staging:
+        save(str(staging))
     return final
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from qx_env.errors import QxError
-from qx_env.files import write_text_atomic
+from qx_env.files import atomic_file, write_text_atomic
 from qx_env.rankers._base import Ranker, register
 from qx_env.snapshot import Snapshot
 
@@ -35,9 +34,8 @@ def write_scores(directory: str | Path, snapshot: Snapshot, scores: np.ndarray, 
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"snapshot_fingerprint": snapshot.fingerprint, "items": len(snapshot), "config": config,
             "scores_sha256": _digest(scores.tobytes())}
-    staging = directory / f".{SCORES_FILE}.{os.getpid()}.tmp.npy"
-    np.save(staging, scores)
-    os.replace(staging, directory / SCORES_FILE)
+    with atomic_file(directory / SCORES_FILE) as staging, open(staging, "wb") as handle:
+        np.save(handle, scores, allow_pickle=False)
     write_text_atomic(directory / META_FILE, json.dumps(meta, indent=2, default=str))  # last: it vouches for the scores
     return directory
 

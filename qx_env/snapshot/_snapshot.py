@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qx_env.errors import SnapshotError
-from qx_env.files import file_sha256, replace_directory
+from qx_env.files import atomic_directory, file_sha256
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import SPLITS, check_split_names, validate_items, validate_reports
 
@@ -105,17 +103,11 @@ class Snapshot:
         which then replaces ``path`` in one rename. An existing directory is replaced only with
         ``overwrite`` and only if it is a snapshot."""
         target = check_target(path, overwrite)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        try:
+        with atomic_directory(target) as staging:
             for name, table in ((ITEMS_FILE, self.items), (REPORTS_FILE, self.reports)):
                 pq.write_table(table, staging / name, compression="zstd", row_group_size=256_000)
                 self.meta.files[name] = {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
             (staging / META_FILE).write_text(self.meta.to_json(), encoding="utf-8")
-            replace_directory(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return target
 
     # ---- views -------------------------------------------------------------------------
