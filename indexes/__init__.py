@@ -35,7 +35,7 @@ MODES = tuple(INDEXES)
 HYBRID = "hybrid"
 
 __all__ = [
-    "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "RULES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
+    "GRAPH_SEEDERS", "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "RULES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
     "NgramSvdEncoder", "TransformerEncoder", "UnusableIndex", "UseEncoder", "build_indexes", "build_lock",
     "clean_query", "contact_handles", "encode_cached", "ensure_indexes", "has_content", "index_class",
     "make_encoder", "reciprocal_rank_fusion", "required_modes", "resolve_modes", "start_jvm",
@@ -70,12 +70,33 @@ def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(m for m in MODES if m in names)
 
 
+#: The one place of the indexes' dependencies (MODES is their build order): the graph is built on the
+#: embedding index's vectors (its near-duplicate edges) and searches from the seeds these find.
+GRAPH_SEEDERS = ("keyword", "embedding")
+
+
 def required_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
-    """The indexes ``modes`` search with: the graph also needs keyword and embedding (its seeders)."""
+    """The indexes ``modes`` search with: the graph also needs its seeders (:data:`GRAPH_SEEDERS`)."""
     resolved = set(resolve_modes(modes))
     if "graph" in resolved:
-        resolved |= {"keyword", "embedding"}
+        resolved |= set(GRAPH_SEEDERS)
     return tuple(m for m in MODES if m in resolved)
+
+
+def _build_options(mode: str, ready: Mapping[str, Index], options: Mapping[str, Any]) -> dict[str, Any]:
+    """What building ``mode`` takes from the indexes already there: the graph, the embedding vectors."""
+    extra = dict(options)
+    if mode == "graph" and "embedding" in ready:
+        extra.setdefault("vectors", ready["embedding"].vectors())
+    return extra
+
+
+def _open_options(mode: str, ready: Mapping[str, Index], options: Mapping[str, Any]) -> dict[str, Any]:
+    """What opening ``mode`` takes from the indexes already open: the graph, its seeders."""
+    extra = dict(options)
+    if mode == "graph" and all(m in ready for m in GRAPH_SEEDERS):
+        extra.setdefault("seeders", [ready[m] for m in GRAPH_SEEDERS])
+    return extra
 
 
 def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, progress: bool = False,
@@ -95,9 +116,13 @@ def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, pr
     options = options or {}
     opened: dict[str, Index] = {}
     problems: dict[str, UnusableIndex] = {}
+
+    def open_index(mode: str) -> Index:
+        return INDEXES[mode].open(snapshot, **_open_options(mode, opened, options.get(mode, {})))
+
     for mode in needed:
         try:
-            opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
+            opened[mode] = open_index(mode)
         except UnusableIndex as exc:
             problems[mode] = exc
     if not problems:
@@ -109,17 +134,19 @@ def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, pr
                              f"{rebuild_command(snapshot, list(problems))}, or rerun with --build-missing "
                              "(build=True in Python)")
     with build_lock(index_directory(snapshot, needed[0]).parent):
-        for mode in problems:
-            try:  # another process may have built it while this one waited for the lock
-                opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
-                continue
-            except UnusableIndex as exc:
-                problem = exc
-            action = "building the missing" if problem.missing else "rebuilding the"
-            warnings.warn(f"{action} {mode} index of {snapshot.path}: {problem.problem}", stacklevel=2)
-            extra = {"vectors": opened["embedding"].vectors()} if mode == "graph" else {}
-            INDEXES[mode].build(snapshot, progress=progress, **extra)
-            opened[mode] = INDEXES[mode].open(snapshot, **options.get(mode, {}))
+        for mode in needed:
+            if mode in problems:
+                try:  # another process may have built it while this one waited for the lock
+                    opened[mode] = open_index(mode)
+                    continue
+                except UnusableIndex as exc:
+                    problem = exc
+                action = "building the missing" if problem.missing else "rebuilding the"
+                warnings.warn(f"{action} {mode} index of {snapshot.path}: {problem.problem}", stacklevel=2)
+                INDEXES[mode].build(snapshot, progress=progress, **_build_options(mode, opened, {}))
+                opened[mode] = open_index(mode)
+            elif mode == "graph" and problems.keys() & set(GRAPH_SEEDERS):
+                opened[mode] = open_index(mode)  # opened before its seeders were there
     return opened
 
 
@@ -132,8 +159,6 @@ def build_indexes(snapshot, modes=MODES, progress: bool = True, **options) -> di
         return built
     with build_lock(index_directory(snapshot, modes[0]).parent):
         for mode in modes:
-            extra = dict(options.get(mode, {}))
-            if mode == "graph" and "embedding" in built:
-                extra.setdefault("vectors", built["embedding"].vectors())
+            extra = _build_options(mode, built, options.get(mode, {}))
             built[mode] = index_class(mode).build(snapshot, progress=progress, **extra)
     return built

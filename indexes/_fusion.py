@@ -6,6 +6,8 @@ import numpy as np
 
 from qx_env.types import MODE_BITS, Hits
 
+#: The k of reciprocal rank fusion, ``1 / (k + rank)``: 60, as in Cormack, Clarke and Buettcher
+#: (SIGIR 2009), where it was chosen on TREC runs and is the common default since.
 RRF_K = 60
 
 

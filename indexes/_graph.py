@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from indexes._base import Index, clean_query
+from indexes._fusion import RRF_K
 from indexes._pagerank import DAMPING, PushGraph, forward_push
 from qx_env.errors import IndexDataError
 from qx_env.snapshot import Snapshot
@@ -41,7 +42,6 @@ SEEDS_PER_MODE = 20
 EXACT_DUPLICATES_UP_TO = 50_000
 #: IVF lists probed per item in the approximate near-duplicate search.
 DUPLICATE_PROBES = 8
-RRF_K = 60
 #: Relevance cut-off: an item must score at least this share of an average seed's own restart
 #: share ((1 - damping) / seeds). With one seed of two relations, an item reached through a shop
 #: or handle of d listings scores about 0.36 / d of that share, so relations through entities of
@@ -87,14 +87,14 @@ class GraphIndex(Index):
     mode: ClassVar[str] = "graph"
 
     def __init__(self, snapshot: Snapshot, directory: Path, meta: dict[str, Any], adjacency: sp.csr_array,
-                 entities: list[str], seeders: Sequence[Index] = ()) -> None:
+                 entities: list[str], seeders: Sequence[Index] = (), seed_mask: np.ndarray | None = None) -> None:
         super().__init__(snapshot, directory, meta)
         self.adjacency = adjacency
         self.entities = entities
         self._push_graph = PushGraph.from_adjacency(adjacency)
         self.seeders = list(seeders)
         #: Live items (shared with a SearchSystem); removed items seed nothing.
-        self.seed_mask: np.ndarray | None = None
+        self.seed_mask = seed_mask
 
     @classmethod
     def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, vectors: np.ndarray | None = None,
@@ -154,12 +154,12 @@ class GraphIndex(Index):
 
     @classmethod
     def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, seeders: Sequence[Index] = (),
-              **_: Any) -> GraphIndex:
+              seed_mask: np.ndarray | None = None, **_: Any) -> GraphIndex:
         adjacency = sp.csr_array(sp.load_npz(directory / GRAPH_FILE))
         entities = json.loads((directory / ENTITIES_FILE).read_text(encoding="utf-8"))
         if adjacency.shape[0] != len(snapshot) + len(entities):
             raise IndexDataError(f"the graph at {directory} does not match the snapshot's {len(snapshot)} items")
-        return cls(snapshot, directory, meta, adjacency, entities, seeders)
+        return cls(snapshot, directory, meta, adjacency, entities, seeders, seed_mask)
 
     def to_networkx(self) -> nx.Graph:
         """The item graph as networkx (items are 0..n-1, then ``seller:``/``handle:`` nodes)."""

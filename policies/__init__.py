@@ -7,14 +7,14 @@ from policies._base import POLICIES, Policy, SnapshotRequired, make_policy, regi
 from policies._extractive import AnnotationPolicy, NgramPolicy, TextRankPolicy, TfidfPolicy
 from policies._openai import OpenAIPolicy
 from policies._oracle import OraclePolicy
-from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS, answer, messages
+from policies._prompts import INPUT_PREFIXES, INSTRUCTIONS, messages
 from policies._tiny_model import TinyModelConfig, build_tiny_model
 
 _LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "qx_env.models", "SeqLabelPolicy": "policies._seqlabel"}
 
 __all__ = [
     "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
-    "Policy", "SeqLabelPolicy", "SnapshotRequired", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "answer", "build_tiny_model",
+    "Policy", "SeqLabelPolicy", "SnapshotRequired", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "build_tiny_model",
     "load_causal_lm", "make_policy", "messages", "register",
 ]
 

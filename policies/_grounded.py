@@ -4,9 +4,10 @@ The task is query *extraction*; a free model can still answer with a phrase the 
 contain (a small one collapses onto one phrase that hits anywhere). With ``grounded`` decoding the
 answer prefix is given and, token by token, the text between separators must stay a substring of
 the report (ASCII case ignored), starting at a character, of the length eq. 1 qualifies (2 to 10
-characters for Chinese), so the model only chooses which spans to return and where they end. Works on byte
-level, so tokens that split a character are handled; any byte-level BPE tokenizer (Qwen, the tiny
-model) or one whose tokens decode on their own.
+characters for Chinese, 1 to 4 words for English: :data:`qx_env.parsers.QUERY_LENGTH`), so the
+model only chooses which spans to return and where they end. Works on byte level, so tokens that
+split a character are handled; any byte-level BPE tokenizer (Qwen, the tiny model) or one whose
+tokens decode on their own.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from qx_env.parsers import QUERY_LENGTH, query_length
+
 _SEPARATOR = re.compile("[,\n]|，".encode())
 _TRIM = b" \t\"'"
-#: Characters a query has, at least and at most: the paper's eq. 1 for Chinese (2 to 10); for
-#: English about its 1 to 4 words.
-QUERY_CHARS = {"zh": (2, 10), "en": (2, 40)}
 
 
 @cache
@@ -43,7 +43,7 @@ def token_bytes(tokenizer) -> list[bytes | None]:
     return pieces
 
 
-def _started(query: bytes, text: bytes, most: int) -> bool:
+def _started(query: bytes, text: bytes, most: int, language: str) -> bool:
     """A query being written: a span of ``text`` that starts at a character and is not too long."""
     stripped = query.lstrip(_TRIM)
     if len(query) - len(stripped) > 1:  # one space after a comma, not a run of them
@@ -51,16 +51,16 @@ def _started(query: bytes, text: bytes, most: int) -> bool:
     query = stripped
     if query[:1] and query[0] & 0xC0 == 0x80:  # a UTF-8 continuation byte: mid-character
         return False
-    return query in text and len(query.decode(errors="ignore")) <= most
+    return query in text and query_length(query.decode(errors="ignore"), language) <= most
 
 
-def _finished(query: bytes, text: bytes, least: int, most: int) -> bool:
+def _finished(query: bytes, text: bytes, least: int, most: int, language: str) -> bool:
     """A query that may end here: a span of ``text`` of whole characters, of a qualified length."""
     query = query.strip(_TRIM)
-    if not _started(query, text, most):
+    if not _started(query, text, most, language):
         return False
     try:
-        return len(query.decode()) >= least
+        return query_length(query.decode(), language) >= least
     except UnicodeDecodeError:
         return False
 
@@ -68,9 +68,10 @@ def _finished(query: bytes, text: bytes, least: int, most: int) -> bool:
 def spans_of(text: str, queries: list[str], language: str = "zh") -> list[str]:
     """The queries that are spans of ``text`` of a qualified length (decoding can end in a query
     that falls short: cut by ``max_new_tokens``, or a span with no way on)."""
-    least, most = QUERY_CHARS[language]
+    least, most = QUERY_LENGTH[language]
     lowered = text.lower()
-    return [q for q in queries if q.lower() in lowered and least <= len(q) <= most and "\ufffd" not in q]
+    return [q for q in queries
+            if q.lower() in lowered and least <= query_length(q, language) <= most and "\ufffd" not in q]
 
 
 class SpanConstraint:
@@ -80,7 +81,8 @@ class SpanConstraint:
 
     def __init__(self, tokenizer, texts: list[str], prompt_length: int, per_text: int = 1,
                  language: str = "zh", pieces: list[bytes | None] | None = None) -> None:
-        self.least, self.most = QUERY_CHARS[language]
+        self.language = language
+        self.least, self.most = QUERY_LENGTH[language]
         self.pieces = token_bytes(tokenizer) if pieces is None else pieces  # pass them to reuse across batches
         self.eos, self.pad = tokenizer.eos_token_id, tokenizer.pad_token_id
         self.prompt_length, self.per_text = prompt_length, per_text
@@ -101,10 +103,10 @@ class SpanConstraint:
         current = _SEPARATOR.split(written)[-1]
         text = self.texts[row]
         allowed = [i for i in self.candidates[row] if self._fits(current + self.pieces[i].lower(), text)]
-        return allowed + [self.eos] if _finished(current, text, self.least, self.most) else allowed or [self.eos]
+        return allowed + [self.eos] if _finished(current, text, self.least, self.most, self.language) else allowed or [self.eos]
 
     def _fits(self, tail: bytes, text: bytes) -> bool:
         """Every finished query of ``tail`` may end, and the one being written may go on."""
         *finished, current = _SEPARATOR.split(tail)
-        return (all(_finished(part, text, self.least, self.most) for part in finished)
-                and _started(current, text, self.most))
+        return (all(_finished(part, text, self.least, self.most, self.language) for part in finished)
+                and _started(current, text, self.most, self.language))

@@ -3,8 +3,6 @@ an input prefix, and the answer prefix the model's output starts with."""
 
 from __future__ import annotations
 
-from qx_env.parsers import ANSWER_PREFIXES
-
 INSTRUCTIONS = {
     "zh": "你是一个内容安全专家，需要从违规商品信息中提取出有助排查相似风险的关键词，关注和违规相关的独特信息。",
     "en": "You are a content safety expert and need to extract key words from the improper item's information "
@@ -17,8 +15,3 @@ def messages(text: str, language: str) -> list[dict[str, str]]:
     """The conversation a policy model answers: system instruction, then the report."""
     return [{"role": "system", "content": INSTRUCTIONS[language]},
             {"role": "user", "content": INPUT_PREFIXES[language] + text}]
-
-
-def answer(queries, language: str) -> str:
-    """The paper's answer text for ``queries``."""
-    return ANSWER_PREFIXES[language] + ",".join(queries)

@@ -19,6 +19,9 @@ _PREFIX_PATTERN = re.compile(
     r"|the collection of the extracted keywords(?: for risk exploration)? is as follows\s*,\s*separated by commas\s*:)",
     re.IGNORECASE,
 )
+#: Eq. 1's qualified query length, least and most: 2 to 10 characters for Chinese, 1 to 4 words for
+#: English (the paper's appendix). Mining (SFT data) and extractive decoding both read it here.
+QUERY_LENGTH = {"zh": (2, 10), "en": (1, 4)}
 _SEPARATORS = re.compile(r"[,，\n]")
 _QUOTES = "\"'“”‘’「」"
 
@@ -59,6 +62,17 @@ def search_queries(queries: Iterable[str]) -> list[str]:
     from indexes import clean_query  # the retrieval stack loads on first use
 
     return list(dict.fromkeys(q for q in map(clean_query, queries) if q))
+
+
+def query_length(query: str, language: str) -> int:
+    """A query's length in eq. 1's unit: characters (Chinese) or words (English)."""
+    return len(query) if language == "zh" else len(query.split())
+
+
+def qualified_length(query: str, language: str) -> bool:
+    """Whether a query has eq. 1's qualified length (:data:`QUERY_LENGTH`)."""
+    least, most = QUERY_LENGTH[language]
+    return least <= query_length(query, language) <= most
 
 
 def parse_answer(text: str) -> ParsedAnswer:

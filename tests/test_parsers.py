@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qx_env.parsers import ANSWER_PREFIXES, format_answer, parse_answer
+from policies._grounded import spans_of
+from qx_env.parsers import ANSWER_PREFIXES, format_answer, parse_answer, qualified_length
 
 
 def test_round_trip_both_languages():
@@ -38,3 +39,15 @@ def test_search_queries_is_the_one_rule_for_what_is_a_query():
 
     assert search_queries(["", "\x00", "\x1b[D", "  \t", "!!!", "a"]) == []
     assert search_queries(["转让\x00", " 转让 ", "转让", "加\x1b微", "x" * 600]) == ["转让", "加 微", "x" * 512]
+
+
+def test_eq1_length_is_one_rule_for_mining_and_extractive_decoding():
+    """Chinese counts characters (2 to 10), English words (1 to 4); grounded decoding keeps the same."""
+    assert qualified_length("红腹", "zh") and not qualified_length("红", "zh")
+    assert not qualified_length("一二三四五六七八九十一", "zh")
+    assert qualified_length("piranha", "en") and qualified_length("red belly piranha fish", "en")
+    assert not qualified_length("a very long english phrase", "en") and not qualified_length(" ", "en")
+    text = "Red belly piranha fish for sale, a very long english phrase here"
+    queries = ["red belly piranha fish", "a very long english phrase", "piranha", "not in it"]
+    assert spans_of(text, queries, "en") == [q for q in queries if q.lower() in text.lower() and qualified_length(q, "en")]
+    assert spans_of(text, queries, "en") == ["red belly piranha fish", "piranha"]

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from policies import answer, messages
+from policies import messages
 from qx_env.errors import QxError
 from qx_env.jsonl import read_jsonl, write_jsonl
+from qx_env.parsers import format_answer, qualified_length
 from qx_env.rewards import pooled_toxic_ratio
 from qx_env.snapshot import Snapshot
 
@@ -28,14 +29,12 @@ JOINERS = {"zh": "，", "en": ", "}
 
 
 def qualified(query: str, exposed: int, language: str) -> bool:
-    """Eq. 1: 2 to 10 characters (Chinese) or 1 to 4 words (English), and exposure > 0."""
-    size = len(query) if language == "zh" else len(query.split())
-    low, high = (2, 10) if language == "zh" else (1, 4)
-    return exposed > 0 and low <= size <= high
+    """Eq. 1: a qualified length (:data:`qx_env.parsers.QUERY_LENGTH`) and exposure > 0."""
+    return exposed > 0 and qualified_length(query, language)
 
 
 def _completion(queries: Iterable[str], language: str) -> list[dict[str, str]]:
-    return [{"role": "assistant", "content": answer(list(queries), language)}]
+    return [{"role": "assistant", "content": format_answer(list(queries), language)}]
 
 
 def _texts(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str | None]]:

@@ -31,7 +31,6 @@ ACTION_FORMATS = ("auto", "query", "answer")
 #: The keys ``reset(options=...)`` understands.
 RESET_OPTIONS = ("report_id",)
 MAX_TEXT = 100_000
-MAX_QUERY = MAX_QUERY_CHARS
 MAX_HISTORY = 1000
 
 Action = str | Sequence[str]
@@ -91,7 +90,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         reported = [self.snapshot.position_of[i] for i in self.reports.column("item_id").to_pylist()]
         self._known = reported if hide_reported else None
 
-        history_item = spaces.Dict({"query": UnicodeText(MAX_QUERY), "exposed": spaces.Discrete(self.k + 1),
+        history_item = spaces.Dict({"query": UnicodeText(MAX_QUERY_CHARS), "exposed": spaces.Discrete(self.k + 1),
                                     "toxic": spaces.Discrete(self.k + 1)})
         observation = {
             "report": UnicodeText(MAX_TEXT),
@@ -101,7 +100,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         if observe_results:
             observation["results"] = spaces.Sequence(UnicodeText(MAX_TEXT), stack=False)
         self.observation_space = spaces.Dict(observation)
-        self.action_space = UnicodeText(MAX_QUERY, min_length=1)
+        self.action_space = UnicodeText(MAX_QUERY_CHARS, min_length=1)
         self._order: np.ndarray | None = None
         self._cursor = 0
         self._report: int | None = None
@@ -209,7 +208,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         outcome = self.audit.run(query)
         self._last = outcome
         self._outcomes.append(outcome)
-        self._history.append({"query": query[:MAX_QUERY], "exposed": len(outcome.exposed),
+        self._history.append({"query": query[:MAX_QUERY_CHARS], "exposed": len(outcome.exposed),
                               "toxic": len(outcome.toxic)})
         totals = self._totals
         totals["queries"] += 1

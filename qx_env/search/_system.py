@@ -46,14 +46,10 @@ class SearchSystem:
         self.k, self.candidates, self.match = k, candidates, match
         self.embedding_min_score = embedding_min_score
         self.alive = np.ones(len(snapshot), dtype=bool)
-        options = {"keyword": {"match": match}, "embedding": {"min_score": embedding_min_score}}
+        options = {"keyword": {"match": match}, "embedding": {"min_score": embedding_min_score},
+                   "graph": {"seed_mask": self.alive}}  # removed items seed nothing
         self.indexes: dict[str, Index] = ensure_indexes(snapshot, self.modes, build=build, progress=progress,
                                                         options=options)
-        if "graph" in self.indexes:
-            graph = self.indexes["graph"]
-            assert isinstance(graph, GraphIndex)
-            graph.seeders = [self.indexes["keyword"], self.indexes["embedding"]]
-            graph.seed_mask = self.alive
         self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
         self._risk = self.ranker.scores()
 

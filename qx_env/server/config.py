@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from indexes import MAX_QUERY_CHARS
 from qx_env.errors import QxError
 from qx_env.search import Dynamics
 from qx_env.specs import spec_options
@@ -50,8 +51,8 @@ class ServerConfig:
     """Largest request body accepted (413 beyond)."""
     max_queries: int = 256
     """Most queries in one request."""
-    max_query_chars: int = 512
-    """Longest query accepted, in characters."""
+    max_query_chars: int = MAX_QUERY_CHARS
+    """Longest query accepted, in characters (by default what the indexes search: longer ones are cut)."""
     max_batch: int = 256
     """Most queued requests served in one pass of the search worker."""
 

@@ -89,6 +89,8 @@ def test_build_true_rebuilds_with_a_warning_that_names_what_was_wrong(snapshot_c
     with pytest.warns(UserWarning, match=f"rebuilding the (keyword|graph) index of {snapshot_copy.path}: .*{problem}"):
         system = SearchSystem(snapshot_copy, modes="hybrid", build=True)
     assert len(system.search("转让")) > 0
+    graph = system.indexes["graph"]  # seeded by the indexes as rebuilt, live items only
+    assert graph.seeders == [system.indexes["keyword"], system.indexes["embedding"]] and graph.seed_mask is system.alive
     ensure_indexes(snapshot_copy, "hybrid")  # all usable again, nothing to build
 
 
