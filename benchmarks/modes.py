@@ -22,6 +22,7 @@ from benchmarks._common import (
 )
 from qx_env.files import write_text_atomic
 from qx_env.flags import SpecList
+from qx_env.specs import format_spec, split_spec
 
 #: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
 #: and the search system's ``hybrid``; a test keeps them equal without importing the indexes here).
@@ -81,7 +82,7 @@ def parse_mode(spec: str) -> tuple[str, str]:
     optional ``:match=exact|bm25`` (``keyword:match=bm25``)."""
     from qx_env.errors import QxError
 
-    name, _, options = spec.strip().partition(":")
+    name, options = split_spec(spec)
     if name not in MODE_NAMES:
         raise QxError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)} "
                       f"({' and '.join(KEYWORD_MODES)} take :match={'|'.join(MATCHES)})")
@@ -98,7 +99,7 @@ def parse_mode(spec: str) -> tuple[str, str]:
 
 def mode_label(name: str, match: str) -> str:
     """The canonical spec of a mode: ``keyword``, ``keyword:match=bm25`` (exact is the default)."""
-    return name if match == "exact" else f"{name}:match={match}"
+    return name if match == "exact" else format_spec(name, match=match)
 
 
 def parse_modes(specs: Sequence[str]) -> list[str]:

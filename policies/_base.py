@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
-from qx_env.specs import Bound, lookup, spec_options
+from qx_env.specs import Bound, lookup, spec_options, split_spec
 
 
 class SnapshotRequired(QxError):
@@ -73,6 +73,6 @@ OPTION_BOUNDS: dict[str, Bound] = {
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``); numeric
     options outside :data:`OPTION_BOUNDS` are refused."""
-    name, _, arguments = spec.partition(":")
+    name, arguments = split_spec(spec)
     cls = lookup("policy", name, POLICIES, DEFERRED)
     return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__, OPTION_BOUNDS))

@@ -60,6 +60,13 @@ def format_spec(name: str, **options: Any) -> str:
     return f"{name}:{','.join(items)}" if items else name
 
 
+def split_spec(spec: str) -> tuple[str, str]:
+    """``(name, options)`` of ``name`` or ``name:options``: the name is what comes before the first
+    ``:`` (names hold none; a quoted value may), the options are read by :func:`spec_options`."""
+    name, _, options = spec.strip().partition(":")
+    return name, options
+
+
 def _items(kind: str, name: str, arguments: str) -> list[str]:
     """The ``key=value`` items of an option string, split at commas outside double quotes."""
     lexer = shlex.shlex(arguments, posix=True)

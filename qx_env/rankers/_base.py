@@ -12,7 +12,7 @@ import numpy as np
 from qx_env.errors import QxError
 from qx_env.rankers._data import LabeledTexts
 from qx_env.snapshot import Snapshot
-from qx_env.specs import lookup, spec_options
+from qx_env.specs import lookup, spec_options, split_spec
 
 #: Risk of each of a list of texts.
 TextScorer = Callable[[list[str]], np.ndarray]
@@ -54,7 +54,7 @@ def register(cls: type[Ranker]) -> type[Ranker]:
 
 def parse_ranker(spec: str) -> tuple[type[Ranker], dict[str, Any]]:
     """The ranker class and options of ``name`` or ``name:key=value,...``."""
-    name, _, arguments = spec.partition(":")
+    name, arguments = split_spec(spec)
     cls = lookup("ranker", name, RANKERS, DEFERRED)
     return cls, spec_options("ranker", name, arguments, cls.__init__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from indexes import MAX_QUERY_CHARS
 from qx_env.errors import QxError
 from qx_env.search import Dynamics
-from qx_env.specs import spec_options
+from qx_env.specs import spec_options, split_spec
 
 
 @dataclass
@@ -72,7 +72,7 @@ class ServerConfig:
 
     def parsed_dynamics(self) -> Dynamics:
         """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``)."""
-        kind, _, arguments = self.dynamics.partition(":")
+        kind, arguments = split_spec(self.dynamics)
         return Dynamics(kind=kind, **spec_options("dynamics", kind, arguments, Dynamics))
 
     @property
