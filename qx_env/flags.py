@@ -3,9 +3,9 @@
 Each field becomes one ``--field-name`` flag whose help text is the field's docstring (the string
 literal on the line after it, as in PEP 257's attribute docstrings) and whose default is the field's
 default, shown in ``--help``. Fields without a default are required; booleans get ``--x/--no-x``;
-a ``tuple[X, ...]`` field takes one comma-separated value (``--seeds 0,1,2``; ``--seeds ""`` is the
-empty tuple), each element converted to ``X``, and a :data:`SpecList` field a list of spec strings
-whose own options stay with them. The type comes from the field's annotation. ``qx`` and the
+a ``tuple[X, ...]`` field takes one comma-separated value (``--seeds 0,1,2``, split by
+:func:`comma_list`; ``--seeds ""`` is the empty tuple), each element converted to ``X``, and a
+:data:`SpecList` field a list of spec strings whose own options stay with them. The type comes from the field's annotation. ``qx`` and the
 benchmark scripts use this one mechanism.
 """
 
@@ -17,7 +17,7 @@ import inspect
 import itertools
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, fields
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
@@ -47,9 +47,17 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _split_commas(text: str) -> list[str]:
-    """The comma-separated pieces of ``text``, stripped; empty pieces (and so ``""``) give none."""
+def comma_list(text: str) -> list[str]:
+    """The comma-separated pieces of ``text``, stripped; empty pieces (and so ``""``) give none:
+    ``"keyword, embedding"`` -> ``["keyword", "embedding"]``. The one splitter of plain lists given on
+    the command line (``--modes``, ``--split``); spec lists use :func:`split_specs`."""
     return [piece for piece in (p.strip() for p in text.split(",")) if piece]
+
+
+def name_list(names: str | Sequence[str]) -> list[str]:
+    """Names (splits, modes) given as a sequence, or as one string of one name or comma-separated
+    names (:func:`comma_list`): ``"test"`` -> ``["test"]``, ``("train", "dev")`` -> ``["train", "dev"]``."""
+    return comma_list(names) if isinstance(names, str) else list(names)
 
 
 def split_specs(text: str) -> list[str]:
@@ -89,7 +97,7 @@ class _ListOf:
     """The argparse ``type`` of a ``tuple[X, ...]`` field: a comma-separated value -> a tuple of X;
     an element that is not an X is refused with argparse's error naming the flag."""
 
-    def __init__(self, element: type, split: Callable[[str], list[str]] = _split_commas) -> None:
+    def __init__(self, element: type, split: Callable[[str], list[str]] = comma_list) -> None:
         self.element, self.split = element, split
 
     def __call__(self, text: str) -> tuple:
@@ -106,7 +114,7 @@ class _ListOf:
 def _list_of(hint: Any) -> _ListOf | None:
     """The :class:`_ListOf` of a ``tuple[X, ...]`` annotation (``Annotated`` with a split function
     such as :data:`SpecList`), else None."""
-    split = _split_commas
+    split = comma_list
     if get_origin(hint) is Annotated:
         hint, *extras = get_args(hint)
         split = next((e for e in extras if callable(e)), split)

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from qx_env.flags import SpecList, add_dataclass_flags, parse_dataclass, split_specs, use_help_formatter
+from qx_env.flags import (
+    SpecList,
+    add_dataclass_flags,
+    comma_list,
+    name_list,
+    parse_dataclass,
+    split_specs,
+    use_help_formatter,
+)
 from qx_env.specs import format_spec, spec_options
 
 
@@ -36,6 +44,13 @@ def test_a_tuple_field_takes_a_comma_separated_value_of_its_element_type():
     parsed = _parse("--seeds", "0,1,2", "--shares", "0.5, 1e-3", "--names", "synth,harm-zh")
     assert parsed.seeds == (0, 1, 2) and parsed.shares == (0.5, 0.001) and parsed.names == ("synth", "harm-zh")
     assert _parse("--seeds", "7").seeds == (7,)
+
+
+def test_comma_list_is_the_one_splitter_of_plain_lists_and_name_list_takes_a_sequence_or_a_string():
+    assert comma_list("keyword, embedding,,graph ") == ["keyword", "embedding", "graph"]
+    assert comma_list("") == [] == comma_list(" , ")
+    assert name_list("test") == ["test"] and name_list("train,dev") == ["train", "dev"]
+    assert name_list(("train", "dev")) == ["train", "dev"] and name_list([]) == []
 
 
 def test_an_empty_value_is_the_empty_tuple():

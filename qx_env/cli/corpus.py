@@ -17,6 +17,7 @@ from qx_env.corpus.compose import (
     NEAR_DUPLICATE,
     summary_lines,
 )
+from qx_env.flags import comma_list
 from qx_env.snapshot import Snapshot, check_target, describe
 
 DEFAULT_DATA_DIR = Path("../shared/data")
@@ -27,7 +28,7 @@ _INPUT_SPEC = re.compile(r"^(?P<path>.+?)(?P<keys>(?::[A-Za-z_]+=[^:]*)+)$")
 
 def _fractions(text: str) -> tuple[float, float, float]:
     try:
-        parts = tuple(float(x) for x in text.split(","))
+        parts = tuple(float(x) for x in comma_list(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected three numbers like 0.7,0.1,0.2, got {text!r}") from None
     if len(parts) != 3:
@@ -173,7 +174,7 @@ def _background_items(text: str) -> int | str:
 
 
 def _values(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+    return tuple(comma_list(text))
 
 
 def _input_spec(text: str) -> tuple[Path, dict[str, tuple[str, ...]]]:

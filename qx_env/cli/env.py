@@ -10,19 +10,21 @@ import time
 from pathlib import Path
 
 from qx_env.errors import QxError
+from qx_env.flags import comma_list
 
 
 def _system_flags(parser: argparse.ArgumentParser) -> None:
     from qx_env.cli.search import add_build_missing
 
     parser.add_argument("snapshot", type=Path, help="snapshot directory")
-    parser.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
+    parser.add_argument("--mode", type=comma_list, default="keyword",
+                        help="keyword, embedding, graph, hybrid, or a comma list")
     parser.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
     parser.add_argument("--ranker", default="retrieval", metavar="SPEC",
                         help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
     parser.add_argument("-k", type=int, default=100, help="items exposed per query")
     parser.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
-    parser.add_argument("--split", default="test", help="train, dev, test or a comma list")
+    parser.add_argument("--split", type=comma_list, default="test", help="train, dev, test or a comma list")
     add_build_missing(parser)
 
 
@@ -54,14 +56,6 @@ def register(tools: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--timings", action="store_true",
                           help="also report wall-clock timings (under \"timings\" with --json; they vary run to run)")
     evaluate.set_defaults(run=run_eval)
-
-
-def _splits(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
-def _modes(text: str) -> tuple[str, ...]:
-    return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def _at_least(flag: str, value: int, least: int, note: str = "") -> int:
@@ -136,9 +130,9 @@ def run_play(args: argparse.Namespace) -> int:
     _at_least("--episodes", args.episodes, 0, " (0: until input ends)")
     _at_least("--show", args.show, 0)
     _at_least("--seed", args.seed, 0)
-    env = ExploreEnv(args.snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
+    env = ExploreEnv(args.snapshot, modes=args.mode, k=args.k, candidates=max(args.k, args.candidates),
                      ranker=args.ranker, match=args.match, budget=args.budget, dynamics=args.dynamics,
-                     reward=args.reward, split=_splits(args.split), build=args.build_missing)
+                     reward=args.reward, split=args.split, build=args.build_missing)
     interactive = sys.stdin.isatty()
     if interactive:
         try:
@@ -218,14 +212,14 @@ def run_eval(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
-    splits = _splits(args.split)
+    splits = args.split
     reports = snapshot.reports_in(splits)
     if not reports.num_rows:
         counts = snapshot.meta.counts.get("splits", {})
-        raise QxError(f"split {args.split!r} of {args.snapshot} has no reports (reports by split: "
+        raise QxError(f"split {','.join(splits)!r} of {args.snapshot} has no reports (reports by split: "
                       f"{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}): nothing to evaluate; "
                       f"choose another --split")
-    system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.k, args.candidates),
+    system = SearchSystem(snapshot, modes=args.mode, k=args.k, candidates=max(args.k, args.candidates),
                           ranker=args.ranker, match=args.match, build=args.build_missing)  # before a policy reads an index
     timings: dict[str, float] = {}
     if args.annotations:
@@ -246,7 +240,7 @@ def run_eval(args: argparse.Namespace) -> int:
     known = set(reports.column("report_id").to_pylist())
     unknown = sorted(set(queries) - known)
     if unknown:
-        raise QxError(f"{len(unknown)} report id(s) not in split {args.split!r}, e.g. {unknown[:3]}")
+        raise QxError(f"{len(unknown)} report id(s) not in split {','.join(splits)!r}, e.g. {unknown[:3]}")
     started = time.perf_counter()
     metrics = evaluate_queries(system, queries, dynamics=args.dynamics).metrics
     timings["search_ms_per_query"] = round((time.perf_counter() - started) * 1000 / max(1, metrics.queries), 3)

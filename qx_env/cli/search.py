@@ -6,11 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from qx_env.flags import comma_list
 from qx_env.snapshot import Snapshot
-
-
-def _modes(text: str) -> tuple[str, ...]:
-    return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def add_build_missing(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +22,7 @@ def register(tools: argparse._SubParsersAction) -> None:
     commands = index.add_subparsers(dest="command", metavar="COMMAND", required=True)
     build = commands.add_parser("build", help="build indexes into DIR/indexes/<mode>/")
     build.add_argument("snapshot", type=Path, help="snapshot directory; indexes go to DIR/indexes/<mode>/")
-    build.add_argument("--modes", type=_modes, default=("keyword", "embedding", "graph"),
+    build.add_argument("--modes", type=comma_list, default=("keyword", "embedding", "graph"),
                        help="comma-separated modes to (re)build: keyword, embedding, graph, or hybrid for all")
     build.add_argument("--embedding-kind", choices=("auto", "flat", "hnsw"), default="auto",
                        help="faiss index of the embedding mode: auto is exact (flat) up to 200,000 items, "
@@ -40,7 +37,8 @@ def register(tools: argparse._SubParsersAction) -> None:
     search = tools.add_parser("search", help="search a snapshot through the simulated search system")
     search.add_argument("snapshot", type=Path, help="snapshot directory")
     search.add_argument("queries", nargs="+", metavar="QUERY", help="queries to run, one result list each")
-    search.add_argument("--mode", default="keyword", help="keyword, embedding, graph, hybrid, or a comma list")
+    search.add_argument("--mode", type=comma_list, default="keyword",
+                        help="keyword, embedding, graph, hybrid, or a comma list")
     search.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
     search.add_argument("--ranker", default="retrieval", metavar="SPEC",
                         help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
@@ -72,7 +70,7 @@ def run_search(args: argparse.Namespace) -> int:
     from qx_env.search import SearchSystem
 
     snapshot = Snapshot.load(args.snapshot)
-    system = SearchSystem(snapshot, modes=_modes(args.mode), k=args.k, candidates=max(args.candidates, args.k),
+    system = SearchSystem(snapshot, modes=args.mode, k=args.k, candidates=max(args.candidates, args.k),
                           ranker=args.ranker, match=args.match, build=args.build_missing, progress=True)
     texts, labels = snapshot.texts, snapshot.labels
     for query in args.queries:

@@ -28,7 +28,7 @@ def run_serve(args: argparse.Namespace) -> int:
     app = create_app(snapshot, config, build=args.build_missing)
     sock = listen(config.host, config.port)
     host, port = sock.getsockname()[:2]
-    print(f"qx serve: {snapshot.meta.name} ({len(snapshot)} items), modes {config.modes}, dynamics {config.dynamics}, "
+    print(f"qx serve: {snapshot.meta.name} ({len(snapshot)} items), modes {','.join(config.modes)}, dynamics {config.dynamics}, "
           f"on http://{host}:{port} (POST /retrieve, /session/{{id}}/reset, GET /health, /stats)", flush=True)
     serve_forever(app, sock)
     return 0

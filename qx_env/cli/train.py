@@ -4,15 +4,44 @@ search feedback, and training policies on it."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from qx_env.cli.search import add_build_missing
-from qx_env.flags import add_dataclass_flags, dataclass_from_flags
+from qx_env.flags import SpecList, add_dataclass_flags, dataclass_from_flags
 
 
-def _specs(args: argparse.Namespace) -> list[str]:
-    specs = [p for p in (args.policies or "").split(",") if p] + list(args.policy or [])
-    return list(dict.fromkeys(specs))
+@dataclass(kw_only=True)
+class MineArgs:
+    """``qx mine feedback``'s flags (besides the snapshot, the repeatable ``--policy`` and ``-k``)."""
+
+    policies: SpecList = ()
+    """Policy specs, comma-separated, each keeping its own options, e.g. annotation,tfidf:top=3."""
+    candidates: int = 1
+    """Candidate answers per policy and report."""
+    split: tuple[str, ...] = ("train",)
+    """Splits whose reports are mined, comma-separated."""
+    mode: tuple[str, ...] = ("keyword",)
+    """Retrieval modes the queries run in, comma-separated."""
+    k: int = 100
+    """Items exposed per query."""
+    chunk: int = 50
+    """Reports per atomically written part."""
+    shards: int = 1
+    """Processes the reports are split between."""
+    shard: int = 0
+    """Which shard this process mines (0 to --shards - 1)."""
+    ray: bool = False
+    """Run all --shards as Ray tasks (a local cluster on loopback, or --ray-address)."""
+    ray_address: str = ""
+    """An existing Ray cluster, e.g. 10.0.0.5:6379."""
+    out: str
+    """Feedback log directory (resumed if it exists)."""
+
+
+def _specs(mine: MineArgs, policy: list[str] | None) -> list[str]:
+    """The policy specs of ``--policies`` and each ``--policy``, in order, each once."""
+    return list(dict.fromkeys([*mine.policies, *(policy or [])]))
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -21,19 +50,9 @@ def register(tools: argparse._SubParsersAction) -> None:
 
     feedback = commands.add_parser("feedback", help="run policies' candidate answers through the search engine")
     feedback.add_argument("snapshot", type=Path, help="snapshot directory (with its keyword index)")
-    feedback.add_argument("--policies", default="", help="comma-separated policy names, e.g. annotation,tfidf")
     feedback.add_argument("--policy", action="append", help="a policy spec with options (repeatable)")
-    feedback.add_argument("--candidates", type=int, default=1, help="candidate answers per policy and report")
-    feedback.add_argument("--split", default="train", help="comma-separated splits whose reports are mined")
-    feedback.add_argument("--mode", default="keyword", help="comma-separated retrieval modes the queries run in")
-    feedback.add_argument("-k", type=int, default=100, help="items exposed per query")
-    feedback.add_argument("--chunk", type=int, default=50, help="reports per atomically written part")
-    feedback.add_argument("--shards", type=int, default=1, help="processes the reports are split between")
-    feedback.add_argument("--shard", type=int, default=0, help="which shard this process mines (0 to --shards - 1)")
-    feedback.add_argument("--ray", action="store_true", help="run all --shards as Ray tasks (a local cluster "
-                          "on loopback, or --ray-address)")
-    feedback.add_argument("--ray-address", default="", help="an existing Ray cluster, e.g. 10.0.0.5:6379")
-    feedback.add_argument("--out", type=Path, required=True, help="feedback log directory (resumed if it exists)")
+    feedback.add_argument("-k", type=int, default=MineArgs.k, help="items exposed per query")
+    add_dataclass_flags(feedback, MineArgs, skip=("k",))
     add_build_missing(feedback)
     feedback.set_defaults(run=run_feedback)
 
@@ -83,18 +102,18 @@ def run_feedback(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
     from training import mine_feedback, read_feedback
 
-    options = {"split": args.split.split(","), "candidates": args.candidates, "modes": args.mode.split(","),
-               "k": args.k, "chunk": args.chunk}
+    mine = dataclass_from_flags(MineArgs, args)
+    options = {"split": mine.split, "candidates": mine.candidates, "modes": mine.mode, "k": mine.k,
+               "chunk": mine.chunk}
     snapshot = Snapshot.load(args.snapshot)
-    _check_indexes(snapshot, options["modes"], args)
-    if args.ray or args.ray_address:
+    _check_indexes(snapshot, mine.mode, args)
+    specs = _specs(mine, args.policy)
+    if mine.ray or mine.ray_address:
         from training import mine_feedback_ray
 
-        out = mine_feedback_ray(snapshot, _specs(args), args.out, args.shards,
-                                args.ray_address, **options)
+        out = mine_feedback_ray(snapshot, specs, mine.out, mine.shards, mine.ray_address, **options)
     else:
-        out = mine_feedback(snapshot, _specs(args), args.out, shards=args.shards,
-                            shard=args.shard, **options)
+        out = mine_feedback(snapshot, specs, mine.out, shards=mine.shards, shard=mine.shard, **options)
     table = read_feedback(out)
     print(f"feedback log {out}: {table.num_rows:,} query rows")
     return 0
@@ -128,7 +147,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     trainer = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}[args.kind]
     if args.kind == "grpo" and args.snapshot:
-        _check_indexes(args.snapshot, args.modes.split(","), args)
+        _check_indexes(args.snapshot, args.modes, args)
     final = trainer(dataclass_from_flags(args.args_class, args))
     print(f"trained {args.kind}: {final} (run card {final.parent / 'run_card.json'})")
     return 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from qx_env.envs._explore import ExploreEnv
 from qx_env.errors import QxError
+from qx_env.flags import name_list
 from qx_env.rewards import Reward
 from qx_env.search import Dynamics, SearchSystem
 from qx_env.snapshot import Snapshot
@@ -43,7 +44,8 @@ def report_seed(seed: int, report_id: str) -> int:
 class IsolatedEpisode:
     """``ExploreEnv`` with its own removal state over the process's shared search system.
 
-    ``snapshot``: a saved snapshot directory (or a loaded one with a path). ``modes``, ``k``,
+    ``snapshot``: a saved snapshot directory (or a loaded one with a path). ``modes`` and ``split`` are
+    names, or one string of them (see :func:`qx_env.flags.name_list`). ``modes``, ``k``,
     ``candidates``, ``ranker``, ``match``, ``build``: the shared :class:`SearchSystem`; ``env_options``:
     the rest of ``ExploreEnv``'s arguments (``budget``, ``reward``, ``dynamics``, ``split``, ...),
     checked here. ``seed``: mixed with the report id into each episode's seed.
@@ -58,12 +60,12 @@ class IsolatedEpisode:
             raise QxError("an episode server needs a saved snapshot (a directory): save it first")
         if env_options.get("budget", 1) < 1:
             raise QxError(f"budget must be at least 1 query, got {env_options['budget']}")
-        if isinstance(env_options.get("split"), str):
-            env_options["split"] = env_options["split"].split(",")
+        if "split" in env_options:
+            env_options["split"] = name_list(env_options["split"])
         Reward.parse(env_options.get("reward", "new_toxic"))  # refused now, not in the middle of a rollout
         Dynamics.parse(env_options.get("dynamics", "static"))
         self.snapshot = str(Path(path).resolve())
-        self.system_options = (("modes", tuple(modes.split(",")) if isinstance(modes, str) else tuple(modes)),
+        self.system_options = (("modes", tuple(name_list(modes))),
                                ("k", k), ("candidates", max(k, candidates)), ("ranker", ranker), ("match", match),
                                ("build", build))
         self.env_options = env_options

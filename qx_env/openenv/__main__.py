@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from qx_env.errors import QxError
+from qx_env.flags import comma_list
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,13 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: a free one)")
     parser.add_argument("--max-sessions", type=int, default=MAX_SESSIONS,
                         help="concurrent WebSocket sessions (at least the generation batch size)")
-    parser.add_argument("--mode", default="keyword", help="retrieval modes, comma-separated (keyword, embedding, "
-                                                          "graph, hybrid)")
+    parser.add_argument("--mode", type=comma_list, default="keyword",
+                        help="retrieval modes, comma-separated (keyword, embedding, graph, hybrid)")
     parser.add_argument("-k", type=int, default=100, help="items exposed per query")
     parser.add_argument("--budget", type=int, default=5, help="queries per episode")
     parser.add_argument("--reward", default="new_toxic", help="reward terms, e.g. new_toxic+0.1*query_cost")
     parser.add_argument("--dynamics", default="removal", help="static, removal or delayed")
-    parser.add_argument("--split", default="train", help="report split(s) the episodes draw from, comma-separated")
+    parser.add_argument("--split", type=comma_list, default="train",
+                        help="report split(s) the episodes draw from, comma-separated")
     parser.add_argument("--observe-results", type=int, default=3, help="texts of the top exposed items shown")
     args = parser.parse_args(argv)
     try:

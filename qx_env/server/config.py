@@ -6,19 +6,21 @@ from dataclasses import dataclass
 
 from indexes import MAX_QUERY_CHARS
 from qx_env.errors import QxError
+from qx_env.flags import name_list
 from qx_env.search import Dynamics
 from qx_env.specs import spec_options, split_spec
 
 
 @dataclass
 class ServerConfig:
-    """Settings of the retrieval server (each field is a ``qx serve`` flag)."""
+    """Settings of the retrieval server (each field is a ``qx serve`` flag; ``modes`` and ``split`` also take
+    one comma-separated string)."""
 
     host: str = "127.0.0.1"
     """Address to listen on (loopback by default; another address exposes the server to the network)."""
     port: int = 8000
     """TCP port to listen on (0 picks a free one)."""
-    modes: str = "keyword"
+    modes: tuple[str, ...] = ("keyword",)
     """Retrieval modes, comma-separated (keyword, embedding, graph) or hybrid."""
     k: int = 100
     """Items a query exposes to the simulated auditor (the platform's top k); responses carry the first topk."""
@@ -31,8 +33,9 @@ class ServerConfig:
     dynamics: str = "removal"
     """What a session's detections do: static, removal (removal-on-detection) or delayed:delay=N, each with
     options recall=R, repost_rate=P (e.g. removal:recall=0.9)."""
-    split: str = "test"
-    """Split whose reported items are known and taken down before any search (as in the env)."""
+    split: tuple[str, ...] = ("test",)
+    """Split(s), comma-separated, whose reported items are known and taken down before any search (as in the
+    env)."""
     hide_reported: bool = True
     """Take the split's reported items down in every session and in session-less searches."""
     topk: int = 3
@@ -57,6 +60,7 @@ class ServerConfig:
     """Most queued requests served in one pass of the search worker."""
 
     def __post_init__(self) -> None:
+        self.modes, self.split = tuple(name_list(self.modes)), tuple(name_list(self.split))
         if not 0 <= self.port <= 65535:
             raise QxError(f"port must be in [0, 65535], got {self.port}")
         if self.k < 1 or self.candidates < self.k:
@@ -74,7 +78,3 @@ class ServerConfig:
         """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``)."""
         kind, arguments = split_spec(self.dynamics)
         return Dynamics(kind=kind, **spec_options("dynamics", kind, arguments, Dynamics))
-
-    @property
-    def mode_list(self) -> tuple[str, ...]:
-        return tuple(m.strip() for m in self.modes.split(",") if m.strip())

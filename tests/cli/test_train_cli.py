@@ -27,6 +27,21 @@ def test_mine_then_train(indexed_snapshot, tiny_model, tmp_path, capsys):
     assert "missing.jsonl does not exist" in capsys.readouterr().err
 
 
+def test_mine_feedback_flags_are_lists_and_policy_repeats():
+    from qx_env.cli import build_parser
+    from qx_env.cli.train import MineArgs, _specs
+    from qx_env.flags import dataclass_from_flags
+
+    args = build_parser().parse_args(["mine", "feedback", "snap", "--policies", "annotation,llm:path=m,num_beams=4",
+                                      "--policy", "tfidf:top=2", "--policy", "annotation", "--split", "train,dev",
+                                      "--mode", "keyword,graph", "-k", "7", "--out", "log"])
+    mine = dataclass_from_flags(MineArgs, args)
+    assert mine.split == ("train", "dev") and mine.mode == ("keyword", "graph") and mine.k == 7 and mine.out == "log"
+    assert _specs(mine, args.policy) == ["annotation", "llm:path=m,num_beams=4", "tfidf:top=2"]
+    defaults = dataclass_from_flags(MineArgs, build_parser().parse_args(["mine", "feedback", "snap", "--out", "log"]))
+    assert defaults == MineArgs(out="log") and defaults.split == ("train",) and defaults.mode == ("keyword",)
+
+
 def test_train_stderr_carries_no_future_warning(tiny_model, tmp_path):
     import subprocess
     import sys

@@ -267,3 +267,16 @@ def test_qx_serve_refuses_missing_indexes_unless_asked_to_build(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("qx: error:") and "qx index build" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_modes_and_split_are_lists_from_one_comma_separated_flag_or_string():
+    import argparse
+
+    from qx_env.flags import add_dataclass_flags, dataclass_from_flags
+
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, ServerConfig)
+    config = dataclass_from_flags(ServerConfig, parser.parse_args(["--modes", "keyword,embedding", "--split", "train,test"]))
+    assert config.modes == ("keyword", "embedding") and config.split == ("train", "test")
+    assert ServerConfig().modes == ("keyword",) and ServerConfig().split == ("test",)
+    assert ServerConfig(modes="keyword, graph", split="dev") == ServerConfig(modes=("keyword", "graph"), split=("dev",))
