@@ -21,7 +21,7 @@ from benchmarks._common import (
     save_figure_atomic,
 )
 from qx_env.files import write_text_atomic
-from qx_env.flags import SpecList
+from qx_env.flags import SpecList, name_list
 from qx_env.specs import format_spec, split_spec
 
 #: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
@@ -48,7 +48,7 @@ class Args:
     """Retrieval modes (keyword, embedding, graph, hybrid), comma-separated; keyword:match=bm25 for bm25."""
     rankers: SpecList = ("retrieval",)
     """Ranker specs, comma-separated, e.g. retrieval,risk,lm:path=M,kind=judge."""
-    split: str = "test"
+    split: tuple[str, ...] = ("test",)
     """Report split(s) whose reports are explored, comma-separated."""
     k: int = 100
     """Items exposed per query."""
@@ -66,11 +66,12 @@ class Extracted:
     seconds_per_report: float
 
 
-def extract_queries(snapshot, spec: str, split: str = "test") -> Extracted:
-    """Run the policy ``spec`` on the split's reports (comma-separated splits)."""
+def extract_queries(snapshot, spec: str, split: str | Sequence[str] = "test") -> Extracted:
+    """Run the policy ``spec`` on the reports of ``split``: split names, or one name (see
+    :func:`qx_env.flags.name_list`)."""
     from policies import make_policy
 
-    reports = snapshot.reports_in(split.split(","))
+    reports = snapshot.reports_in(name_list(split))
     ids = reports.column("report_id").to_pylist()
     started = time.perf_counter()
     extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))
@@ -303,10 +304,10 @@ def report_count(rows: list[dict]) -> int:
     return len(rows[0]["per_report"]["report_id"]) if rows else 0
 
 
-def plot_title(snapshot: str, split: str, k: int, rows: list[dict]) -> str:
-    """The plot's context: snapshot, split, k, the number of reports and each policy's queries."""
+def plot_title(snapshot: str, split: str | Sequence[str], k: int, rows: list[dict]) -> str:
+    """The plot's context: snapshot, split(s), k, the number of reports and each policy's queries."""
     queries = ", ".join(f"{p} {q}" for p, q in dict.fromkeys((r["policy"], r["queries"]) for r in rows))
-    return (f"{snapshot}, {split} split, k={k}, {report_count(rows)} reports; queries: {queries}\n"
+    return (f"{snapshot}, {','.join(name_list(split))} split, k={k}, {report_count(rows)} reports; queries: {queries}\n"
             f"error bars: 95% bootstrap over reports ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
 
 
@@ -330,7 +331,7 @@ def main(args: Args) -> dict:
     ensure_indexes(snapshot, ["keyword", *(parse_mode(m)[0] for m in modes)], build=args.build_missing)
     extracted = {spec: extract_queries(snapshot, spec, args.split) for spec in args.policies}
     for name in silent_policies(extracted):
-        print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({args.split} split)"
+        print(f"note: policy {name!r} proposed no queries on {args.snapshot} ({','.join(args.split)} split)"
               + ("; composed snapshots carry no auditor annotations" if name == "annotation" else ""),
               file=sys.stderr)
     rows = evaluate_grid(snapshot, extracted, modes, list(args.rankers), args.k)

@@ -41,7 +41,7 @@ class Args:
     """The base source (the paper's Human): a policy spec; annotation is the auditors' phrases."""
     models: SpecList = ("tfidf",)
     """Policy specs whose queries follow the base source's, one day each, comma-separated."""
-    split: str = "test"
+    split: tuple[str, ...] = ("test",)
     """Report split(s) of the day, comma-separated."""
     mode: str = "keyword"
     """Retrieval mode: keyword, embedding, graph or hybrid (keyword:match=bm25 for bm25 matching)."""
@@ -179,7 +179,7 @@ def plot(data: LineFigure, path: Path) -> Path:
 def plot_title(args: Args, cumulative: Mapping[str, list[int]]) -> str:
     """The day's context: snapshot, split, mode, dynamics and the number of reports."""
     reports = len(next(iter(cumulative.values()), []))
-    return (f"a simulated day: {args.snapshot}, {args.split} split, {reports} reports\n"
+    return (f"a simulated day: {args.snapshot}, {','.join(args.split)} split, {reports} reports\n"
             f"{args.mode}, k={args.k}, {args.dynamics} dynamics, seed {args.seed}")
 
 
@@ -205,7 +205,7 @@ def main(args: Args) -> dict:
         raise QxError("give at least one model policy with --models (e.g. tfidf)")
     human = extract_queries(snapshot, args.human, args.split).queries
     if not any(human.values()):
-        print(f"note: the human source {args.human!r} proposed no queries on {args.snapshot} ({args.split} split)"
+        print(f"note: the human source {args.human!r} proposed no queries on {args.snapshot} ({','.join(args.split)} split)"
               "; composed snapshots carry no auditor annotations: pass --human POLICY to use a policy instead",
               file=sys.stderr)
     models = {spec: extract_queries(snapshot, spec, args.split).queries for spec in specs}

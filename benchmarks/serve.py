@@ -37,8 +37,8 @@ class Args:
     """Queries per episode: each client resets its session after this many."""
     topk: int = 10
     """Documents requested per query."""
-    modes: str = "keyword"
-    """Retrieval modes of the server."""
+    modes: tuple[str, ...] = ("keyword",)
+    """Retrieval modes of the server, comma-separated."""
     timeout: float = 30.0
     """Client timeout per request, in seconds (a timed-out request counts as an error)."""
     snapshot: str = ""
@@ -68,7 +68,7 @@ def _queries(snapshot, seed: int, count: int = 2000) -> list[str]:
 
 
 def _start_server(snapshot, args: Args) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "qx_env", "serve", str(snapshot.path), "--port", "0", "--modes", args.modes,
+    command = [sys.executable, "-m", "qx_env", "serve", str(snapshot.path), "--port", "0", "--modes", ",".join(args.modes),
                "--auto-sessions", "--build-missing", "--max-sessions", str(max(1024, 2 * args.clients))]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     banner = process.stdout.readline()
@@ -142,7 +142,7 @@ def main(args: Args) -> dict:
         "server_stats": server,
     }
     write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
-    print(f"{args.clients} clients, {measured:.1f} s on {len(snapshot)} items ({args.modes}): "
+    print(f"{args.clients} clients, {measured:.1f} s on {len(snapshot)} items ({','.join(args.modes)}): "
           f"{result['queries_per_s']} q/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
           f"p99 {result['p99_ms']} ms, errors {errors}/{len(record)} ({result['error_rate']:.2%}); "
           f"server mean batch {server['mean_batch']}")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qx_env.errors import QxError
+from qx_env.flags import name_list
 from qx_env.parsers import parse_answer
 from qx_env.rewards import REWARDS
 from qx_env.types import StepOutcome
@@ -20,10 +21,10 @@ from training._train import TrainArgs, _common, _load, _peft_config, _run
 class GRPOArgs(TrainArgs):
     snapshot: str = ""
     """Snapshot directory whose search engine rewards the answers."""
-    split: str = "train"
-    """Comma-separated splits whose reports are the prompts."""
-    modes: str = "keyword"
-    """Comma-separated retrieval modes the answers' queries run in."""
+    split: tuple[str, ...] = ("train",)
+    """Splits whose reports are the prompts, comma-separated."""
+    modes: tuple[str, ...] = ("keyword",)
+    """Retrieval modes the answers' queries run in, comma-separated."""
     k: int = 100
     """Items exposed per query."""
     num_generations: int = 4
@@ -37,7 +38,8 @@ class GRPOArgs(TrainArgs):
 class EnvironmentRewards:
     """GRPO reward functions from the env's reward terms (:mod:`qx_env.rewards`), computed by running
     each sampled answer's queries through the search system of a snapshot (the reports' own items taken
-    down, static dynamics). Each function is named after its term, so trl logs ``rewards/<term>``."""
+    down, static dynamics). Each function is named after its term, so trl logs ``rewards/<term>``.
+    ``modes``: retrieval mode names, or one string of them (see :func:`qx_env.flags.name_list`)."""
 
     #: The default terms: toxic items the answer finds (log-scaled) and the paper's answer format.
     TERMS = ("distinct_toxic_log", "format")
@@ -51,8 +53,7 @@ class EnvironmentRewards:
         unknown = [t for t in terms if t not in REWARDS]
         if unknown or not terms:
             raise QxError(f"unknown GRPO reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
-        self.system = SearchSystem(snapshot, modes=modes.split(",") if isinstance(modes, str) else list(modes), k=k,
-                                   candidates=max(k, 1000))
+        self.system = SearchSystem(snapshot, modes=name_list(modes), k=k, candidates=max(k, 1000))
         reported = [snapshot.position_of[i] for i in snapshot.reports.column("item_id").to_pylist()]
         self.audit = AuditedSearch(self.system, "static", known=reported)
         self.samples: list[tuple[str, tuple[str, ...], int]] = []  # last answers, for the run card
@@ -97,7 +98,7 @@ def train_grpo(args: GRPOArgs):
     if not args.snapshot:
         raise QxError("GRPO needs --snapshot: the environment it is rewarded by")
     snapshot = Snapshot.load(args.snapshot)
-    reports = snapshot.reports_in(args.split.split(","))
+    reports = snapshot.reports_in(name_list(args.split))
     texts = snapshot.report_texts(reports)
     rows = [{"prompt": messages(t, snapshot.language), "report_id": r}
             for t, r in zip(texts, reports.column("report_id").to_pylist())]

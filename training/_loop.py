@@ -6,13 +6,14 @@ an interrupted loop resumes at the first unfinished round."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from qx_env.files import write_text_atomic
-from qx_env.flags import SpecList
+from qx_env.flags import SpecList, name_list
 from qx_env.specs import format_spec
 from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
@@ -70,14 +71,16 @@ def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = Fal
                        grounded=grounded or None)
 
 
-def evaluate_model(snapshot, model: str | Path, split: str = "test", adapter: str = "", grounded: bool = False) -> dict:
-    """Table 5 row of a model's answers on a split, keyword exact, with the number of distinct
-    queries over all reports (a model that collapses onto one answer has few)."""
+def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "test", adapter: str = "",
+                   grounded: bool = False) -> dict:
+    """Table 5 row of a model's answers on a split (split names, or one name: see
+    :func:`qx_env.flags.name_list`), keyword exact, with the number of distinct queries over all
+    reports (a model that collapses onto one answer has few)."""
     from policies import make_policy
     from qx_env.metrics import evaluate_queries
     from qx_env.search import SearchSystem
 
-    reports = snapshot.reports_in(split.split(","))
+    reports = snapshot.reports_in(name_list(split))
     policy = make_policy(model_policy_spec(model, adapter, grounded), snapshot)
     extracted = policy.extract(snapshot.report_texts(reports))
     queries = dict(zip(reports.column("report_id").to_pylist(), extracted))

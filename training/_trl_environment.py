@@ -13,11 +13,12 @@ report id, so the rollouts of one group start alike.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qx_env.envs import IsolatedEpisode
 from qx_env.errors import QxError
+from qx_env.flags import name_list
 
 #: What the model is told, before the report that ``reset`` appends.
 TOOL_INSTRUCTIONS = {
@@ -30,15 +31,16 @@ TOOL_INSTRUCTIONS = {
 REPORT_PREFIXES = {"zh": "\n\n被举报的商品：", "en": "\n\nThe reported listing: "}
 
 
-def tool_rows(snapshot, split: str = "train") -> list[dict[str, Any]]:
+def tool_rows(snapshot, split: str | Sequence[str] = "train") -> list[dict[str, Any]]:
     """Dataset rows for :class:`SearchEnvironment`: the tool instruction as the prompt and the report id
-    (the report text itself comes from ``reset``)."""
+    (the report text itself comes from ``reset``), one per report of ``split`` (split names, or one
+    name: see :func:`qx_env.flags.name_list`)."""
     from qx_env.snapshot import Snapshot
 
     snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.load(snapshot)
     instruction = TOOL_INSTRUCTIONS[snapshot.language]
     return [{"prompt": [{"role": "user", "content": instruction}], "report_id": report_id}
-            for report_id in snapshot.reports_in(split.split(",")).column("report_id").to_pylist()]
+            for report_id in snapshot.reports_in(name_list(split)).column("report_id").to_pylist()]
 
 
 class SearchEnvironment:
@@ -50,10 +52,11 @@ class SearchEnvironment:
     report id into the auditor's seed. Make the zero-argument factory with :meth:`factory`.
     """
 
-    def __init__(self, snapshot: str | os.PathLike, modes: str = "keyword", k: int = 100, candidates: int = 1000,
-                 ranker: str = "retrieval", match: str = "exact", budget: int = 5, reward: str = "new_toxic",
-                 dynamics: str | Mapping[str, Any] = "removal", split: str = "train", observe_results: int = 3,
-                 result_chars: int = 200, seed: int = 0, build: bool = False) -> None:
+    def __init__(self, snapshot: str | os.PathLike, modes: str | Sequence[str] = "keyword", k: int = 100,
+                 candidates: int = 1000, ranker: str = "retrieval", match: str = "exact", budget: int = 5,
+                 reward: str = "new_toxic", dynamics: str | Mapping[str, Any] = "removal",
+                 split: str | Sequence[str] = "train", observe_results: int = 3, result_chars: int = 200,
+                 seed: int = 0, build: bool = False) -> None:
         self._episode = IsolatedEpisode(snapshot, modes=modes, k=k, candidates=candidates, ranker=ranker,
                                         match=match, build=build, seed=seed, budget=budget, reward=reward,
                                         dynamics=dynamics, split=split, observe_results=observe_results)

@@ -89,7 +89,7 @@ def test_series_labels_name_the_ranker_only_when_there_are_several():
 def grid(indexed_snapshot, tmp_path_factory):
     out = tmp_path_factory.mktemp("modes")
     args = Args(snapshot=str(indexed_snapshot.path), policies=("annotation", "tfidf"), modes=("keyword", "graph"),
-                split="train,dev,test", k=50, out=str(out))
+                split=("train", "dev", "test"), k=50, out=str(out))
     return args, main(args)["rows"], out
 
 

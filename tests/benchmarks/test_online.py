@@ -68,7 +68,7 @@ def test_bench_online_is_seeded_and_its_plot_names_the_base_source_used(indexed_
     assert read[0]["rows"] == read[1]["rows"] and read[0]["cumulative"] == read[1]["cumulative"]
     cumulative = read[0]["cumulative"]
     assert list(cumulative) == ["tfidf (as human)", "tfidf (as human) + textrank"]  # not "human"
-    args = Args(snapshot=str(indexed_snapshot.path), human="tfidf", models=("textrank",), split="train,dev,test",
+    args = Args(snapshot=str(indexed_snapshot.path), human="tfidf", models=("textrank",), split=("train", "dev", "test"),
                 seed=3)
     data = figure_data(cumulative, plot_title(args, cumulative))
     reports = indexed_snapshot.reports.num_rows

@@ -106,7 +106,7 @@ def test_grpo_steps_against_the_environment(indexed_snapshot, tiny_model, tmp_pa
     with pytest.raises(QxError, match="unknown GRPO reward term"):
         EnvironmentRewards(indexed_snapshot, terms=("found",))
     final = train_grpo(GRPOArgs(base=str(tiny_model), out=str(tmp_path / "grpo"), snapshot=str(indexed_snapshot.path),
-                                split="train,dev,test", max_steps=2, batch_size=4, num_generations=4,
+                                split=("train", "dev", "test"), max_steps=2, batch_size=4, num_generations=4,
                                 max_completion_length=16, learning_rate=1e-3))
     card = json.loads((tmp_path / "grpo" / "run_card.json").read_text())
     assert card["kind"] == "grpo" and (final / "adapter_config.json").is_file()
