@@ -10,8 +10,9 @@ from qx_env.cli import main
 
 
 def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
+    # 2,000 items at 3% toxic, half reported: 30 reports, enough for pairs at both taus in a minute
     out = tmp_path / "headline"
-    assert main(["bench", "training", "--items", "4000", "--toxic-share", "0.03", "--seeds", "0,1", "--sft-epochs", "0.05",
+    assert main(["bench", "training", "--items", "2000", "--toxic-share", "0.03", "--report-share", "0.5", "--seeds", "0,1", "--sft-epochs", "0.05",
                  "--dpo-epochs", "0.05", "--candidates", "2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert [run["seed"] for run in results["runs"]] == [0, 1]
@@ -36,7 +37,8 @@ def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
 
 def test_headline_trains_a_given_local_model(tmp_path, tiny_model):
     out = tmp_path / "headline"
-    assert main(["bench", "training", "--items", "4000", "--toxic-share", "0.03", "--seeds", "0", "--sft-epochs", "0.05", "--dpo-epochs", "0.05",
+    assert main(["bench", "training", "--items", "2000", "--toxic-share", "0.03", "--report-share", "0.5", "--seeds", "0",
+                 "--sft-epochs", "0.05", "--dpo-epochs", "0.05",
                  "--candidates", "2", "--base", str(tiny_model), "--out", str(out)]) == 0
     assert not (out / "tiny").exists()
     card = json.loads((out / "seed0" / "sft" / "run_card.json").read_text())
