@@ -14,16 +14,10 @@ from qx_env.flags import comma_list
 
 
 def _system_flags(parser: argparse.ArgumentParser) -> None:
-    from qx_env.cli.search import add_build_missing
+    from qx_env.cli.search import add_build_missing, add_system_flags
 
     parser.add_argument("snapshot", type=Path, help="snapshot directory")
-    parser.add_argument("--mode", type=comma_list, default="keyword",
-                        help="keyword, embedding, graph, hybrid, or a comma list")
-    parser.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
-    parser.add_argument("--ranker", default="retrieval", metavar="SPEC",
-                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
-    parser.add_argument("-k", type=int, default=100, help="items exposed per query")
-    parser.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
+    add_system_flags(parser)
     parser.add_argument("--split", type=comma_list, default="test", help="train, dev, test or a comma list")
     add_build_missing(parser)
 

@@ -17,6 +17,17 @@ def add_build_missing(parser: argparse.ArgumentParser) -> None:
                              "snapshot (with a warning each) instead of refusing")
 
 
+def add_system_flags(parser: argparse.ArgumentParser) -> None:
+    """The search system's flags (:class:`~qx_env.search.SearchSystem`), the same on every command that searches."""
+    parser.add_argument("--mode", type=comma_list, default="keyword",
+                        help="keyword, embedding, graph, hybrid, or a comma list")
+    parser.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
+    parser.add_argument("--ranker", default="retrieval", metavar="SPEC",
+                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
+    parser.add_argument("-k", type=int, default=100, help="items exposed per query")
+    parser.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
+
+
 def register(tools: argparse._SubParsersAction) -> None:
     index = tools.add_parser("index", help="build retrieval indexes of a snapshot")
     commands = index.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -37,13 +48,7 @@ def register(tools: argparse._SubParsersAction) -> None:
     search = tools.add_parser("search", help="search a snapshot through the simulated search system")
     search.add_argument("snapshot", type=Path, help="snapshot directory")
     search.add_argument("queries", nargs="+", metavar="QUERY", help="queries to run, one result list each")
-    search.add_argument("--mode", type=comma_list, default="keyword",
-                        help="keyword, embedding, graph, hybrid, or a comma list")
-    search.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
-    search.add_argument("--ranker", default="retrieval", metavar="SPEC",
-                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
-    search.add_argument("-k", type=int, default=100, help="items exposed per query")
-    search.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
+    add_system_flags(search)
     search.add_argument("--show", type=int, default=10, help="rows printed per query")
     search.add_argument("--show-labels", action="store_true", help="print the hidden labels too")
     add_build_missing(search)
