@@ -105,7 +105,7 @@ def table(rows: list[dict]) -> str:
     ] for r in rows])
 
 
-def plot(rows: list[dict], path: Path) -> Path:
+def plot(rows: list[dict], path: Path, args: Args) -> Path:
     """Log-log: seconds (build, load, one env step per mode) and peak memory against items."""
     plt = pyplot()
     items = [r["items"] for r in rows]
@@ -122,6 +122,10 @@ def plot(rows: list[dict], path: Path) -> Path:
         axis.set_xlabel("items")
         axis.set_ylabel(label)
         axis.legend(fontsize=7)
+    time_axis.set_title("build, load and one env step")
+    memory_axis.set_title("peak memory and index size")
+    figure.suptitle(f"Cost against corpus size: synthetic zh marketplace, seed {args.seed}, "
+                    f"{args.queries} queries and {args.steps} env steps per mode and size", fontsize=10)
     figure.tight_layout()
     return save_figure_atomic(figure, path)
 
@@ -137,7 +141,7 @@ def main(args: Args) -> dict:
     text = table(rows)
     write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2))
     write_text_atomic(out / "table.md", text + "\n")
-    plot(rows, out / "scale.png")
+    plot(rows, out / "scale.png", args)
     print(text)
     print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'scale.png'}")
     return {"rows": rows}
