@@ -165,6 +165,8 @@ class Index(ABC):
         text = clean_query(query)
         if not text:
             return Hits.empty()
+        if alive is not None and (filtered := self._search_live(text, k, alive)) is not None:
+            return filtered
         removed = 0 if alive is None else int(self.size - np.count_nonzero(alive))
         n = min(self.size, k + min(removed, k))  # usually enough in one pass
         while True:
@@ -175,6 +177,11 @@ class Index(ABC):
             if len(live) >= k or len(hits) < n or n >= self.size:
                 return live.top(k)
             n = min(self.size, max(2 * n, k + removed))
+
+    def _search_live(self, text: str, k: int, alive: np.ndarray) -> Hits | None:
+        """The top ``k`` live hits in one pass, for an index that skips removed items itself;
+        ``None`` where it does not (then :meth:`search` over-fetches and filters)."""
+        return None
 
     def batch_search(self, queries: Sequence[str], k: int = 100, alive: np.ndarray | None = None,
                      threads: int = 2, processes: int = 0) -> list[Hits]:

@@ -4,6 +4,11 @@ Two matching rules: ``exact`` (the analysed phrase must occur, like the paper's 
 matching) and ``bm25`` (any analysed term, ranked by BM25). Chinese uses Lucene's CJK analyzer
 (bigrams), English Anserini's default English analyzer. Queries are analysed into terms and built
 into Lucene query objects directly, so Lucene syntax in user text is only ever text.
+
+Searches go through ``qx.LiveSearch`` (``indexes/java``) where it compiled: one JVM call per query
+or batch returns the hits as arrays, and removed items are skipped inside Lucene by a bitset of live
+documents (no over-fetching); a batch runs on Java threads. Otherwise hits are read one by one, with
+the same results.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from indexes._base import Index, clean_query
-from indexes._java import autoclass, start_jvm
+from indexes._java import autoclass, live_search_class, start_jvm
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
@@ -56,6 +61,9 @@ class KeywordIndex(Index):
         self._searcher.setSimilarity(autoclass("org.apache.lucene.search.similarities.BM25Similarity")(BM25_K1, BM25_B))
         self._local = threading.local()
         self._doc_positions = np.load(directory / POSITIONS_FILE, allow_pickle=False)
+        self._positions_are_docs = bool(np.array_equal(self._doc_positions, np.arange(len(self._doc_positions))))
+        #: ``qx.LiveSearch``, or None (hits then read one by one: same results, slower).
+        self.live_search = live_search_class()
 
     # ---- building ----------------------------------------------------------------------------
     @classmethod
@@ -137,6 +145,8 @@ class KeywordIndex(Index):
         return 0 if lucene_query is None else int(self._searcher.count(lucene_query))
 
     def _search(self, query: str, n: int) -> Hits:
+        if self.live_search is not None:
+            return self._search_arrays([query], n, None)[0]
         lucene_query = self._analysed_query(query)
         if lucene_query is None:
             return Hits.empty()
@@ -147,6 +157,57 @@ class KeywordIndex(Index):
         doc_ids = np.fromiter((d.doc for d in docs), dtype=np.int64, count=len(docs))
         scores = np.fromiter((d.score for d in docs), dtype=np.float32, count=len(docs))
         return Hits(self._doc_positions[doc_ids], scores)
+
+    def _search_live(self, text: str, k: int, alive: np.ndarray) -> Hits | None:
+        if self.live_search is None:
+            return None
+        return self._search_arrays([text], k, alive)[0]
+
+    def batch_search(self, queries, k: int = 100, alive: np.ndarray | None = None, threads: int = 2,
+                     processes: int = 0) -> list[Hits]:
+        """Many queries in one JVM call on ``threads`` Java threads (``processes`` > 1: worker processes,
+        see :meth:`indexes.Index.batch_search`); the same hits as :meth:`search` one by one."""
+        if self.live_search is None or processes > 1:
+            return super().batch_search(queries, k, alive, threads=threads, processes=processes)
+        if k < 1:
+            raise QxError(f"k must be at least 1, got {k}")
+        return self._search_arrays([clean_query(q) for q in queries], k, alive, threads)
+
+    def _search_arrays(self, texts: list[str], n: int, alive: np.ndarray | None, threads: int = 1) -> list[Hits]:
+        """The top ``n`` live hits of each cleaned text through ``qx.LiveSearch``, in one call."""
+        queries = [self._analysed_query(text) if text else None for text in texts]
+        searched = [q for q in queries if q is not None]
+        results = [Hits.empty()] * len(texts)
+        if not searched:
+            return results
+        found = self.live_search.search(self._searcher, searched, n, self._live_docs(alive), threads)
+        docs = np.asarray(found.docs, dtype=np.int64)
+        scores = np.asarray(found.scores, dtype=np.float32)
+        ends = np.asarray(found.ends, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        slots = (i for i, q in enumerate(queries) if q is not None)
+        for slot, start, end in zip(slots, starts, ends):
+            if end > start:
+                results[slot] = Hits(self._doc_positions[docs[start:end]], scores[start:end])
+        return results
+
+    def _live_docs(self, alive: np.ndarray | None):
+        """The live items as a Lucene bitset over document ids (None: every item is live); the last
+        one is reused while the mask is unchanged (an env's steps between removals)."""
+        if alive is None:
+            return None
+        cached = getattr(self._local, "live", None)
+        if cached is not None and np.array_equal(cached[0], alive):
+            return cached[1]
+        if alive.all():
+            bits = None
+        else:
+            in_doc_order = alive if self._positions_are_docs else alive[self._doc_positions]
+            packed = np.packbits(in_doc_order, bitorder="little")
+            packed = np.pad(packed, (0, -len(packed) % 8))
+            bits = self.live_search.liveDocs(packed.tobytes(), len(in_doc_order))
+        self._local.live = (alive.copy(), bits)
+        return bits
 
     def close(self) -> None:
         self._reader.close()

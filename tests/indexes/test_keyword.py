@@ -107,3 +107,28 @@ def test_builds_are_identical_so_ties_break_the_same_way(synth_snapshot, tmp_pat
     np.testing.assert_array_equal(orders[0], orders[2])
     np.testing.assert_array_equal(orders[0], np.arange(len(synth_snapshot)))  # doc ids follow item order
     np.testing.assert_array_equal(orders[1], orders[3])
+
+
+@pytest.mark.parametrize("match", ["exact", "bm25"])
+def test_array_search_with_a_live_bitset_equals_reading_hits_one_by_one(indexed_snapshot, match):
+    """qx.LiveSearch (one JVM call, removed items skipped inside Lucene) gives exactly the hits, scores
+    and order of the per-hit path that over-fetches and filters, alone and in a batch on Java threads."""
+    import numpy as np
+
+    index = KeywordIndex.open(indexed_snapshot, match=match)
+    assert index.live_search is not None, "javac 17+ is needed to compile indexes/java (see indexes/_java.py)"
+    texts = indexed_snapshot.items.column("text").to_pylist()
+    queries = [t[i:i + 4] for t in texts[:60:3] for i in (0, 5)] + ["", "转让", "no such words at all"]
+    alive = np.random.default_rng(3).random(len(indexed_snapshot)) > 0.5
+    fast = {(q, live is None): index.search(q, 50, live) for q in queries for live in (None, alive)}
+    batch = index.batch_search(queries, 50, alive, threads=2)
+    helper, index.live_search = index.live_search, None
+    try:
+        for (query, unfiltered), hits in fast.items():
+            slow = index.search(query, 50, None if unfiltered else alive)
+            assert hits.positions.tolist() == slow.positions.tolist(), query
+            assert np.array_equal(hits.scores, slow.scores), query
+        assert [h.positions.tolist() for h in batch] == [fast[(q, False)].positions.tolist() for q in queries]
+        assert all(alive[h.positions].all() for h in batch) and sum(len(h) for h in batch) > 0
+    finally:
+        index.live_search = helper
