@@ -78,6 +78,7 @@ def measure_size(items: int, args: Args) -> dict:
         "batch_qps": speed["keyword"]["ours_batch_2_processes_qps"],
         "embedding_qps": speed["embedding"]["ours_qps"],
         "embedding_ratio_to_faiss": round(speed["embedding"]["ours_qps"] / speed["embedding"]["raw_faiss_qps"], 2),
+        "embedding_recall_at_100": speed["embedding"]["recall_at_100"],
         "graph_p50_ms": speed["graph"]["search_p50_ms"],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -95,13 +96,14 @@ def run_size(items: int, args: Args) -> dict:
 def table(rows: list[dict]) -> str:
     header = ["items", "build s (kw/emb/graph)", "disk MiB (kw/emb/graph)", "load s",
               "env steps/s (kw/emb/graph/hybrid)", "reset ms", "keyword q/s (x pyserini)", "batch q/s",
-              "embedding q/s (x faiss)", "graph p50 ms", "peak MiB"]
+              "embedding q/s (x faiss)", "emb. recall@100", "graph p50 ms", "peak MiB"]
     slash = "/".join
     return markdown_table(header, [[
         f"{r['items']:,}", slash(str(r["build_s"][m]) for m in MODES), slash(str(r["disk_mib"][m]) for m in MODES),
         r["load_s"], slash(str(v) for v in r["env_steps_per_s"].values()), r["reset_ms"],
         f"{r['keyword_qps']} (x{r['keyword_ratio_to_pyserini']})", r["batch_qps"],
-        f"{r['embedding_qps']} (x{r['embedding_ratio_to_faiss']})", r["graph_p50_ms"], r["peak_rss_mib"],
+        f"{r['embedding_qps']} (x{r['embedding_ratio_to_faiss']})", r["embedding_recall_at_100"], r["graph_p50_ms"],
+        r["peak_rss_mib"],
     ] for r in rows])
 
 

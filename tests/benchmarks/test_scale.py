@@ -35,6 +35,7 @@ def test_scale_benchmark_measures_a_size_in_its_own_process(tmp_path):
     assert row["keyword_ratio_to_pyserini"] == pytest.approx(keyword["ours_bm25_qps"] / keyword["raw_pyserini_qps"],
                                                              abs=0.01, rel=0.01)
     assert row["embedding_ratio_to_faiss"] == round(embedding["ours_qps"] / embedding["raw_faiss_qps"], 2)
+    assert embedding["index"] == "flat" and row["embedding_recall_at_100"] == embedding["recall_at_100"] == 1.0
     assert row["reset_ms"] == env["modes"]["keyword"]["reset_ms_p50"] > 0
     assert row["peak_rss_mib"] > sum(row["disk_mib"].values())  # the indexes were loaded, and a JVM runs
     assert json.loads((out / "results.json").read_text())["rows"] == [row]
