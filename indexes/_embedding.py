@@ -28,11 +28,12 @@ APPROXIMATE_ABOVE = 200_000
 FAISS_FILE = "faiss.index"
 #: Beside the index directories of a saved snapshot: cached encodings (``.npy`` + checksum ``.json``).
 ENCODINGS_DIR = "encodings"
-#: HNSW graph degree, and the candidate list of a search. efSearch 256 is the smallest tried that keeps
-#: recall@100 against exact search at 0.95 or more at 1M items (qx bench scale's 1M snapshot, n-gram
-#: vectors; the search_speed queries: 0.915 at 128, 0.951 at 256, 0.978 at 512, raw faiss 2,258 /
-#: 1,296 / 715 q/s on this 2-core machine; 4-character spans of items: 0.953 / 0.972 / 0.984).
-HNSW_M, HNSW_EF_SEARCH = 32, 256
+#: HNSW graph degree, and the candidate list of a search. Recall@100 against exact search at 1M items
+#: (qx bench scale's 1M snapshot, n-gram vectors; 400 search_speed queries): 0.915 at efSearch 128,
+#: 0.951 at 256 (0.943 on 200 of them), 0.978 at 512, raw faiss 2,258 / 1,296 / 715 q/s on this 2-core
+#: machine; on 4-character spans of items 0.953 / 0.972 / 0.984. 512: a simulator's embedding mode
+#: should miss as few true neighbours as it can, and its env steps stay in the hundreds per second.
+HNSW_M, HNSW_EF_SEARCH = 32, 512
 
 
 def use_gpu() -> bool:
