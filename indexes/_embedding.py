@@ -130,7 +130,7 @@ class EmbeddingIndex(Index):
         results = [Hits.empty() for _ in texts]
         if not present:
             return results
-        n = min(self.size, k if alive is None else k + int(self.size - alive.sum()))
+        n = min(self.size, k if alive is None else k + int(self.size - np.count_nonzero(alive)))
         vectors = self.encoder.encode_queries([texts[i] for i in present])
         batch = self.search_vectors(vectors, n)
         for i, vector, hits in zip(present, vectors, batch):

@@ -73,7 +73,7 @@ class SearchSystem:
 
     @property
     def removed(self) -> int:
-        return int(len(self.alive) - self.alive.sum())
+        return int(len(self.alive) - np.count_nonzero(self.alive))  # count_nonzero: no int conversion of 1M bools
 
     # ---- search -------------------------------------------------------------------------------
     def retrieve(self, query: str) -> Hits:
