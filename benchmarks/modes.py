@@ -71,7 +71,7 @@ def extract_queries(snapshot, spec: str, split: str | Sequence[str] = "test") ->
     :func:`qx_env.flags.name_list`)."""
     from policies import make_policy
 
-    reports = snapshot.reports_in(name_list(split))
+    reports = snapshot.reports_in(split)
     ids = reports.column("report_id").to_pylist()
     started = time.perf_counter()
     extracted = make_policy(spec, snapshot).extract(snapshot.report_texts(reports))

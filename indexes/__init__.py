@@ -56,11 +56,13 @@ def index_class(mode: str) -> type[Index]:
 
 
 def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
-    """Mode names in build order; ``"hybrid"`` means every mode. Unknown names are refused with
+    """Mode names in build order (names, or one string of comma-separated names:
+    :func:`qx_env.flags.name_list`); ``"hybrid"`` means every mode. Unknown names are refused with
     every accepted one."""
     from qx_env.errors import QxError
+    from qx_env.flags import name_list
 
-    names = [modes] if isinstance(modes, str) else list(modes)
+    names = name_list(modes)
     if HYBRID in names:
         return MODES
     if not names:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from qx_env.parsers import QUERY_LENGTH, query_length
+from qx_env.parsers import QUERY_LENGTH, qualified_length, query_length
 
 _SEPARATOR = re.compile("[,\n]|，".encode())
 _TRIM = b" \t\"'"
@@ -68,10 +68,8 @@ def _finished(query: bytes, text: bytes, least: int, most: int, language: str) -
 def spans_of(text: str, queries: list[str], language: str = "zh") -> list[str]:
     """The queries that are spans of ``text`` of a qualified length (decoding can end in a query
     that falls short: cut by ``max_new_tokens``, or a span with no way on)."""
-    least, most = QUERY_LENGTH[language]
     lowered = text.lower()
-    return [q for q in queries
-            if q.lower() in lowered and least <= query_length(q, language) <= most and "\ufffd" not in q]
+    return [q for q in queries if q.lower() in lowered and qualified_length(q, language) and "\ufffd" not in q]
 
 
 class SpanConstraint:

@@ -5,8 +5,8 @@ literal on the line after it, as in PEP 257's attribute docstrings) and whose de
 default, shown in ``--help``. Fields without a default are required; booleans get ``--x/--no-x``;
 a ``tuple[X, ...]`` field takes one comma-separated value (``--seeds 0,1,2``, split by
 :func:`comma_list`; ``--seeds ""`` is the empty tuple), each element converted to ``X``, and a
-:data:`SpecList` field a list of spec strings whose own options stay with them. The type comes from the field's annotation. ``qx`` and the
-benchmark scripts use this one mechanism.
+:data:`SpecList` field a list of spec strings whose own options stay with them. The type comes
+from the field's annotation. ``qx`` and the benchmark scripts use this one mechanism.
 """
 
 from __future__ import annotations

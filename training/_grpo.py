@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qx_env.errors import QxError
-from qx_env.flags import name_list
 from qx_env.parsers import parse_answer
 from qx_env.rewards import REWARDS
 from qx_env.types import StepOutcome
@@ -53,7 +52,7 @@ class EnvironmentRewards:
         unknown = [t for t in terms if t not in REWARDS]
         if unknown or not terms:
             raise QxError(f"unknown GRPO reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
-        self.system = SearchSystem(snapshot, modes=name_list(modes), k=k, candidates=max(k, 1000))
+        self.system = SearchSystem(snapshot, modes=modes, k=k, candidates=max(k, 1000))
         reported = [snapshot.position_of[i] for i in snapshot.reports.column("item_id").to_pylist()]
         self.audit = AuditedSearch(self.system, "static", known=reported)
         self.samples: list[tuple[str, tuple[str, ...], int]] = []  # last answers, for the run card
@@ -98,7 +97,7 @@ def train_grpo(args: GRPOArgs):
     if not args.snapshot:
         raise QxError("GRPO needs --snapshot: the environment it is rewarded by")
     snapshot = Snapshot.load(args.snapshot)
-    reports = snapshot.reports_in(name_list(args.split))
+    reports = snapshot.reports_in(args.split)
     texts = snapshot.report_texts(reports)
     rows = [{"prompt": messages(t, snapshot.language), "report_id": r}
             for t, r in zip(texts, reports.column("report_id").to_pylist())]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from qx_env.files import write_text_atomic
-from qx_env.flags import SpecList, name_list
+from qx_env.flags import SpecList
 from qx_env.specs import format_spec
 from training._datasets import pair_rows, write_jsonl
 from training._feedback import mine_feedback, read_feedback
@@ -80,7 +80,7 @@ def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "te
     from qx_env.metrics import evaluate_queries
     from qx_env.search import SearchSystem
 
-    reports = snapshot.reports_in(name_list(split))
+    reports = snapshot.reports_in(split)
     policy = make_policy(model_policy_spec(model, adapter, grounded), snapshot)
     extracted = policy.extract(snapshot.report_texts(reports))
     queries = dict(zip(reports.column("report_id").to_pylist(), extracted))

@@ -18,7 +18,6 @@ from typing import Any
 
 from qx_env.envs import IsolatedEpisode
 from qx_env.errors import QxError
-from qx_env.flags import name_list
 
 #: What the model is told, before the report that ``reset`` appends.
 TOOL_INSTRUCTIONS = {
@@ -40,7 +39,7 @@ def tool_rows(snapshot, split: str | Sequence[str] = "train") -> list[dict[str, 
     snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.load(snapshot)
     instruction = TOOL_INSTRUCTIONS[snapshot.language]
     return [{"prompt": [{"role": "user", "content": instruction}], "report_id": report_id}
-            for report_id in snapshot.reports_in(name_list(split)).column("report_id").to_pylist()]
+            for report_id in snapshot.reports_in(split).column("report_id").to_pylist()]
 
 
 class SearchEnvironment:

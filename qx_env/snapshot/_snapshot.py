@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from qx_env.errors import SnapshotError
 from qx_env.files import atomic_directory, file_sha256
+from qx_env.flags import name_list
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import SPLITS, check_split_names, validate_items, validate_reports
 
@@ -144,8 +145,9 @@ class Snapshot:
         return {item_id: i for i, item_id in enumerate(self.ids)}
 
     def reports_in(self, splits: str | Sequence[str]) -> pa.Table:
-        """Reports of one split (``train``, ``dev``, ``test``) or several."""
-        names = [splits] if isinstance(splits, str) else list(splits)
+        """Reports of one split (``train``, ``dev``, ``test``) or several: names, or one string of
+        comma-separated names (:func:`qx_env.flags.name_list`)."""
+        names = name_list(splits)
         check_split_names(names)
         return self.reports.filter(pc.is_in(self.reports.column("split"), value_set=pa.array(names)))
 
