@@ -8,14 +8,19 @@ detection increment and the hit query increment.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from qx_env.distributed import cluster_cpus, map_shards, split_evenly, start_ray
+from qx_env.errors import QxError
 from qx_env.parsers import search_queries
+from qx_env.rankers import Ranker
 from qx_env.search import AuditedSearch, Dynamics, SearchSystem
-from qx_env.types import OfflineMetrics, QueryOutcome
+from qx_env.snapshot import Snapshot
+from qx_env.types import Hits, OfflineMetrics, QueryOutcome
 
 
 def chance_effective(exposed: np.ndarray | Sequence[int], live: int, toxic: int) -> np.ndarray:
@@ -73,24 +78,36 @@ def reported_items(system: SearchSystem, report_ids: Iterable[str]) -> np.ndarra
     wanted = set(report_ids)
     unknown = wanted - set(table.column("report_id").to_pylist())
     if unknown:
-        from qx_env.errors import QxError
-
         raise QxError(f"{len(unknown)} unknown report id(s), e.g. {sorted(unknown)[:3]}")
     rows = zip(table.column("report_id").to_pylist(), table.column("item_id").to_pylist())
     return np.array([snapshot.position_of[item] for report, item in rows if report in wanted], dtype=np.int64)
 
 
 def evaluate_queries(system: SearchSystem, queries_by_report: Mapping[str, Sequence[str]],
-                     dynamics: Dynamics | str = "static", seed: int = 0, hide_reported: bool = True) -> Evaluation:
+                     dynamics: Dynamics | str = "static", seed: int = 0, hide_reported: bool = True,
+                     ray: bool = False, ray_address: str = "") -> Evaluation:
     """Run each report's queries (duplicates within a report counted once) and score them.
 
     Under static dynamics every distinct query is searched once, in one batch, and the outcomes
     equal stepping the queries one by one. Under removal dynamics queries run in report order.
     With ``hide_reported`` the evaluated reports' own items are taken down first (as the
     environment does), so a query that only finds its report scores nothing.
+
+    With ``ray`` (or a ``ray_address``) the searches run as Ray tasks on the cluster at ``ray_address``
+    (default: a local one, see :mod:`qx_env.distributed`), each worker opening the same search system
+    from the saved snapshot; the Evaluation equals one process's. Static dynamics shard the distinct
+    queries (the auditor stays here and audits their hits in order); removal dynamics shard whole
+    reports, so they need reports that are independent episodes (audit recall 1, no re-posting,
+    removals that do not persist), and are refused otherwise.
     """
+    dynamics = Dynamics.parse(dynamics)
+    on_ray = ray or bool(ray_address)
+    if on_ray:
+        _check_shardable(system, dynamics)
+        start_ray(ray_address)  # an unreachable cluster fails here, before any search
     known = reported_items(system, queries_by_report) if hide_reported else None
-    audit = AuditedSearch(system, dynamics, seed=seed, known=known)
+    searcher = _RayBatches(system, ray_address) if on_ray and not dynamics.removes else system
+    audit = AuditedSearch(searcher, dynamics, seed=seed, known=known)
     per_report = {report: _distinct(queries) for report, queries in queries_by_report.items()}
     outcomes: dict[str, list[QueryOutcome]] = {}
     if not audit.dynamics.removes:
@@ -106,11 +123,10 @@ def evaluate_queries(system: SearchSystem, queries_by_report: Mapping[str, Seque
                 seen.update(outcome.detected.tolist())
                 rows.append(QueryOutcome(query, outcome.exposed, outcome.toxic, outcome.detected, new, outcome.modes))
             outcomes[report] = rows
+    elif on_ray:
+        outcomes = _episodes_on_ray(system, per_report, dynamics, seed, known, ray_address)
     else:
-        for report, queries in per_report.items():
-            audit.reset()  # each report is its own episode, restored as the env does by default
-            outcomes[report] = audit.run_many(queries)
-            audit.tick()
+        outcomes = _episodes(audit, per_report)
     system.restore()  # leave the search system as the snapshot is
     flat = [o for rows in outcomes.values() for o in rows]
     labels = system.snapshot.labels
@@ -118,6 +134,152 @@ def evaluate_queries(system: SearchSystem, queries_by_report: Mapping[str, Seque
     live = len(labels) - len(hidden)
     live_toxic = int(labels.sum()) - int(labels[hidden].sum())
     return Evaluation(outcomes, offline_metrics(flat, system.k, live, live_toxic))
+
+
+def _episodes(audit: AuditedSearch, per_report: Mapping[str, list[str]]) -> dict[str, list[QueryOutcome]]:
+    """Each report's queries in order, each report its own episode (restored as the env does by default)."""
+    outcomes = {}
+    for report, queries in per_report.items():
+        audit.reset()
+        outcomes[report] = audit.run_many(queries)
+        audit.tick()
+    return outcomes
+
+
+# ---- the same evaluation as Ray tasks -------------------------------------------------------------
+def _check_shardable(system: SearchSystem, dynamics: Dynamics) -> None:
+    """Refuse, before any work, an evaluation whose Ray shards could differ from one process."""
+    if system.snapshot.path is None:
+        raise QxError("evaluation on Ray needs a saved snapshot (workers open it from its directory)")
+    if not dynamics.removes:
+        return
+    carried = [why for why, carries in (
+        (f"audit recall {dynamics.recall:g} (the auditor's random draws)", dynamics.recall < 1),
+        (f"re-posting at rate {dynamics.repost_rate:g}", dynamics.repost_rate > 0),
+        ("removals that persist", dynamics.persist)) if carries]
+    if carried:
+        raise QxError(f"evaluation on Ray under {dynamics.kind} dynamics shards whole reports, which needs each "
+                      f"report to be an independent episode; here {' and '.join(carried)} would carry state from one "
+                      f"report to the next: evaluate without Ray")
+
+
+@dataclass(frozen=True)
+class _SystemRecipe:
+    """What a Ray worker needs to open the same search system: the saved snapshot, the system's
+    settings and the digest of the ranker's risk scores, which travel beside it (none: retrieval order)."""
+
+    snapshot_path: str
+    fingerprint: str
+    modes: tuple[str, ...]
+    k: int
+    candidates: int
+    match: str
+    embedding_min_score: float | None
+    scores_digest: str | None
+
+    @classmethod
+    def of(cls, system: SearchSystem) -> tuple[_SystemRecipe, np.ndarray | None]:
+        scores = system.ranker.scores()
+        digest = None if scores is None else hashlib.sha256(np.ascontiguousarray(scores).tobytes()).hexdigest()
+        recipe = cls(str(system.snapshot.path.resolve()), system.snapshot.fingerprint, tuple(system.modes), system.k,
+                     system.candidates, system.match, system.embedding_min_score, digest)
+        return recipe, scores
+
+
+class _GivenScores(Ranker):
+    """The evaluating process's ranker as a Ray worker has it: its risk scores, computed there once."""
+
+    def __init__(self, snapshot: Snapshot, scores: np.ndarray) -> None:
+        super().__init__(snapshot)
+        self._scores = scores
+
+    def scores(self) -> np.ndarray:
+        return self._scores
+
+
+#: The search system this (Ray worker) process opened last, with its recipe: reused by later tasks.
+_opened: tuple[_SystemRecipe, SearchSystem] | None = None
+
+
+def _open_system(recipe: _SystemRecipe, scores: np.ndarray | None) -> SearchSystem:
+    """The search system of ``recipe`` in this worker, opened once (the indexes must exist: never built here)."""
+    global _opened
+    if _opened is None or _opened[0] != recipe:
+        _opened = None  # one system per worker in memory
+        snapshot = Snapshot.load(recipe.snapshot_path)
+        if snapshot.fingerprint != recipe.fingerprint:
+            import socket
+
+            raise QxError(f"the Ray worker on {socket.gethostname()} finds another snapshot at {recipe.snapshot_path} "
+                          f"(fingerprint {snapshot.fingerprint}, the evaluation's is {recipe.fingerprint}): put the "
+                          f"snapshot on storage every node sees")
+        ranker = "retrieval" if scores is None else _GivenScores(snapshot, scores)
+        system = SearchSystem(snapshot, modes=recipe.modes, k=recipe.k, candidates=recipe.candidates, ranker=ranker,
+                              match=recipe.match, build=False, embedding_min_score=recipe.embedding_min_score)
+        _opened = (recipe, system)
+    return _opened[1]
+
+
+def _search_shard(queries: list[str], recipe: _SystemRecipe, scores: np.ndarray | None,
+                  alive: np.ndarray) -> list[Hits]:
+    """A Ray task: the exposed hits of ``queries`` among the ``alive`` items, as the evaluating system has them."""
+    system = _open_system(recipe, scores)
+    system.restore()
+    system.remove(np.flatnonzero(~alive))
+    try:
+        return system.batch_search(queries)
+    finally:
+        system.restore()
+
+
+def _explore_shard(reports: list[tuple[str, list[str]]], recipe: _SystemRecipe, scores: np.ndarray | None,
+                   dynamics: Dynamics, seed: int, known: np.ndarray | None) -> dict[str, list[QueryOutcome]]:
+    """A Ray task: :func:`_episodes` of some reports (independent episodes, see :func:`_check_shardable`)."""
+    system = _open_system(recipe, scores)
+    try:
+        return _episodes(AuditedSearch(system, dynamics, seed=seed, known=known), dict(reports))
+    finally:
+        system.restore()
+
+
+def _episodes_on_ray(system: SearchSystem, per_report: Mapping[str, list[str]], dynamics: Dynamics, seed: int,
+                     known: np.ndarray | None, address: str) -> dict[str, list[QueryOutcome]]:
+    """:func:`_episodes` with the reports in contiguous shards, one Ray task each, merged in report order."""
+    recipe, scores = _SystemRecipe.of(system)
+    shards = split_evenly(list(per_report.items()), cluster_cpus(address))
+    outcomes: dict[str, list[QueryOutcome]] = {}
+    for part in map_shards(_explore_shard, shards, recipe, scores, dynamics, seed, known, address=address,
+                           desc="evaluate reports (ray shards)"):
+        outcomes.update(part)
+    return outcomes
+
+
+class _RayBatches:
+    """The search system as the auditor uses it, with its batches searched by Ray workers that opened the
+    same system (the same hits, in order); a single query, removals and restores are the system's own."""
+
+    def __init__(self, system: SearchSystem, address: str) -> None:
+        self.system, self.address = system, address
+        self.snapshot = system.snapshot
+        self.recipe, self.scores = _SystemRecipe.of(system)
+
+    def batch_search(self, queries: Sequence[str]) -> list[Hits]:
+        shards = split_evenly(list(queries), cluster_cpus(self.address))
+        found = map_shards(_search_shard, shards, self.recipe, self.scores, self.system.alive.copy(),
+                           address=self.address, desc="evaluate queries (ray shards)")
+        return [hits for shard in found for hits in shard]
+
+    def search(self, query: str) -> Hits:
+        return self.system.search(query)
+
+    def remove(self, positions) -> int:
+        return self.system.remove(positions)
+
+    def revive(self, positions) -> None:
+        self.system.revive(positions)
+
+    def restore(self) -> None:
+        self.system.restore()
 
 
 @dataclass

@@ -15,9 +15,10 @@ PACKAGES = ("qx_env", "indexes", "policies", "training", "benchmarks")
 
 #: Each unit's floor. A unit is a top-level package, or a module or subpackage of ``qx_env``.
 LAYERS: dict[str, int] = {
-    # 0 - foundations every floor uses: errors, array types, file writes, flags, specs, model loading
+    # 0 - foundations every floor uses: errors, array types, file writes, flags, specs, model loading,
+    # reaching a Ray cluster
     **dict.fromkeys(("qx_env.errors", "qx_env.types", "qx_env.files", "qx_env.jsonl", "qx_env.flags",
-                     "qx_env.specs", "qx_env.models"), 0),
+                     "qx_env.specs", "qx_env.models", "qx_env.distributed"), 0),
     # 1 - the corpus: snapshots and the generator that makes them
     **dict.fromkeys(("qx_env", "qx_env.snapshot", "qx_env.corpus"), 1),
     # 2 - retrieval indexes (keyword, embedding, graph)
