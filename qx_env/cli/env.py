@@ -49,6 +49,12 @@ def register(tools: argparse._SubParsersAction) -> None:
                           help="print one JSON object: the row and its context (same input, same bytes)")
     evaluate.add_argument("--timings", action="store_true",
                           help="also report wall-clock timings (under \"timings\" with --json; they vary run to run)")
+    evaluate.add_argument("--ray", action="store_true",
+                          help="run the searches as Ray tasks on a local cluster bound to loopback (or --ray-address); "
+                               "the same row as one process")
+    evaluate.add_argument("--ray-address", default="", metavar="HOST:PORT",
+                          help="run on the existing Ray cluster there, e.g. 10.0.0.5:6379 (the snapshot on storage "
+                               "every node sees)")
     evaluate.set_defaults(run=run_eval)
 
 
@@ -206,6 +212,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
+    on_ray = args.ray or bool(args.ray_address)
+    if on_ray:
+        from qx_env.distributed import start_ray
+
+        start_ray(args.ray_address)  # an unreachable cluster fails before any work
     splits = args.split
     reports = snapshot.reports_in(splits)
     if not reports.num_rows:
@@ -236,7 +247,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if unknown:
         raise QxError(f"{len(unknown)} report id(s) not in split {','.join(splits)!r}, e.g. {unknown[:3]}")
     started = time.perf_counter()
-    metrics = evaluate_queries(system, queries, dynamics=args.dynamics).metrics
+    metrics = evaluate_queries(system, queries, dynamics=args.dynamics, ray=on_ray, ray_address=args.ray_address).metrics
     timings["search_ms_per_query"] = round((time.perf_counter() - started) * 1000 / max(1, metrics.queries), 3)
     row = {"reports": len(queries), **metrics.as_dict()}
     context = {

@@ -91,10 +91,27 @@ def test_workers_open_the_saved_snapshot_themselves(indexed_snapshot, queries, l
         evaluate_queries(system, queries, ray=True)
 
 
-def test_an_unreachable_ray_address_is_named(indexed_snapshot, queries):
+def test_qx_eval_on_ray_prints_the_same_json(indexed_snapshot, local_ray, capsys):
+    from qx_env.cli import main
+
+    argv = ["eval", str(indexed_snapshot.path), "--annotations", "--split", "train,dev,test", "-k", "20",
+            "--candidates", "50", "--mode", "hybrid", "--json"]
+    for dynamics in ("static", "removal"):
+        assert main([*argv, "--dynamics", dynamics]) == 0
+        single = capsys.readouterr().out
+        assert main([*argv, "--dynamics", dynamics, "--ray"]) == 0
+        assert capsys.readouterr().out == single and '"queries": 0' not in single
+
+
+def test_an_unreachable_ray_address_is_named(indexed_snapshot, queries, capsys):
+    from qx_env.cli import main
+
     if ray.is_initialized():
         ray.shutdown()  # a connected driver keeps its cluster; a later test gets a new local one
     system = SearchSystem(indexed_snapshot, modes="keyword", k=30, candidates=60, build=False)
     with pytest.raises(QxError, match="^cannot reach a Ray cluster at 127.0.0.1:9: "):
         evaluate_queries(system, queries, ray_address="127.0.0.1:9")
     assert not ray.is_initialized()
+    assert main(["eval", str(indexed_snapshot.path), "--annotations", "--ray-address", "127.0.0.1:9"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "cannot reach a Ray cluster at 127.0.0.1:9" in error[0]
