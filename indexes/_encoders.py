@@ -35,6 +35,8 @@ ENCODER_KINDS = ("auto", "use", "e5", "ngram")
 AUTO_PRETRAINED_UP_TO = 300_000
 #: Texts per encoder call when encoding items (one progress-bar step).
 ENCODE_BATCH = 256
+#: Texts counted at once when the n-gram encoder is fitted.
+FIT_CHUNK = 50_000
 
 
 class Encoder(Protocol):
@@ -109,15 +111,21 @@ class NgramSvdEncoder:
 
     @classmethod
     def fit(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0) -> NgramSvdEncoder:
+        """Fit on ``texts``, counted in chunks of :data:`FIT_CHUNK` (the n-gram counts of a million
+        texts at once took several GiB; the chunked TF-IDF matrix is the same, row for row)."""
+        import scipy.sparse as sp
         from sklearn.decomposition import TruncatedSVD
 
-        counts = cls(np.zeros(0), np.zeros(0), np.zeros((1, 0)))._counts(texts)
-        frequency = np.bincount(counts.indices, minlength=cls.n_features)  # documents per hashed n-gram
+        counter = cls(np.zeros(0), np.zeros(0), np.zeros((1, 0)))
+        chunks = [texts[start:start + FIT_CHUNK] for start in range(0, len(texts), FIT_CHUNK)]
+        frequency = np.zeros(cls.n_features, dtype=np.int64)  # documents per hashed n-gram
+        for chunk in chunks:
+            frequency += np.bincount(counter._counts(chunk).indices, minlength=cls.n_features)
         columns = np.sort(np.argsort(-frequency, kind="stable")[:features])
         columns = columns[frequency[columns] > 0]
         idf = np.log((1 + len(texts)) / (1 + frequency[columns])) + 1
         encoder = cls(columns, idf, np.zeros((1, len(columns))))
-        matrix = encoder._tfidf(counts)
+        matrix = sp.vstack([encoder._tfidf(encoder._counts(chunk)) for chunk in chunks], format="csr")
         dim = max(2, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4).fit(matrix)
         encoder.components = np.ascontiguousarray(svd.components_, dtype=np.float32)

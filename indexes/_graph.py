@@ -1,4 +1,5 @@
-"""Graph retrieval: a networkx item graph expanded by personalized PageRank.
+"""Graph retrieval: an item graph (scipy CSR, networkx through :meth:`GraphIndex.to_networkx`)
+expanded by personalized PageRank.
 
 Items link to the sellers who posted them and to the contact handles found in their texts
 (WeChat/QQ ids, phone numbers, URLs), and to their near-duplicates (cosine similarity of the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,14 +101,15 @@ class GraphIndex(Index):
     @classmethod
     def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, vectors: np.ndarray | None = None,
                duplicate_threshold: float = 0.9, duplicate_neighbours: int = 5, **_: Any) -> dict:
-        graph = nx.Graph()
+        """The graph as edge arrays straight into scipy (a networkx graph of a million items took
+        several GiB to build; :meth:`to_networkx` gives the same graph as networkx)."""
         n = len(snapshot)
-        graph.add_nodes_from(range(n))
-        entity_ids: dict[str, int] = {}
+        entity_ids: dict[str, int] = {}  # entity name -> number, in order of first appearance
+        linked_items, linked_entities = array("q"), array("q")
 
         def link(item: int, entity: str) -> None:
-            node = entity_ids.setdefault(entity, n + len(entity_ids))
-            graph.add_edge(item, node)
+            linked_items.append(item)
+            linked_entities.append(entity_ids.setdefault(entity, len(entity_ids)))
 
         sellers = snapshot.items.column("seller_id").to_pylist()
         for item, (text, seller) in enumerate(tqdm(zip(snapshot.texts, sellers), total=n,
@@ -116,25 +119,28 @@ class GraphIndex(Index):
             for handle in contact_handles(text):
                 link(item, f"handle:{handle}")
         duplicates = cls._near_duplicates(snapshot, vectors, duplicate_threshold, duplicate_neighbours, progress)
-        graph.add_edges_from(duplicates)
-        # Entities seen on one item only link nothing: drop them.
-        lonely = [node for node in range(n, n + len(entity_ids)) if graph.degree(node) < 2]
-        graph.remove_nodes_from(lonely)
-        kept = sorted(node for node in graph.nodes if node >= n)
-        names = {node: name for name, node in entity_ids.items()}
-        order = list(range(n)) + kept
-        adjacency = nx.to_scipy_sparse_array(graph, nodelist=order, dtype=np.float32, format="csr")
+        items, entities = np.frombuffer(linked_items, np.int64), np.frombuffer(linked_entities, np.int64)
+        # Entities seen on one item only link nothing: dropped; the others are numbered after the items.
+        kept = np.bincount(entities, minlength=len(entity_ids)) >= 2
+        node_of = np.where(kept, n + np.cumsum(kept) - 1, -1)
+        items, nodes = items[kept[entities]], node_of[entities[kept[entities]]]
+        sources = np.concatenate([items, nodes, duplicates[:, 0], duplicates[:, 1]])
+        targets = np.concatenate([nodes, items, duplicates[:, 1], duplicates[:, 0]])
+        size = n + int(kept.sum())
+        adjacency = sp.csr_array((np.ones(len(sources), np.float32), (sources, targets)), shape=(size, size))
+        adjacency.sum_duplicates()
         sp.save_npz(directory / GRAPH_FILE, adjacency)
-        (directory / ENTITIES_FILE).write_text(json.dumps([names[node] for node in kept], ensure_ascii=False))
-        return {"items": n, "entities": len(kept), "edges": graph.number_of_edges(),
+        names = np.array(list(entity_ids), dtype=object)[kept].tolist() if entity_ids else []
+        (directory / ENTITIES_FILE).write_text(json.dumps(names, ensure_ascii=False))
+        return {"items": n, "entities": len(names), "edges": len(items) + len(duplicates),
                 "duplicate_edges": len(duplicates), "duplicate_threshold": duplicate_threshold}
 
     @staticmethod
     def _near_duplicates(snapshot: Snapshot, vectors: np.ndarray | None, threshold: float, neighbours: int,
-                         progress: bool) -> list[tuple[int, int]]:
-        """Pairs of items whose vectors have cosine >= ``threshold`` among each item's
-        ``neighbours`` nearest: exact (flat) up to :data:`EXACT_DUPLICATES_UP_TO` items, an IVF
-        index above (all-pairs search grows with n^2: 1h43m projected at 1M items)."""
+                         progress: bool) -> np.ndarray:
+        """Pairs ``(a, b)``, ``a < b``, ascending, of items whose vectors have cosine >= ``threshold``
+        among each item's ``neighbours`` nearest: exact (flat) up to :data:`EXACT_DUPLICATES_UP_TO`
+        items, an IVF index above (all-pairs search grows with n^2: 1h43m projected at 1M items)."""
         from indexes._encoders import NgramSvdEncoder
 
         if vectors is None:
@@ -142,15 +148,14 @@ class GraphIndex(Index):
             vectors = NgramSvdEncoder.fit(texts).encode(texts)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index = _neighbour_index(vectors)
-        edges = []
+        pairs = []
         for start in tqdm(range(0, len(vectors), 10_000), desc="graph: near duplicates", disable=not progress):
             scores, ids = index.search(vectors[start:start + 10_000], neighbours + 1)
             rows, cols = np.nonzero((scores >= threshold) & (ids >= 0))
-            for row, col in zip(rows, cols):
-                a, b = start + int(row), int(ids[row, col])
-                if a != b:
-                    edges.append((min(a, b), max(a, b)))
-        return sorted(set(edges))
+            a, b = start + rows.astype(np.int64), ids[rows, cols].astype(np.int64)
+            pairs.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[a != b])
+        found = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
+        return np.unique(found, axis=0)
 
     @classmethod
     def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, seeders: Sequence[Index] = (),

@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
+import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.search.Collector;
 import org.apache.lucene.search.FilterCollector;
 import org.apache.lucene.search.FilterLeafCollector;
@@ -49,6 +52,20 @@ public final class LiveSearch {
     }
     ByteBuffer.wrap(packed).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(words);
     return new FixedBitSet(words, numDocs);
+  }
+
+  /**
+   * The stored field {@code field} of every document, parsed as an int, by document id: one array,
+   * where reading the ids of a million hits as Java strings through the bridge took 3.7 GiB.
+   */
+  public static int[] storedInts(IndexReader reader, String field) throws IOException {
+    int[] values = new int[reader.maxDoc()];
+    StoredFields stored = reader.storedFields();
+    Set<String> only = Set.of(field);
+    for (int doc = 0; doc < values.length; doc++) {
+      values[doc] = Integer.parseInt(stored.document(doc, only).get(field));
+    }
+    return values;
   }
 
   /** The top {@code n} live hits of each query ({@code live} null: every document), on {@code threads} threads. */
