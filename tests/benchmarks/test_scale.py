@@ -38,6 +38,11 @@ def test_scale_benchmark_measures_a_size_in_its_own_process(tmp_path):
     assert embedding["index"] == "flat" and row["embedding_recall_at_100"] == embedding["recall_at_100"] == 1.0
     assert row["reset_ms"] == env["modes"]["keyword"]["reset_ms_p50"] > 0
     assert row["peak_rss_mib"] > sum(row["disk_mib"].values())  # the indexes were loaded, and a JVM runs
+    build = json.loads((out / "items-1500" / "build.json").read_text())  # from the process that built them
+    assert row["build_peak_rss_mib"] == build["peak_rss_mib"] > 0
+    assert build["fingerprint"] == json.loads((snapshot / "indexes" / "graph" / "index.json").read_text())[
+        "snapshot_fingerprint"]
+    assert (row["pyserini_qps"], row["raw_faiss_qps"]) == (keyword["raw_pyserini_qps"], embedding["raw_faiss_qps"])
     assert json.loads((out / "results.json").read_text())["rows"] == [row]
     written = (out / "table.md").read_text()
     assert written.strip() == table([row]).strip()
