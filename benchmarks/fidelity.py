@@ -18,7 +18,8 @@ line the claim draws):
       the real corpora's.
 A sweep over prevalence and corpus size (synthetic, first seed) shows where, if anywhere, exact
 matching overtakes the broad modes. Every cell (corpus x seed x prevalence x size) is cached under
-``--work`` and a rerun resumes. Writes results.json, table.md and fidelity.png.
+``--work`` and a rerun resumes; with ``--ray`` the cells not cached yet run as Ray tasks, each
+writing its cache, and this process reads them. Writes results.json, table.md and fidelity.png.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import math
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks._common import (
@@ -91,6 +92,12 @@ class Args:
     """Output directory: results.json, table, plot."""
     work: str = ""
     """Snapshots, indexes and cached cells; default OUT/work."""
+    ray: bool = False
+    """Run the cells not cached yet as Ray tasks (a local cluster on loopback, or --ray-address), each writing
+    its cache; the same results. Cells run side by side, so memory adds up."""
+    ray_address: str = ""
+    """An existing Ray cluster, e.g. 10.0.0.5:6379 (implies --ray; --work and --data-dir on storage every node
+    sees)."""
 
 
 # ---- one cell: a corpus at a seed, prevalence and size ------------------------------------------
@@ -160,9 +167,14 @@ def online_increments(snapshot, human: dict, model: dict, seed: int, k: int) -> 
     return {key: result[key] for key in ("detection_increment", "hit_query_increment", "detections", "hit_queries")}
 
 
+def cell_cache(cell: Cell, work: Path, full: bool) -> Path:
+    """Where a cell's result is cached (a sweep cell apart from the full cell of the same snapshot)."""
+    return work / "cells" / f"{cell.key}{'' if full else '-sweep'}.json"
+
+
 def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     """Every mode's metrics per policy and pooled; with ``full`` also junk, AUC and online."""
-    cache = work / "cells" / f"{cell.key}{'' if full else '-sweep'}.json"
+    cache = cell_cache(cell, work, full)
     if cache.is_file():
         return json.loads(cache.read_text(encoding="utf-8"))
     started = time.perf_counter()
@@ -192,6 +204,44 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 1)
     write_text_atomic(cache, json.dumps(result, indent=2, ensure_ascii=False))
     return result
+
+
+def planned_cells(args: Args) -> tuple[dict[str, list[Cell]], dict[str, list[Cell]]]:
+    """The cells of a run: each corpus's full cells (one per seed), and the synthetic sweeps' cells
+    (first seed) over prevalence and size."""
+    seeds = args.seeds
+    full = {corpus: [Cell(corpus, seed, args.toxic_share if corpus == SYNTH else 0.0, args.items) for seed in seeds]
+            for corpus in args.corpora}
+    sweeps = {}
+    if SYNTH in args.corpora:
+        sweeps["prevalence"] = [Cell(SYNTH, seeds[0], p, args.sweep_items) for p in args.prevalences]
+        sweeps["size"] = [Cell(SYNTH, seeds[0], args.toxic_share, n) for n in args.sizes]
+    return full, sweeps
+
+
+def _run_cells(cells: list[tuple[Cell, bool]], args: Args, work: str) -> list[str]:
+    """A Ray task: :func:`run_cell` of cells that share a snapshot, one after another; their cache files."""
+    for cell, full in cells:
+        run_cell(cell, args, Path(work), full)
+    return [str(cell_cache(cell, Path(work), full)) for cell, full in cells]
+
+
+def run_cells_on_ray(cells: list[tuple[Cell, bool]], args: Args, work: Path) -> None:
+    """The ``(cell, full)`` pairs not cached yet as Ray tasks, each writing its cache atomically (one task
+    per snapshot: cells that share one run in it one after another, so no two tasks make the same snapshot)."""
+    from qx_env.distributed import map_shards, start_ray
+
+    start_ray(args.ray_address)  # an unreachable cluster fails before any work
+    by_snapshot: dict[str, list[tuple[Cell, bool]]] = {}
+    for cell, full in dict.fromkeys(cells):
+        if not cell_cache(cell, work, full).is_file():
+            by_snapshot.setdefault(cell.key, []).append((cell, full))
+    if not by_snapshot:
+        return
+    # workers start elsewhere: every path absolute; the cells themselves run in one process each
+    there = replace(args, data_dir=str(Path(args.data_dir).resolve()), ray=False, ray_address="")
+    map_shards(_run_cells, list(by_snapshot.values()), there, str(work.resolve()), address=args.ray_address,
+               desc="fidelity cells (ray tasks)")
 
 
 def pooled(rows: list[dict], k: int) -> dict[str, dict]:
@@ -401,14 +451,12 @@ def main(args: Args) -> dict:
     out = Path(args.out)
     work = Path(args.work) if args.work else out / "work"
     started = time.perf_counter()
-    by_corpus = {corpus: [run_cell(Cell(corpus, seed, args.toxic_share if corpus == SYNTH else 0.0, args.items),
-                                   args, work, full=True) for seed in seeds] for corpus in corpora}
-    sweeps = {}
-    if SYNTH in corpora:
-        sweeps["prevalence"] = [run_cell(Cell(SYNTH, seeds[0], p, args.sweep_items), args, work, full=False)
-                                for p in args.prevalences]
-        sweeps["size"] = [run_cell(Cell(SYNTH, seeds[0], args.toxic_share, n), args, work, full=False)
-                          for n in args.sizes]
+    full_cells, sweep_cells = planned_cells(args)
+    if args.ray or args.ray_address:
+        run_cells_on_ray([(c, True) for cells in full_cells.values() for c in cells]
+                         + [(c, False) for cells in sweep_cells.values() for c in cells], args, work)
+    by_corpus = {corpus: [run_cell(c, args, work, full=True) for c in cells] for corpus, cells in full_cells.items()}
+    sweeps = {name: [run_cell(c, args, work, full=False) for c in cells] for name, cells in sweep_cells.items()}
     training = None
     if args.training_results:
         training = json.loads(Path(args.training_results).read_text(encoding="utf-8"))
