@@ -178,6 +178,11 @@ class Index(ABC):
                 return live.top(k)
             n = min(self.size, max(2 * n, k + removed))
 
+    def nested(self, k: int) -> bool:
+        """Whether the first ``m`` hits of a search for ``k`` are the search for ``m`` (any ``m < k``):
+        true of exact retrieval; an approximate index may find other neighbours when asked for more."""
+        return True
+
     def _search_live(self, text: str, k: int, alive: np.ndarray) -> Hits | None:
         """The top ``k`` live hits in one pass, for an index that skips removed items itself;
         ``None`` where it does not (then :meth:`search` over-fetches and filters)."""

@@ -93,6 +93,11 @@ class EmbeddingIndex(Index):
             index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
         return cls(snapshot, directory, meta, load_encoder(directory), index, min_score=min_score)
 
+    def nested(self, k: int) -> bool:
+        """HNSW explores ``max(efSearch, n)`` candidates for ``n`` hits, so the top of a search is the same
+        while ``n`` (up to twice ``k`` when removed items are over-fetched) stays within efSearch."""
+        return not hasattr(self.faiss_index, "hnsw") or 2 * k <= self.faiss_index.hnsw.efSearch
+
     def vectors(self) -> np.ndarray:
         """All item vectors (reconstructed from the index)."""
         import faiss

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -201,13 +201,33 @@ class GraphIndex(Index):
         if not self.seeders:
             raise IndexDataError("graph search needs seeders (keyword/embedding indexes); open it through "
                               "SearchSystem or pass seeders=[...]")
-        seeds, weights = [], []
         mask = self.seed_mask if self.seed_mask is not None and not self.seed_mask.all() else None
-        for seeder in self.seeders:
-            hits = seeder.search(query, SEEDS_PER_MODE, mask)
+        return self.related([seeder.search(query, SEEDS_PER_MODE, mask) for seeder in self.seeders])
+
+    def related(self, seeder_hits: Sequence[Hits]) -> Hits:
+        """Items related to what the seeders found for a query (their live hits, in seeder order): the
+        top :data:`SEEDS_PER_MODE` of each seed the walk with reciprocal-rank restart mass."""
+        seeds, weights = [], []
+        for hits in seeder_hits:
+            hits = hits.top(SEEDS_PER_MODE)
             seeds.append(hits.positions)
             weights.append(1.0 / (RRF_K + np.arange(1, len(hits) + 1)))
         return self.pagerank(np.concatenate(seeds), np.concatenate(weights))
+
+    def can_reuse(self, found: Mapping[str, Index], k: int) -> bool:
+        """Whether the hits of these indexes for a query, ``k`` per index, hold this graph's seeds (the
+        same seeder objects, at least :data:`SEEDS_PER_MODE` hits each, and their top the same as a search
+        for the seeds alone): a search system retrieving with them then seeds the walk with their hits
+        instead of searching again, with the same result."""
+        return bool(self.seeders) and k >= SEEDS_PER_MODE and all(
+            found.get(seeder.mode) is seeder and seeder.nested(k) for seeder in self.seeders)
+
+    def search_related(self, seeder_hits: Sequence[Hits], k: int = 100, alive: np.ndarray | None = None) -> Hits:
+        """:meth:`search` from the seeders' hits of the query (see :meth:`can_reuse`), same result."""
+        hits = self.related(seeder_hits)
+        if alive is not None:
+            hits = hits.where(alive)
+        return hits.top(k)
 
     def expand(self, position: int, k: int = 100, alive: np.ndarray | None = None) -> Hits:
         """Items related to one item (e.g. the reported one), by PageRank seeded on it."""

@@ -79,7 +79,13 @@ class SearchSystem:
     def retrieve(self, query: str) -> Hits:
         """Up to ``candidates`` live items, with the modes that found each."""
         alive = self.alive if self.removed else None
-        results = {mode: self.indexes[mode].search(query, self.candidates, alive) for mode in self.modes}
+        results: dict[str, Hits] = {}
+        for mode in self.modes:  # build order: the graph's seeders come before it
+            index = self.indexes[mode]
+            if isinstance(index, GraphIndex) and index.can_reuse({m: self.indexes[m] for m in results}, self.candidates):
+                results[mode] = index.search_related([results[s.mode] for s in index.seeders], self.candidates, alive)
+            else:
+                results[mode] = index.search(query, self.candidates, alive)
         if len(results) == 1:
             (mode, hits), = results.items()
             return hits.found_by(mode)

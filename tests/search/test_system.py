@@ -75,3 +75,32 @@ def test_hostile_queries_in_every_mode_give_defined_results(indexed_snapshot, qu
     assert len(hits) <= 10
     assert len(set(hits.positions.tolist())) == len(hits)
     assert hits.positions.dtype.kind == "i" and hits.scores.dtype.kind == "f"
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_hybrid_seeds_the_graph_with_the_hits_it_already_has_and_finds_the_same(indexed_snapshot, tmp_path, kind):
+    """Hybrid retrieval reuses its keyword and embedding hits as the graph's seeds (no second search)
+    only where that gives what the graph finds on its own: every mode fused equals the fusion of each
+    index searched by itself, with and without removed items."""
+    import shutil
+
+    from indexes import EmbeddingIndex, GraphIndex, reciprocal_rank_fusion
+    from qx_env.snapshot import Snapshot
+
+    copy = Snapshot.load(shutil.copytree(indexed_snapshot.path, tmp_path / "s"))
+    if kind == "hnsw":
+        EmbeddingIndex.build(copy, progress=False, kind="hnsw")
+    for candidates, reuses in ((50, True), (300, kind == "flat")):  # HNSW: 2 x 300 > efSearch 512
+        system = SearchSystem(copy, modes="hybrid", k=20, candidates=candidates, build=False)
+        graph = system.indexes["graph"]
+        assert isinstance(graph, GraphIndex) and graph.can_reuse(system.indexes, candidates) == reuses
+        queries = _queries(copy)
+        system.remove(system.search(queries[0]).positions[:5])
+        for removed in (True, False):
+            alive = system.alive if removed else None
+            for query in queries:
+                alone = {mode: index.search(query, candidates, alive) for mode, index in system.indexes.items()}
+                fused = reciprocal_rank_fusion(alone, candidates)
+                got = system.retrieve(query)
+                assert got.positions.tolist() == fused.positions.tolist() and (got.modes == fused.modes).all()
+            system.restore()
