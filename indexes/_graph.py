@@ -180,9 +180,9 @@ class GraphIndex(Index):
         if len(seeds) == 0:
             return Hits.empty()
         cutoff = MIN_RELATIVE_SCORE * (1 - DAMPING) / len(np.unique(seeds))
-        nodes, scores = forward_push(self._push_graph, seeds, weights, PUSH_TOLERANCE_SHARE * cutoff)
-        keep = (nodes < self.size) & (scores >= cutoff)
-        nodes, scores = nodes[keep], scores[keep].astype(np.float32)
+        nodes, scores = forward_push(self._push_graph, seeds, weights, PUSH_TOLERANCE_SHARE * cutoff,
+                                     below=self.size, at_least=cutoff)
+        scores = scores.astype(np.float32)
         order = np.lexsort((nodes, -scores))
         return Hits(nodes[order], scores[order])
 

@@ -165,10 +165,16 @@ def start_jvm() -> None:
         _jvm_pid = os.getpid()
 
 
+def helper_class(name: str):
+    """One of qx-env's own Java classes (``indexes/java``, e.g. ``qx.ForwardPush``), or ``None`` when
+    they could not be compiled."""
+    start_jvm()
+    return autoclass(name) if _helpers is not None else None
+
+
 def live_search_class():
     """qx-env's ``qx.LiveSearch`` (``indexes/java``), or ``None`` when it could not be compiled."""
-    start_jvm()
-    return autoclass("qx.LiveSearch") if _helpers is not None else None
+    return helper_class("qx.LiveSearch")
 
 
 def autoclass(name: str):

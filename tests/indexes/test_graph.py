@@ -12,8 +12,9 @@ from indexes._pagerank import DAMPING, PushGraph, forward_push
 from qx_env import SearchSystem
 
 
+@pytest.mark.parametrize("engine", ["java", "numpy"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_forward_push_agrees_with_networkx_pagerank(seed):
+def test_forward_push_agrees_with_networkx_pagerank(seed, engine):
     rng = np.random.default_rng(seed)
     graph = nx.connected_watts_strogatz_graph(300, 4, 0.2, seed=seed)
     hub = 300  # a high-degree node, like a big shop's seller node
@@ -25,7 +26,7 @@ def test_forward_push_agrees_with_networkx_pagerank(seed):
     adjacency = sp.csr_array(nx.to_scipy_sparse_array(graph, nodelist=range(301), format="csr"))
     push = PushGraph.from_adjacency(adjacency)
     tolerance = 1e-6
-    nodes, scores = forward_push(push, seeds, mass, tolerance)
+    nodes, scores = forward_push(push, seeds, mass, tolerance, engine=engine)
     estimate = np.zeros(301)
     estimate[nodes] = scores
     truth = np.array([exact[v] for v in range(301)])
@@ -36,15 +37,41 @@ def test_forward_push_agrees_with_networkx_pagerank(seed):
     assert set(np.argsort(-estimate)[:20].tolist()) == set(top.tolist())
 
 
-def test_forward_push_stays_local_and_reuses_its_scratch():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_both_push_engines_give_the_same_estimates_to_the_bit(weighted):
+    """qx.ForwardPush (Java) and the numpy rounds: same nodes, same float64 estimates, on graphs with
+    hubs, isolated nodes and repeated seeds, filtered as the graph index filters."""
+    rng = np.random.default_rng(7)
+    graph = nx.connected_watts_strogatz_graph(2000, 4, 0.1, seed=7)
+    for hub in (2000, 2001):
+        graph.add_edges_from((hub, int(v)) for v in rng.choice(2000, 400, replace=False))
+    graph.add_nodes_from([2002, 2003])  # isolated
+    if weighted:
+        for a, b in graph.edges:
+            graph.edges[a, b]["weight"] = float(rng.integers(1, 4))
+    push = PushGraph.from_adjacency(sp.csr_array(nx.to_scipy_sparse_array(graph, nodelist=range(2004), format="csr")))
+    assert push.java() is not None, "qx-env's Java did not compile here (javac 17+ is needed)"
+    for trial in range(20):
+        seeds = np.concatenate([rng.choice(2004, 30), [2002, 2000, 2000]])
+        mass = rng.random(len(seeds)) + 0.01
+        tolerance = 10.0 ** -rng.uniform(3, 7)
+        options = {"below": 2000, "at_least": 1e-5} if trial % 2 else {}
+        java = forward_push(push, seeds, mass, tolerance, engine="java", **options)
+        numpy = forward_push(push, seeds, mass, tolerance, engine="numpy", **options)
+        assert java[0].tolist() == numpy[0].tolist() and len(java[0]) > 0
+        assert java[1].tobytes() == numpy[1].tobytes()
+
+
+@pytest.mark.parametrize("engine", ["java", "numpy"])
+def test_forward_push_stays_local_and_reuses_its_scratch(engine):
     # Two components: mass seeded in one never reaches the other.
     graph = nx.disjoint_union(nx.path_graph(10), nx.complete_graph(10))
     push = PushGraph.from_adjacency(sp.csr_array(nx.to_scipy_sparse_array(graph, format="csr")))
-    nodes, scores = forward_push(push, np.array([0]), np.ones(1), 1e-4)
+    nodes, scores = forward_push(push, np.array([0]), np.ones(1), 1e-4, engine=engine)
     assert nodes.max() < 10 and scores.sum() <= 1 + 1e-9
-    again_nodes, again_scores = forward_push(push, np.array([0]), np.ones(1), 1e-4)
+    again_nodes, again_scores = forward_push(push, np.array([0]), np.ones(1), 1e-4, engine=engine)
     assert again_nodes.tolist() == nodes.tolist() and np.allclose(again_scores, scores)  # scratch was reset
-    assert forward_push(push, np.array([], dtype=np.int64), np.array([]), 1e-4)[0].size == 0
+    assert forward_push(push, np.array([], dtype=np.int64), np.array([]), 1e-4, engine=engine)[0].size == 0
 
 
 @pytest.fixture(scope="module")
