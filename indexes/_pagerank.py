@@ -99,8 +99,9 @@ def forward_push(graph: PushGraph, seeds: np.ndarray, mass: np.ndarray, toleranc
     if engine == "java" and java is None:
         raise RuntimeError("qx.ForwardPush is not available: qx-env's Java did not compile (no javac 17+)")
     if java is not None:
-        found = bytes(java.push(frontier.astype("<i4").tobytes(), start.astype("<f8").tobytes(), float(tolerance),
-                                float(damping), float(_TINY), int(below), float(at_least)))
+        found = java.push(frontier.astype("<i4").tobytes(), start.astype("<f8").tobytes(), float(tolerance),
+                          float(damping), float(_TINY), int(below), float(at_least))
+        found = found.tostring() if hasattr(found, "tostring") else bytes(found)  # pyjnius' ByteArray: one copy
         count = int(np.frombuffer(found, "<i4", 1)[0])
         nodes = np.frombuffer(found, "<i4", count, 4).astype(np.int64)
         return nodes, np.frombuffer(found, "<f8", count, 4 + 4 * count).copy()

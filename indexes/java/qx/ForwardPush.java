@@ -18,20 +18,29 @@ public final class ForwardPush {
   private final double[] degree;
   private final ThreadLocal<Scratch> scratch;
 
-  /** Per-thread arrays over the nodes, zero between calls (only touched entries are reset). */
+  /** Offsets in a node's record: a walk touches each node's four numbers together (one cache line). */
+  private static final int RESIDUAL = 0;
+  private static final int INFLOW = 1;
+  private static final int ESTIMATE = 2;
+  private static final int DEGREE = 3;
+  private static final int RECORD = 4;
+
+  /**
+   * Per-thread node records, their numbers zero between calls (only touched nodes are reset) but for
+   * the degree; {@code marked}: a node is in this round's targets.
+   */
   private static final class Scratch {
-    final double[] residual;
-    final double[] estimate;
-    final double[] inflow;
+    final double[] node;
     final boolean[] marked;
     int[] touched = new int[1024];
     int touchedCount;
 
-    Scratch(int size) {
-      residual = new double[size];
-      estimate = new double[size];
-      inflow = new double[size];
-      marked = new boolean[size];
+    Scratch(double[] degree) {
+      node = new double[RECORD * degree.length];
+      for (int v = 0; v < degree.length; v++) {
+        node[RECORD * v + DEGREE] = degree[v];
+      }
+      marked = new boolean[degree.length];
     }
 
     void touch(int node) {
@@ -51,8 +60,7 @@ public final class ForwardPush {
     this.indices = ints(indices);
     this.weights = weights.length == 0 ? null : doubles(weights);
     this.degree = doubles(degree);
-    int size = this.degree.length;
-    this.scratch = ThreadLocal.withInitial(() -> new Scratch(size));
+    this.scratch = ThreadLocal.withInitial(() -> new Scratch(this.degree));
   }
 
   private static int[] ints(byte[] bytes) {
@@ -80,7 +88,7 @@ public final class ForwardPush {
     int frontierSize = frontier.length;
     s.touchedCount = 0;
     for (int i = 0; i < frontierSize; i++) {
-      s.residual[frontier[i]] += mass[i];
+      s.node[RECORD * frontier[i] + RESIDUAL] += mass[i];
       s.touch(frontier[i]);
     }
     int[] targets = new int[1024];
@@ -89,18 +97,19 @@ public final class ForwardPush {
         int targetCount = 0;
         for (int i = 0; i < frontierSize; i++) {
           int node = frontier[i];
-          double pushed = s.residual[node];
-          s.residual[node] = 0.0;
-          double deg = degree[node];
+          int at = RECORD * node;
+          double pushed = s.node[at + RESIDUAL];
+          s.node[at + RESIDUAL] = 0.0;
+          double deg = s.node[at + DEGREE];
           if (deg <= 0) {
-            s.estimate[node] += pushed; // no edges: the walk there can only restart
+            s.node[at + ESTIMATE] += pushed; // no edges: the walk there can only restart
             continue;
           }
-          s.estimate[node] += (1.0 - damping) * pushed;
+          s.node[at + ESTIMATE] += (1.0 - damping) * pushed;
           double share = damping * pushed / deg;
           for (int e = indptr[node]; e < indptr[node + 1]; e++) {
             int target = indices[e];
-            s.inflow[target] += weights == null ? share * 1.0 : share * weights[e];
+            s.node[RECORD * target + INFLOW] += weights == null ? share * 1.0 : share * weights[e];
             if (!s.marked[target]) {
               s.marked[target] = true;
               if (targetCount == targets.length) {
@@ -110,46 +119,58 @@ public final class ForwardPush {
             }
           }
         }
-        Arrays.sort(targets, 0, targetCount);
+        // Each target takes its inflow once, so their order does not matter; the next frontier is
+        // sorted, as numpy's is (the order in which its pushes add up).
         frontierSize = 0;
         if (frontier.length < targetCount) {
           frontier = new int[targetCount];
         }
         for (int i = 0; i < targetCount; i++) {
           int target = targets[i];
-          s.residual[target] += s.inflow[target];
-          s.inflow[target] = 0.0;
+          int at = RECORD * target;
+          double residual = s.node[at + RESIDUAL] + s.node[at + INFLOW];
+          s.node[at + RESIDUAL] = residual;
+          s.node[at + INFLOW] = 0.0;
           s.marked[target] = false;
           s.touch(target);
-          if (s.residual[target] >= Math.max(tolerance * degree[target], tiny)) {
+          if (residual >= Math.max(tolerance * s.node[at + DEGREE], tiny)) {
             frontier[frontierSize++] = target;
           }
         }
+        Arrays.sort(frontier, 0, frontierSize);
       }
-      int[] reached = Arrays.copyOf(s.touched, s.touchedCount);
-      Arrays.sort(reached);
+      // Only a node that pushed has an estimate: keep those that pass, once each, ascending.
       int kept = 0;
-      for (int i = 0; i < reached.length; i++) {
-        int node = reached[i];
-        if ((i == 0 || node != reached[i - 1]) && node < maxNode && s.estimate[node] > 0
-            && s.estimate[node] >= minScore) {
+      int[] reached = new int[16];
+      for (int i = 0; i < s.touchedCount; i++) {
+        int node = s.touched[i];
+        double estimate = s.node[RECORD * node + ESTIMATE];
+        if (node < maxNode && !s.marked[node] && estimate > 0 && estimate >= minScore) {
+          s.marked[node] = true;
+          if (kept == reached.length) {
+            reached = Arrays.copyOf(reached, 2 * reached.length);
+          }
           reached[kept++] = node;
         }
       }
+      for (int i = 0; i < kept; i++) {
+        s.marked[reached[i]] = false;
+      }
+      Arrays.sort(reached, 0, kept);
       ByteBuffer out = ByteBuffer.allocate(4 + 12 * kept).order(ByteOrder.LITTLE_ENDIAN);
       out.putInt(kept);
       for (int i = 0; i < kept; i++) {
         out.putInt(reached[i]);
       }
       for (int i = 0; i < kept; i++) {
-        out.putDouble(s.estimate[reached[i]]);
+        out.putDouble(s.node[RECORD * reached[i] + ESTIMATE]);
       }
       return out.array();
     } finally {
       for (int i = 0; i < s.touchedCount; i++) {
-        int node = s.touched[i];
-        s.residual[node] = 0.0;
-        s.estimate[node] = 0.0;
+        int at = RECORD * s.touched[i];
+        s.node[at + RESIDUAL] = 0.0;
+        s.node[at + ESTIMATE] = 0.0;
       }
       s.touchedCount = 0;
     }
