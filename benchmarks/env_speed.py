@@ -1,11 +1,14 @@
 """Environment speed: steps/s per retrieval mode, the env's overhead over a bare search-system
-call at the same k, and reset time, on a synthetic zh snapshot.
+call at the same k, and reset time, on a synthetic zh snapshot. Episodes have the env's default
+budget (a new report, and its items taken down, every few steps, as in training); only steps are
+timed as steps, resets apart.
 
     python -m benchmarks.env_speed --items 100000
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ class Args:
     """Env steps timed per mode."""
     k: int = 100
     """Items exposed per query."""
+    budget: int = 0
+    """Queries per episode; 0: the env's default."""
     snapshot: str = ""
     """Default: snapshots/bench-zh-<items>."""
     out: str = "reports/bench/env_speed.json"
@@ -45,25 +50,31 @@ def main(args: Args) -> dict:
     snapshot = ensure_snapshot(args.items, args.seed, args.snapshot)
     queries = _queries(snapshot, args.steps)
     results: dict = {"items": len(snapshot), "k": args.k, "steps": len(queries), "modes": {}}
+    budget = args.budget or inspect.signature(ExploreEnv).parameters["budget"].default
+    results["budget"] = budget
     for mode in ("keyword", "embedding", "graph", "hybrid"):
         system = SearchSystem(snapshot, modes=mode, k=args.k, candidates=args.k)
-        env = ExploreEnv(snapshot, system=system, budget=len(queries) + 1, dynamics="static",
-                         split=["train", "dev", "test"])
+        env = ExploreEnv(snapshot, system=system, budget=budget, dynamics="static", split=["train", "dev", "test"])
         env.reset(seed=args.seed)
         for query in queries[:20]:  # warm-up
             system.search(query)
-            env.step(query)
+            if env.step(query)[2]:
+                env.reset()
         env.reset(seed=args.seed)
         bare = env_time = 0.0
+        resets = []
         for query in queries:  # interleaved, so machine noise hits both alike
             started = time.perf_counter()
             system.search(query)
             bare += time.perf_counter() - started
             started = time.perf_counter()
-            env.step(query)
+            done = env.step(query)[2]
             env_time += time.perf_counter() - started
-        resets = []
-        for _ in range(50):
+            if done:
+                started = time.perf_counter()
+                env.reset()
+                resets.append((time.perf_counter() - started) * 1000)
+        while len(resets) < 5:  # a few at least, when the steps are fewer than five budgets
             started = time.perf_counter()
             env.reset()
             resets.append((time.perf_counter() - started) * 1000)

@@ -60,7 +60,8 @@ def _peak_rss_mib() -> float:
 
 def build_size(items: int, args: Args) -> dict:
     """Make the snapshot and whatever index it lacks in this process; its peak memory is the build's
-    (kept from the run that built them when everything was there already)."""
+    (kept from the run that built them when everything was there already; ``None`` when that run was
+    not this benchmark's)."""
     from benchmarks._common import ensure_snapshot
 
     where = Path(args.snapshots) / f"bench-zh-{items}"
@@ -69,7 +70,8 @@ def build_size(items: int, args: Args) -> dict:
         not (where / "indexes" / m / "index.json").is_file() for m in MODES)
     snapshot = ensure_snapshot(items, args.seed, str(where))
     if missing or not record.is_file() or json.loads(record.read_text()).get("fingerprint") != snapshot.fingerprint:
-        write_text_atomic(record, json.dumps({"fingerprint": snapshot.fingerprint, "peak_rss_mib": _peak_rss_mib()}))
+        peak = _peak_rss_mib() if missing else None
+        write_text_atomic(record, json.dumps({"fingerprint": snapshot.fingerprint, "peak_rss_mib": peak}))
     return json.loads(record.read_text())
 
 
@@ -155,7 +157,8 @@ def plot(rows: list[dict], path: Path, args: Args) -> Path:
     search_axis.plot(items, [r["graph_p50_ms"] for r in rows], "^-", label="graph p50 (ours)")
     for (label, ms), style in zip(GOAL_MS.items(), ("-.", "--")):
         search_axis.axhline(ms, color="red", linestyle=style, linewidth=0.8, label=f"goal: {label}")
-    memory_axis.plot(items, [r["build_peak_rss_mib"] for r in rows], "o-", label="peak RSS building (MiB)")
+    memory_axis.plot(items, [r["build_peak_rss_mib"] or float("nan") for r in rows], "o-",
+                     label="peak RSS building (MiB)")
     memory_axis.plot(items, [r["peak_rss_mib"] for r in rows], "^-", label="peak RSS measuring (MiB)")
     memory_axis.plot(items, [sum(r["disk_mib"].values()) for r in rows], "s--", label="index disk (MiB)")
     memory_axis.axhline(6 * 1024, color="red", linestyle="--", linewidth=0.8, label="goal: build peak 6 GiB")
