@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from indexes._base import Index, clean_query
+from indexes._base import Index, clean_query, same_mask
 from indexes._java import autoclass, live_search_class, start_jvm
 from qx_env.errors import QxError
 from qx_env.snapshot import Snapshot
@@ -211,7 +211,7 @@ class KeywordIndex(Index):
         if alive is None:
             return None
         cached = getattr(self._local, "live", None)
-        if cached is not None and np.array_equal(cached[0], alive):
+        if cached is not None and same_mask(cached[0], alive):
             return cached[1]
         if alive.all():
             bits = None
