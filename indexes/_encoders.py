@@ -37,6 +37,10 @@ AUTO_PRETRAINED_UP_TO = 300_000
 ENCODE_BATCH = 256
 #: Texts counted at once when the n-gram encoder is fitted.
 FIT_CHUNK = 50_000
+#: Above this many texts the n-gram encoder's SVD is fitted on a seeded sample of this size: 128
+#: directions of a 30,000-column TF-IDF matrix are estimated as well from a million rows, and the
+#: matrix of ten million (about 8 GB) and the randomized SVD's blocks (about 16 GB) would not fit.
+FIT_SAMPLE = 1_000_000
 
 
 class Encoder(Protocol):
@@ -125,6 +129,9 @@ class NgramSvdEncoder:
         columns = columns[frequency[columns] > 0]
         idf = np.log((1 + len(texts)) / (1 + frequency[columns])) + 1
         encoder = cls(columns, idf, np.zeros((1, len(columns))))
+        if len(texts) > FIT_SAMPLE:  # the SVD basis from a seeded sample (IDF above is from every text)
+            rows = np.sort(np.random.default_rng(seed).choice(len(texts), FIT_SAMPLE, replace=False))
+            chunks = [[texts[i] for i in rows[start:start + FIT_CHUNK]] for start in range(0, FIT_SAMPLE, FIT_CHUNK)]
         matrix = sp.vstack([encoder._tfidf(encoder._counts(chunk)) for chunk in chunks], format="csr")
         dim = max(2, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4).fit(matrix)

@@ -59,3 +59,20 @@ def test_hnsw_kind_is_chosen_on_request(indexed_snapshot, tmp_path):
     assert index.meta["params"]["kind"] == "hnsw"
     query = indexed_snapshot.texts[0]
     assert 0 in index.search(query, 10).positions.tolist()
+
+
+def test_large_fits_count_in_chunks_and_take_the_svd_from_a_seeded_sample(synth_snapshot, monkeypatch):
+    """Chunked counting gives the one-shot fit; above FIT_SAMPLE texts the IDF still counts every
+    text while the SVD basis comes from a seeded sample (the same one every time)."""
+    from indexes import _encoders
+
+    texts = synth_snapshot.texts
+    whole = NgramSvdEncoder.fit(texts, dim=16)
+    monkeypatch.setattr(_encoders, "FIT_CHUNK", 97)
+    chunked = NgramSvdEncoder.fit(texts, dim=16)
+    assert np.array_equal(whole.components, chunked.components) and np.array_equal(whole.idf, chunked.idf)
+    monkeypatch.setattr(_encoders, "FIT_SAMPLE", len(texts) // 2)
+    sampled, again = NgramSvdEncoder.fit(texts, dim=16), NgramSvdEncoder.fit(texts, dim=16)
+    assert np.array_equal(sampled.idf, whole.idf) and np.array_equal(sampled.columns, whole.columns)
+    assert np.array_equal(sampled.components, again.components)
+    assert not np.array_equal(sampled.components, whole.components)
