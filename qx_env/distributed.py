@@ -71,7 +71,9 @@ def start_ray(address: str = "", cpus: int | None = None):
             _loopback_only()
             ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address=LOOPBACK, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise QxError(f"cannot reach a Ray cluster at {address or 'a new local one'}: {exc}") from None
+        # something listens there but Ray did not connect: token authentication is the usual cause
+        hint = " (a cluster with token authentication needs RAY_AUTH_MODE=token here too)" if address else ""
+        raise QxError(f"cannot reach a Ray cluster at {address or 'a new local one'}: {exc}{hint}") from None
     return ray
 
 
