@@ -27,7 +27,7 @@ public final class ForwardPush {
 
   /**
    * Per-thread node records, their numbers zero between calls (only touched nodes are reset) but for
-   * the degree; {@code marked}: a node is in this round's targets.
+   * the degree; {@code marked}: a node collected for the result.
    */
   private static final class Scratch {
     final double[] node;
@@ -107,16 +107,16 @@ public final class ForwardPush {
           }
           s.node[at + ESTIMATE] += (1.0 - damping) * pushed;
           double share = damping * pushed / deg;
-          for (int e = indptr[node]; e < indptr[node + 1]; e++) {
+          int end = indptr[node + 1];
+          if (targetCount + end - indptr[node] > targets.length) {
+            targets = Arrays.copyOf(targets, Math.max(2 * targets.length, targetCount + end - indptr[node]));
+          }
+          for (int e = indptr[node]; e < end; e++) {
             int target = indices[e];
+            // No branch on what memory holds here, so the CPU overlaps the edges' cache misses: every
+            // edge appends its target, and the repeats are skipped below (their inflow is taken once).
             s.node[RECORD * target + INFLOW] += weights == null ? share * 1.0 : share * weights[e];
-            if (!s.marked[target]) {
-              s.marked[target] = true;
-              if (targetCount == targets.length) {
-                targets = Arrays.copyOf(targets, 2 * targets.length);
-              }
-              targets[targetCount++] = target;
-            }
+            targets[targetCount++] = target;
           }
         }
         // Each target takes its inflow once, so their order does not matter; the next frontier is
@@ -128,10 +128,12 @@ public final class ForwardPush {
         for (int i = 0; i < targetCount; i++) {
           int target = targets[i];
           int at = RECORD * target;
+          if (s.node[at + INFLOW] == 0.0) {
+            continue; // a repeat (its inflow is taken), or inflow that changed nothing (numpy adds the zero
+          }           // and finds the target below its threshold, which a node off the frontier is)
           double residual = s.node[at + RESIDUAL] + s.node[at + INFLOW];
           s.node[at + RESIDUAL] = residual;
           s.node[at + INFLOW] = 0.0;
-          s.marked[target] = false;
           s.touch(target);
           if (residual >= Math.max(tolerance * s.node[at + DEGREE], tiny)) {
             frontier[frontierSize++] = target;
