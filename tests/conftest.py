@@ -89,3 +89,16 @@ def tiny_model(indexed_snapshot, tmp_path_factory):
 
     config = TinyModelConfig(vocab_size=700, hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate_size=64)
     return build_tiny_model(indexed_snapshot, tmp_path_factory.mktemp("tiny") / "model", config)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray cluster of two CPUs on loopback for one test module (a cluster another module
+    left running is shut down first)."""
+    ray = pytest.importorskip("ray")
+    from qx_env.distributed import start_ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    yield start_ray(cpus=2)
+    ray.shutdown()

@@ -17,16 +17,6 @@ ray = pytest.importorskip("ray")
 TIMINGS = {"ms_per_query", "extract_ms_per_report", "seconds", "minutes"}
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    from qx_env.distributed import start_ray
-
-    if ray.is_initialized():
-        ray.shutdown()
-    yield start_ray(cpus=2)
-    ray.shutdown()
-
-
 def untimed(value):
     """``value`` without its timing fields, at any depth."""
     if isinstance(value, dict):

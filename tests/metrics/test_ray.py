@@ -17,16 +17,6 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    from qx_env.distributed import start_ray
-
-    if ray.is_initialized():
-        ray.shutdown()
-    yield start_ray(cpus=2)
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def queries(indexed_snapshot) -> dict[str, list[str]]:
     """Every report's annotations plus shared everyday words (so reports share queries)."""
     rows = indexed_snapshot.reports.select(["report_id", "annotations"]).to_pylist()

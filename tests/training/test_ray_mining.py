@@ -10,12 +10,6 @@ from training import mine_feedback, mine_feedback_ray, read_feedback, start_ray
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    yield start_ray(cpus=2)
-    ray.shutdown()
-
-
 def test_ray_shards_equal_one_process_and_bind_to_loopback(indexed_snapshot, local_ray, tmp_path):
     options = {"split": ("train",), "k": 50, "chunk": 10}
     single = read_feedback(mine_feedback(indexed_snapshot, ["tfidf"], tmp_path / "single", progress=False, **options))
