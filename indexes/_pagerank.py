@@ -64,8 +64,17 @@ class PushGraph:
                 unweighted = bool((self.weights == 1.0).all())
                 self._java.append(None if engine is None else engine(
                     self.indptr.astype("<i4").tobytes(), self.indices.astype("<i4").tobytes(),
-                    b"" if unweighted else self.weights.astype("<f8").tobytes(), self.degree.astype("<f8").tobytes()))
+                    b"" if unweighted else self.weights.astype("<f8").tobytes(), self.degree.astype("<f8").tobytes(),
+                    self.locality_order().astype("<i4").tobytes()))
         return self._java[0]
+
+    def locality_order(self) -> np.ndarray:
+        """Nodes in reverse Cuthill-McKee order (scipy): neighbours get nearby numbers, so a walk's
+        nodes lie close together in memory (the Java engine stores them so; results do not change)."""
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+        adjacency = sp.csr_matrix((self.weights, self.indices, self.indptr), shape=(self.size, self.size))
+        return np.asarray(reverse_cuthill_mckee(adjacency, symmetric_mode=True), dtype=np.int64)
 
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """Zeroed residual and estimate arrays of this thread (reused: only touched entries are

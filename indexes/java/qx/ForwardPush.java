@@ -10,12 +10,18 @@ import java.util.Arrays;
  * so both give the same estimates to the bit. Here a query is one call instead of a dozen numpy calls
  * per round. Arrays cross the bridge as little-endian bytes (a Java array would arrive in Python as a
  * list, element by element).
+ *
+ * <p>Nodes are stored in a given order (e.g. reverse Cuthill-McKee), so that what a walk touches lies
+ * close together in memory; the rounds still visit the frontier by original node id and each node's
+ * edges in their original order, so the sums, and the estimates, are those of the original graph.
  */
 public final class ForwardPush {
-  private final int[] indptr;
-  private final int[] indices;
+  private final int[] indptr; // rows in storage order
+  private final int[] indices; // storage ids, each row in its original order
   private final double[] weights; // null: every edge weighs 1
-  private final double[] degree;
+  private final double[] degree; // by storage id
+  private final int[] order; // storage id -> original id
+  private final int[] rank; // original id -> storage id
   private final ThreadLocal<Scratch> scratch;
 
   /** Offsets in a node's record: a walk touches each node's four numbers together (one cache line). */
@@ -53,13 +59,38 @@ public final class ForwardPush {
 
   /**
    * The graph from little-endian bytes: {@code indptr} and {@code indices} as int32, {@code weights}
-   * (empty: all 1) and {@code degree} as float64.
+   * (empty: all 1) and {@code degree} as float64, {@code order} (int32, empty: as given) the original
+   * id of each stored node.
    */
-  public ForwardPush(byte[] indptr, byte[] indices, byte[] weights, byte[] degree) {
-    this.indptr = ints(indptr);
-    this.indices = ints(indices);
-    this.weights = weights.length == 0 ? null : doubles(weights);
-    this.degree = doubles(degree);
+  public ForwardPush(byte[] indptr, byte[] indices, byte[] weights, byte[] degree, byte[] order) {
+    int[] rows = ints(indptr);
+    int[] columns = ints(indices);
+    double[] values = weights.length == 0 ? null : doubles(weights);
+    double[] degrees = doubles(degree);
+    int size = degrees.length;
+    this.order = new int[size];
+    this.rank = new int[size];
+    int[] given = order.length == 0 ? null : ints(order);
+    for (int u = 0; u < size; u++) {
+      this.order[u] = given == null ? u : given[u];
+      this.rank[this.order[u]] = u;
+    }
+    this.indptr = new int[size + 1];
+    this.indices = new int[columns.length];
+    this.weights = values == null ? null : new double[values.length];
+    this.degree = new double[size];
+    for (int u = 0; u < size; u++) {
+      int v = this.order[u];
+      int length = rows[v + 1] - rows[v];
+      this.indptr[u + 1] = this.indptr[u] + length;
+      this.degree[u] = degrees[v];
+      for (int j = 0; j < length; j++) {
+        this.indices[this.indptr[u] + j] = this.rank[columns[rows[v] + j]];
+        if (values != null) {
+          this.weights[this.indptr[u] + j] = values[rows[v] + j];
+        }
+      }
+    }
     this.scratch = ThreadLocal.withInitial(() -> new Scratch(this.degree));
   }
 
@@ -88,15 +119,16 @@ public final class ForwardPush {
     int frontierSize = frontier.length;
     s.touchedCount = 0;
     for (int i = 0; i < frontierSize; i++) {
-      s.node[RECORD * frontier[i] + RESIDUAL] += mass[i];
-      s.touch(frontier[i]);
+      int u = rank[frontier[i]];
+      s.node[RECORD * u + RESIDUAL] += mass[i];
+      s.touch(u);
     }
     int[] targets = new int[1024];
     try {
       while (frontierSize > 0) {
         int targetCount = 0;
         for (int i = 0; i < frontierSize; i++) {
-          int node = frontier[i];
+          int node = rank[frontier[i]]; // the frontier holds original ids, ascending, as numpy's
           int at = RECORD * node;
           double pushed = s.node[at + RESIDUAL];
           s.node[at + RESIDUAL] = 0.0;
@@ -136,27 +168,27 @@ public final class ForwardPush {
           s.node[at + INFLOW] = 0.0;
           s.touch(target);
           if (residual >= Math.max(tolerance * s.node[at + DEGREE], tiny)) {
-            frontier[frontierSize++] = target;
+            frontier[frontierSize++] = order[target];
           }
         }
         Arrays.sort(frontier, 0, frontierSize);
       }
-      // Only a node that pushed has an estimate: keep those that pass, once each, ascending.
+      // Only a node that pushed has an estimate: keep those that pass, once each, by original id.
       int kept = 0;
       int[] reached = new int[16];
       for (int i = 0; i < s.touchedCount; i++) {
         int node = s.touched[i];
         double estimate = s.node[RECORD * node + ESTIMATE];
-        if (node < maxNode && !s.marked[node] && estimate > 0 && estimate >= minScore) {
+        if (order[node] < maxNode && !s.marked[node] && estimate > 0 && estimate >= minScore) {
           s.marked[node] = true;
           if (kept == reached.length) {
             reached = Arrays.copyOf(reached, 2 * reached.length);
           }
-          reached[kept++] = node;
+          reached[kept++] = order[node];
         }
       }
       for (int i = 0; i < kept; i++) {
-        s.marked[reached[i]] = false;
+        s.marked[rank[reached[i]]] = false;
       }
       Arrays.sort(reached, 0, kept);
       ByteBuffer out = ByteBuffer.allocate(4 + 12 * kept).order(ByteOrder.LITTLE_ENDIAN);
@@ -165,7 +197,7 @@ public final class ForwardPush {
         out.putInt(reached[i]);
       }
       for (int i = 0; i < kept; i++) {
-        out.putDouble(s.node[RECORD * reached[i] + ESTIMATE]);
+        out.putDouble(s.node[RECORD * rank[reached[i]] + ESTIMATE]);
       }
       return out.array();
     } finally {
