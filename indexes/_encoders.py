@@ -102,7 +102,7 @@ class NgramSvdEncoder:
         column = lookup[counts.indices]
         keep = column >= 0
         rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[keep]
-        values = (1.0 + np.log(counts.data[keep])) * self.idf[column[keep]]
+        values = (1.0 + np.log(counts.data[keep].astype(np.float64))) * self.idf[column[keep]]
         matrix = sp.csr_matrix((values.astype(np.float32), (rows, column[keep])), shape=(counts.shape[0], len(self.idf)))
         return normalize(matrix)
 
@@ -115,24 +115,32 @@ class NgramSvdEncoder:
 
     @classmethod
     def fit(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0) -> NgramSvdEncoder:
-        """Fit on ``texts``, counted in chunks of :data:`FIT_CHUNK` (the n-gram counts of a million
-        texts at once took several GiB; the chunked TF-IDF matrix is the same, row for row)."""
+        """Fit on ``texts``, counted once in chunks of :data:`FIT_CHUNK` and held as small integers (the
+        n-gram counts of a million texts at once took several GiB; the TF-IDF matrix is the same, row
+        for row)."""
         import scipy.sparse as sp
         from sklearn.decomposition import TruncatedSVD
 
         counter = cls(np.zeros(0), np.zeros(0), np.zeros((1, 0)))
-        chunks = [texts[start:start + FIT_CHUNK] for start in range(0, len(texts), FIT_CHUNK)]
+        sample = None
+        if len(texts) > FIT_SAMPLE:  # the SVD basis from a seeded sample (the IDF counts every text)
+            sample = np.sort(np.random.default_rng(seed).choice(len(texts), FIT_SAMPLE, replace=False))
         frequency = np.zeros(cls.n_features, dtype=np.int64)  # documents per hashed n-gram
-        for chunk in chunks:
-            frequency += np.bincount(counter._counts(chunk).indices, minlength=cls.n_features)
+        kept = []  # the counts the SVD is fitted on, small integers held compactly (counted once)
+        for start in range(0, len(texts), FIT_CHUNK):
+            counts = counter._counts(texts[start:start + FIT_CHUNK])
+            frequency += np.bincount(counts.indices, minlength=cls.n_features)
+            if sample is not None:
+                inside = sample[(sample >= start) & (sample < start + FIT_CHUNK)] - start
+                counts = counts[inside]
+            if counts.nnz and counts.data.max() < 2**16:
+                counts.data = counts.data.astype(np.uint16)
+            kept.append(counts)
         columns = np.sort(np.argsort(-frequency, kind="stable")[:features])
         columns = columns[frequency[columns] > 0]
         idf = np.log((1 + len(texts)) / (1 + frequency[columns])) + 1
         encoder = cls(columns, idf, np.zeros((1, len(columns))))
-        if len(texts) > FIT_SAMPLE:  # the SVD basis from a seeded sample (IDF above is from every text)
-            rows = np.sort(np.random.default_rng(seed).choice(len(texts), FIT_SAMPLE, replace=False))
-            chunks = [[texts[i] for i in rows[start:start + FIT_CHUNK]] for start in range(0, FIT_SAMPLE, FIT_CHUNK)]
-        matrix = sp.vstack([encoder._tfidf(encoder._counts(chunk)) for chunk in chunks], format="csr")
+        matrix = sp.vstack([encoder._tfidf(kept.pop(0)) for _ in range(len(kept))], format="csr")
         dim = max(2, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4).fit(matrix)
         encoder.components = np.ascontiguousarray(svd.components_, dtype=np.float32)
