@@ -54,7 +54,7 @@ def clean_query(query: object) -> str:
 
 def same_mask(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two boolean masks are equal, compared eight items to a word (a million-item mask in
-    about a tenth of the time of ``np.array_equal``)."""
+    about half the time of ``np.array_equal``: 0.16 against 0.32 ms here)."""
     if a.shape != b.shape:
         return False
     words = len(a) // 8 * 8

@@ -78,6 +78,11 @@ def _neighbour_index(vectors: np.ndarray):
     return index
 
 
+def _live_top(hits: Hits, k: int, alive: np.ndarray | None) -> Hits:
+    """The top ``k`` of ``hits`` among the live items (``alive`` None: every item)."""
+    return (hits if alive is None else hits.where(alive)).top(k)
+
+
 def contact_handles(text: str) -> list[str]:
     """Contact handles in a text, lower-cased (e.g. ``jakh55927031``, ``2968993533``)."""
     return sorted({m.group(0).lower().rstrip("./") for m in HANDLE_PATTERN.finditer(text)})
@@ -190,9 +195,7 @@ class GraphIndex(Index):
         """Top ``k`` live items related to the query's matches (one walk, no over-fetching)."""
         text = clean_query(query)
         hits = self._related(text) if text else Hits.empty()
-        if alive is not None:
-            hits = hits.where(alive)
-        return hits.top(k)
+        return _live_top(hits, k, alive)
 
     def _search(self, query: str, n: int) -> Hits:
         return self._related(query).top(n)
@@ -225,13 +228,9 @@ class GraphIndex(Index):
     def search_related(self, seeder_hits: Sequence[Hits], k: int = 100, alive: np.ndarray | None = None) -> Hits:
         """:meth:`search` from the seeders' hits of the query (see :meth:`can_reuse`), same result."""
         hits = self.related(seeder_hits)
-        if alive is not None:
-            hits = hits.where(alive)
-        return hits.top(k)
+        return _live_top(hits, k, alive)
 
     def expand(self, position: int, k: int = 100, alive: np.ndarray | None = None) -> Hits:
         """Items related to one item (e.g. the reported one), by PageRank seeded on it."""
         hits = self.pagerank(np.array([position]), np.ones(1))
-        if alive is not None:
-            hits = hits.where(alive)
-        return hits.top(k)
+        return _live_top(hits, k, alive)

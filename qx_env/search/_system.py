@@ -50,6 +50,11 @@ class SearchSystem:
                    "graph": {"seed_mask": self.alive}}  # removed items seed nothing
         self.indexes: dict[str, Index] = ensure_indexes(snapshot, self.modes, build=build, progress=progress,
                                                         options=options)
+        graph = self.indexes.get("graph")
+        #: Whether retrieval seeds the graph with its own keyword and embedding hits (same result, one
+        #: search per mode; see GraphIndex.can_reuse): fixed by the modes, candidates and indexes.
+        self._graph_reuses_hits = "graph" in self.modes and isinstance(graph, GraphIndex) and graph.can_reuse(
+            {m: self.indexes[m] for m in self.modes if m != "graph"}, candidates)
         self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
         self._risk = self.ranker.scores()
 
@@ -82,7 +87,8 @@ class SearchSystem:
         results: dict[str, Hits] = {}
         for mode in self.modes:  # build order: the graph's seeders come before it
             index = self.indexes[mode]
-            if isinstance(index, GraphIndex) and index.can_reuse({m: self.indexes[m] for m in results}, self.candidates):
+            if mode == "graph" and self._graph_reuses_hits:
+                assert isinstance(index, GraphIndex)
                 results[mode] = index.search_related([results[s.mode] for s in index.seeders], self.candidates, alive)
             else:
                 results[mode] = index.search(query, self.candidates, alive)
