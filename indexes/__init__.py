@@ -3,7 +3,8 @@ and their fusion. Every index is built into ``DIR/indexes/<mode>/`` and opened f
 
 Also public: the embedding index's text encoders (``make_encoder`` picks and fits one by kind,
 ``encode_cached`` encodes through the vector cache, ``UseEncoder`` is the pretrained multilingual
-one), the keyword match ``RULES``, and ``start_jvm`` (the JVM with Anserini, once per process)."""
+one), the keyword match ``RULES``, the graph's MinHash near-duplicate rule (``near_duplicates``),
+and ``start_jvm`` (the JVM with Anserini, once per process)."""
 
 from __future__ import annotations
 
@@ -27,18 +28,26 @@ from indexes._graph import GraphIndex, contact_handles
 from indexes._java import start_jvm  # the JVM starts when asked, never on import
 from indexes._keyword import RULES, KeywordIndex  # RULES: the keyword match rules (exact, bm25)
 from indexes._lock import build_lock
+from indexes._minhash import (  # the item graph's near-duplicate rule
+    NEAR_DUPLICATE_JACCARD,
+    minhash_signatures,
+    near_duplicate_pairs,
+    near_duplicates,
+)
 
-#: Retrieval modes in build order (the graph uses the embedding vectors and both as seeders).
+#: Retrieval modes in build order (the graph searches from the other two's hits).
 INDEXES: dict[str, type[Index]] = {cls.mode: cls for cls in (KeywordIndex, EmbeddingIndex, GraphIndex)}
 MODES = tuple(INDEXES)
 #: The name that means every mode, fused.
 HYBRID = "hybrid"
 
 __all__ = [
-    "GRAPH_SEEDERS", "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "RULES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex",
-    "NgramSvdEncoder", "TransformerEncoder", "UnusableIndex", "UseEncoder", "build_indexes", "build_lock",
-    "clean_query", "contact_handles", "encode_cached", "ensure_indexes", "has_content", "index_class",
-    "make_encoder", "reciprocal_rank_fusion", "required_modes", "resolve_modes", "start_jvm",
+    "GRAPH_SEEDERS", "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "NEAR_DUPLICATE_JACCARD", "RULES",
+    "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex", "NgramSvdEncoder", "TransformerEncoder",
+    "UnusableIndex", "UseEncoder", "build_indexes", "build_lock", "clean_query", "contact_handles",
+    "encode_cached", "ensure_indexes", "has_content", "index_class", "make_encoder", "minhash_signatures",
+    "near_duplicate_pairs", "near_duplicates", "reciprocal_rank_fusion", "required_modes", "resolve_modes",
+    "start_jvm",
 ]
 
 
@@ -72,8 +81,8 @@ def resolve_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(m for m in MODES if m in names)
 
 
-#: The one place of the indexes' dependencies (MODES is their build order): the graph is built on the
-#: embedding index's vectors (its near-duplicate edges) and searches from the seeds these find.
+#: The one place of the indexes' dependencies (MODES is their build order): the graph is built from
+#: the texts alone (sellers, handles, MinHash near-duplicates) and searches from the seeds these find.
 GRAPH_SEEDERS = ("keyword", "embedding")
 
 
@@ -83,14 +92,6 @@ def required_modes(modes: str | Sequence[str]) -> tuple[str, ...]:
     if "graph" in resolved:
         resolved |= set(GRAPH_SEEDERS)
     return tuple(m for m in MODES if m in resolved)
-
-
-def _build_options(mode: str, ready: Mapping[str, Index], options: Mapping[str, Any]) -> dict[str, Any]:
-    """What building ``mode`` takes from the indexes already there: the graph, the embedding vectors."""
-    extra = dict(options)
-    if mode == "graph" and "embedding" in ready:
-        extra.setdefault("vectors", ready["embedding"].vectors())
-    return extra
 
 
 def _open_options(mode: str, ready: Mapping[str, Index], options: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, pr
                     problem = exc
                 action = "building the missing" if problem.missing else "rebuilding the"
                 warnings.warn(f"{action} {mode} index of {snapshot.path}: {problem.problem}", stacklevel=2)
-                INDEXES[mode].build(snapshot, progress=progress, **_build_options(mode, opened, {}))
+                INDEXES[mode].build(snapshot, progress=progress)
                 opened[mode] = open_index(mode)
             elif mode == "graph" and problems.keys() & set(GRAPH_SEEDERS):
                 opened[mode] = open_index(mode)  # opened before its seeders were there
@@ -154,13 +155,12 @@ def ensure_indexes(snapshot, modes: str | Sequence[str], build: bool = False, pr
 
 def build_indexes(snapshot, modes=MODES, progress: bool = True, **options) -> dict[str, Index]:
     """Build the given modes in dependency order (whatever is there is replaced), under the
-    snapshot's build lock; the graph reuses the embedding vectors."""
+    snapshot's build lock; ``options[mode]`` are that index's build options."""
     modes = resolve_modes(modes) if modes else ()
     built: dict[str, Index] = {}
     if not modes:
         return built
     with build_lock(index_directory(snapshot, modes[0]).parent):
         for mode in modes:
-            extra = _build_options(mode, built, options.get(mode, {}))
-            built[mode] = index_class(mode).build(snapshot, progress=progress, **extra)
+            built[mode] = index_class(mode).build(snapshot, progress=progress, **options.get(mode, {}))
     return built

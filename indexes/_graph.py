@@ -2,9 +2,11 @@
 expanded by personalized PageRank.
 
 Items link to the sellers who posted them and to the contact handles found in their texts
-(WeChat/QQ ids, phone numbers, URLs), and to their near-duplicates (cosine similarity of the
-embedding vectors). A query seeds the walk only on the items it matched (its keyword and embedding
-hits, each above its own mode's relevance rule): a query that matches nothing retrieves nothing.
+(WeChat/QQ ids, phone numbers, URLs), and to their near-duplicates (Jaccard similarity of
+character shingles by MinHash, :mod:`indexes._minhash`: a property of the texts, so the graph is
+the same whichever encoder the embedding index uses). A query seeds the walk only on the items it
+matched (its keyword and embedding hits, each above its own mode's relevance rule): a query that
+matches nothing retrieves nothing.
 :meth:`expand` seeds it on one item (a reported one). PageRank runs as a local forward push
 (:mod:`indexes._pagerank`), and an item is retrieved only when its score reaches
 :data:`MIN_RELATIVE_SCORE` of an average seed's own restart share, so a query exposes the items
@@ -25,8 +27,9 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from indexes._base import Index, clean_query
+from indexes._base import Index, UnusableIndex, clean_query, rebuild_command
 from indexes._fusion import RRF_K
+from indexes._minhash import NEAR_DUPLICATE_JACCARD, NEAR_DUPLICATE_PARTNERS, near_duplicates
 from indexes._pagerank import DAMPING, PushGraph, forward_push
 from qx_env.errors import IndexDataError
 from qx_env.snapshot import Snapshot
@@ -40,10 +43,8 @@ HANDLE_PATTERN = re.compile(
     r"|(?<![\dA-Za-z])[A-Za-z_]{0,12}\d{6,}(?![\d])"
 )
 SEEDS_PER_MODE = 20
-#: Near-duplicates are found exactly up to this many items, approximately (IVF) above.
-EXACT_DUPLICATES_UP_TO = 50_000
-#: IVF lists probed per item in the approximate near-duplicate search.
-DUPLICATE_PROBES = 8
+#: What graph.npz's near-duplicate edges mean; a graph built by another rule is refused (rebuilt).
+DUPLICATE_RULE = "minhash-jaccard-3-shingles"
 #: Relevance cut-off: an item must score at least this share of an average seed's own restart
 #: share ((1 - damping) / seeds). With one seed of two relations, an item reached through a shop
 #: or handle of d listings scores about 0.36 / d of that share, so relations through entities of
@@ -53,29 +54,6 @@ MIN_RELATIVE_SCORE = 0.01
 #: Push tolerance as a share of the cut-off: estimates fall short of the exact PageRank by at most
 #: tolerance x degree, a twentieth of the cut-off for an item with one link.
 PUSH_TOLERANCE_SHARE = 0.05
-
-
-def _neighbour_index(vectors: np.ndarray):
-    """A faiss inner-product index over ``vectors`` for the near-duplicate search: flat (exact)
-    for small corpora, else IVF-flat with sqrt(n)-scaled lists, trained on a seeded sample (same
-    vectors, same index). Near-duplicates at cosine >= 0.9 lie in the same or an adjacent list,
-    so a few probed lists find them."""
-    import faiss
-
-    n, dim = vectors.shape
-    if n <= EXACT_DUPLICATES_UP_TO:
-        index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
-        return index
-    lists = int(4 * np.sqrt(n))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
-    sample = np.random.default_rng(0).choice(n, size=min(n, 64 * lists), replace=False)
-    index.cp.seed = 0
-    index.train(vectors[np.sort(sample)])
-    index.add(vectors)
-    index.nprobe = DUPLICATE_PROBES
-    return index
 
 
 def _live_top(hits: Hits, k: int, alive: np.ndarray | None) -> Hits:
@@ -104,8 +82,9 @@ class GraphIndex(Index):
         self.seed_mask = seed_mask
 
     @classmethod
-    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, vectors: np.ndarray | None = None,
-               duplicate_threshold: float = 0.9, duplicate_neighbours: int = 5, **_: Any) -> dict:
+    def _build(cls, snapshot: Snapshot, directory: Path, progress: bool,
+               duplicate_threshold: float = NEAR_DUPLICATE_JACCARD,
+               duplicate_neighbours: int = NEAR_DUPLICATE_PARTNERS, **_: Any) -> dict:
         """The graph as edge arrays straight into scipy (a networkx graph of a million items took
         several GiB to build; :meth:`to_networkx` gives the same graph as networkx)."""
         n = len(snapshot)
@@ -123,7 +102,7 @@ class GraphIndex(Index):
                 link(item, f"seller:{seller}")
             for handle in contact_handles(text):
                 link(item, f"handle:{handle}")
-        duplicates = cls._near_duplicates(snapshot, vectors, duplicate_threshold, duplicate_neighbours, progress)
+        duplicates = near_duplicates(snapshot.texts, duplicate_threshold, duplicate_neighbours, progress)
         items, entities = np.frombuffer(linked_items, np.int64), np.frombuffer(linked_entities, np.int64)
         # Entities seen on one item only link nothing: dropped; the others are numbered after the items.
         kept = np.bincount(entities, minlength=len(entity_ids)) >= 2
@@ -138,33 +117,16 @@ class GraphIndex(Index):
         names = np.array(list(entity_ids), dtype=object)[kept].tolist() if entity_ids else []
         (directory / ENTITIES_FILE).write_text(json.dumps(names, ensure_ascii=False))
         return {"items": n, "entities": len(names), "edges": len(items) + len(duplicates),
-                "duplicate_edges": len(duplicates), "duplicate_threshold": duplicate_threshold}
-
-    @staticmethod
-    def _near_duplicates(snapshot: Snapshot, vectors: np.ndarray | None, threshold: float, neighbours: int,
-                         progress: bool) -> np.ndarray:
-        """Pairs ``(a, b)``, ``a < b``, ascending, of items whose vectors have cosine >= ``threshold``
-        among each item's ``neighbours`` nearest: exact (flat) up to :data:`EXACT_DUPLICATES_UP_TO`
-        items, an IVF index above (all-pairs search grows with n^2: 1h43m projected at 1M items)."""
-        from indexes._encoders import NgramSvdEncoder
-
-        if vectors is None:
-            texts = snapshot.texts
-            vectors = NgramSvdEncoder.fit(texts).encode(texts)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index = _neighbour_index(vectors)
-        pairs = []
-        for start in tqdm(range(0, len(vectors), 10_000), desc="graph: near duplicates", disable=not progress):
-            scores, ids = index.search(vectors[start:start + 10_000], neighbours + 1)
-            rows, cols = np.nonzero((scores >= threshold) & (ids >= 0))
-            a, b = start + rows.astype(np.int64), ids[rows, cols].astype(np.int64)
-            pairs.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[a != b])
-        found = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
-        return np.unique(found, axis=0)
+                "duplicate_edges": len(duplicates), "duplicate_rule": DUPLICATE_RULE,
+                "duplicate_threshold": duplicate_threshold, "duplicate_partners": duplicate_neighbours}
 
     @classmethod
     def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, seeders: Sequence[Index] = (),
               seed_mask: np.ndarray | None = None, **_: Any) -> GraphIndex:
+        rule = meta.get("params", {}).get("duplicate_rule", "embedding cosine (before MinHash)")
+        if rule != DUPLICATE_RULE:
+            raise UnusableIndex(cls.mode, f"the graph at {directory} links near-duplicates by {rule!r}, not "
+                                f"{DUPLICATE_RULE!r}", f"rebuild it with {rebuild_command(snapshot, [cls.mode])}")
         adjacency = sp.csr_array(sp.load_npz(directory / GRAPH_FILE))
         entities = json.loads((directory / ENTITIES_FILE).read_text(encoding="utf-8"))
         if adjacency.shape[0] != len(snapshot) + len(entities):

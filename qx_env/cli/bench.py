@@ -1,5 +1,5 @@
 """``qx bench NAME``: the benchmark scripts of ``benchmarks/`` (modes, online, speed, scale, env, rankers,
-training, demo, fuzz, load) behind one command, each flag made from the script's dataclass of arguments."""
+training, demo, fuzz, load, duplicates) behind one command, each flag made from the script's dataclass of arguments."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "load": ("benchmarks.load", "the env in async vector workers: steps/s and memory of every process over time"),
     "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
+    "duplicates": ("benchmarks.near_duplicates", "near-duplicates by the graph's MinHash rule: real corpora vs synthetic"),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
     "serve": ("benchmarks.serve", "the retrieval server under N concurrent clients: q/s, p50/p95, error rate"),
     "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),

@@ -99,27 +99,6 @@ def test_graph_exposes_only_what_relates_to_the_matches(shops):
     assert len(system.expand(10)) < 100  # a loner relates to little, although k is 100
 
 
-def test_approximate_near_duplicates_find_the_exact_pairs(monkeypatch):
-    from indexes import _graph
-
-    rng = np.random.default_rng(0)
-    base = rng.standard_normal((3000, 32)).astype(np.float32)
-    vectors = np.concatenate([base, base + 0.1 * rng.standard_normal(base.shape).astype(np.float32)])
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    def pairs():
-        found = _graph.GraphIndex._near_duplicates(None, vectors, 0.9, 5, False)
-        assert (found[:, 0] < found[:, 1]).all()
-        return [tuple(pair) for pair in found.tolist()]
-
-    exact = pairs()
-    assert exact == sorted(set(exact))  # ascending, each pair once
-    monkeypatch.setattr(_graph, "EXACT_DUPLICATES_UP_TO", 1000)  # force the IVF path on a small corpus
-    approximate = pairs()
-    assert len(exact) >= 3000
-    assert len(set(exact) & set(approximate)) >= 0.98 * len(exact) and set(approximate) <= set(exact)
-    assert approximate == pairs()  # deterministic
-
-
 @pytest.mark.parametrize("query", ["龘靐", "量子引力"])
 def test_graph_retrieves_nothing_for_a_query_that_matches_nothing(shops, query):
     for mode in ("keyword", "embedding", "graph"):
@@ -129,20 +108,41 @@ def test_graph_retrieves_nothing_for_a_query_that_matches_nothing(shops, query):
 
 def test_built_graph_is_the_networkx_graph_of_its_relations(shops):
     """The index builds its arrays directly; networkx, fed the same relations edge by edge, must agree."""
-    from indexes import EmbeddingIndex, GraphIndex, contact_handles
+    from indexes import GraphIndex, contact_handles, near_duplicates
 
     index = GraphIndex.open(shops)
-    vectors = EmbeddingIndex.open(shops).vectors()  # the build's near-duplicates come from these
     expected = nx.Graph()
     expected.add_nodes_from(range(len(shops)))
     sellers = shops.items.column("seller_id").to_pylist()
     for item, (text, seller) in enumerate(zip(shops.texts, sellers)):
         expected.add_edges_from((item, name) for name in [f"seller:{seller}"] * bool(seller)
                                 + [f"handle:{h}" for h in contact_handles(text)])
-    expected.add_edges_from(map(tuple, index._near_duplicates(shops, vectors, 0.9, 5, False).tolist()))
+    duplicates = near_duplicates(shops.texts)
+    assert len(duplicates) > 0
+    expected.add_edges_from(map(tuple, duplicates.tolist()))
     expected.remove_nodes_from([node for node in list(expected) if isinstance(node, str) and expected.degree(node) < 2])
     built = index.to_networkx()
     assert "handle:wx88000001" in built and "seller:shop1" in built and "seller:op0" not in built  # lonely: dropped
     assert set(built.nodes) == set(expected.nodes)
     assert {frozenset(e) for e in built.edges} == {frozenset(e) for e in expected.edges}
     assert index.meta["params"]["edges"] == expected.number_of_edges()
+
+
+def test_a_graph_built_by_the_old_near_duplicate_rule_is_refused_and_rebuilt(shops, tmp_path):
+    import json
+    import shutil
+
+    from indexes import GraphIndex, UnusableIndex, ensure_indexes
+    from qx_env import Snapshot
+
+    shutil.copytree(shops.path, tmp_path / "s")
+    copy = Snapshot.load(tmp_path / "s")
+    meta_file = tmp_path / "s" / "indexes" / "graph" / "index.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["params"]["duplicate_rule"]  # what graphs linked by embedding cosine carried
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(UnusableIndex, match="links near-duplicates by 'embedding cosine.*qx index build"):
+        GraphIndex.open(copy)
+    with pytest.warns(UserWarning, match="rebuilding the graph index"):
+        rebuilt = ensure_indexes(copy, ("graph",), build=True)["graph"]
+    assert rebuilt.meta["params"]["duplicate_rule"] == "minhash-jaccard-3-shingles"

@@ -2,6 +2,8 @@
 
 from qx_env.corpus.synth._camouflage import OPERATORS, camouflage
 from qx_env.corpus.synth._generator import SynthConfig, synthesize
+from qx_env.corpus.synth._noise_rates import real_corpora
 from qx_env.corpus.synth._vocabulary import LANGUAGES, Vocabulary, load_vocabulary
 
-__all__ = ["LANGUAGES", "OPERATORS", "SynthConfig", "Vocabulary", "camouflage", "load_vocabulary", "synthesize"]
+__all__ = ["LANGUAGES", "OPERATORS", "SynthConfig", "Vocabulary", "camouflage", "load_vocabulary", "real_corpora",
+           "synthesize"]
