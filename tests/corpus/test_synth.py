@@ -23,6 +23,17 @@ def test_same_seed_same_bytes_other_seed_other_corpus(synth_config, saved_snapsh
     assert other.texts != synthesize(synth_config, progress=False).texts
 
 
+def test_the_corpus_streamed_in_chunks_is_the_corpus_made_at_once(synth_config, synth_snapshot, monkeypatch):
+    """Listings become Arrow columns a chunk at a time (10M items would not fit as Python objects);
+    the chunk size changes nothing."""
+    from qx_env.corpus.synth import _generator
+
+    monkeypatch.setattr(_generator, "LISTING_CHUNK", 257)
+    chunked = synthesize(synth_config, progress=False)
+    assert chunked.items.equals(synth_snapshot.items) and chunked.reports.equals(synth_snapshot.reports)
+    assert chunked.items.column("text").num_chunks == 1
+
+
 def test_shares_are_as_configured(synth_snapshot, synth_config):
     items = synth_snapshot.items
     assert len(synth_snapshot) == synth_config.items

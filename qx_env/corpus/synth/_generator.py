@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -553,38 +554,41 @@ class MarketplaceGenerator:
         return listings
 
 
-def generate_listings(gen: MarketplaceGenerator, progress: bool = False) -> list[Listing]:
-    """All listings of ``gen``'s config, before the shuffle: campaigns, hard negatives, normal."""
+def iter_listings(gen: MarketplaceGenerator, progress: bool = False) -> Iterator[Listing]:
+    """All listings of ``gen``'s config in generation order, before the shuffle: campaigns, hard
+    negatives, normal."""
     config = gen.config
     n_toxic, n_hard = config.toxic_count, config.hard_negative_count
     n_normal = config.items - n_toxic - n_hard
-    listings: list[Listing] = []
     with tqdm(total=config.items, desc="synth items", unit="item", disable=not progress) as bar:
         for campaign in gen.campaigns(n_toxic):
-            listings.extend(gen.campaign_listings(campaign))
+            yield from gen.campaign_listings(campaign)
             bar.update(campaign.size)
         sellers = gen.np_rng.choice(gen.n_normal_sellers, size=n_normal + n_hard, p=gen._seller_weights).tolist()
         for k in range(n_hard):
-            listings.append(gen.hard_negative(sellers[k]))
+            yield gen.hard_negative(sellers[k])
         bar.update(n_hard)
         for k in range(n_normal):
-            listings.append(gen.normal(sellers[n_hard + k]))
+            yield gen.normal(sellers[n_hard + k])
             if (k + 1) % 5000 == 0:
                 bar.update(5000)
         bar.update(n_normal % 5000)
-    return listings
 
 
-def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
-    """Generate a synthetic marketplace snapshot; the same config gives the same tables."""
-    gen = MarketplaceGenerator(config)
-    listings = generate_listings(gen, progress)
+def generate_listings(gen: MarketplaceGenerator, progress: bool = False) -> list[Listing]:
+    """:func:`iter_listings` as a list (small configs; :func:`synthesize` streams)."""
+    return list(iter_listings(gen, progress))
 
-    order = np.random.default_rng(gen.order_seed).permutation(len(listings))
-    listings = [listings[i] for i in order]
-    ids = [f"i{i:07d}" for i in range(len(listings))]
-    items = pa.table({
-        "id": pa.array(ids, pa.string()),
+
+#: Listings turned into Arrow columns at once: :func:`synthesize` holds this many as Python objects
+#: (plus the toxic ones, which the reports need), not the whole corpus (about 1.6 KB a listing:
+#: 16 GiB at 10M items).
+LISTING_CHUNK = 100_000
+
+
+def _listing_columns(listings: list[Listing]) -> pa.Table:
+    """The item columns (all but ``id``) of ``listings``, in order."""
+    return pa.table({
         "text": pa.array([x.text for x in listings], pa.string()),
         "label": pa.array([x.label for x in listings], pa.int8()),
         "category": pa.array([x.category for x in listings], pa.string()),
@@ -597,13 +601,35 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         "risk_phrases": pa.array([x.risk_phrases for x in listings], pa.list_(pa.string())),
     })
 
-    labels = np.array([x.label for x in listings], dtype=np.int8)
+
+def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
+    """Generate a synthetic marketplace snapshot; the same config gives the same tables."""
+    gen = MarketplaceGenerator(config)
+    chunks, pending, toxic = [], [], {}  # toxic: generation index -> listing (the reports need them)
+    for index, listing in enumerate(iter_listings(gen, progress)):
+        pending.append(listing)
+        if listing.label:
+            toxic[index] = listing
+        if len(pending) == LISTING_CHUNK:
+            chunks.append(_listing_columns(pending))
+            pending = []
+    chunks.append(_listing_columns(pending))
+    generated = pa.concat_tables(chunks)
+    del chunks, pending
+    order = np.random.default_rng(gen.order_seed).permutation(generated.num_rows)
+    ids = [f"i{i:07d}" for i in range(generated.num_rows)]
+    items = generated.take(pa.array(order)).combine_chunks()
+    del generated
+    items = items.add_column(0, "id", pa.array(ids, pa.string()))
+
+    labels = items.column("label").to_numpy().astype(np.int8)
     positions = sample_report_positions(labels, config.report_share, gen.report_seed,
                                         fix="raise --toxic-share or --items")
-    notes = [annotate(listings[p], gen.vocab, gen.annotation_rng) for p in positions]
+    reported = [toxic[int(order[p])] for p in positions]  # reports are of toxic listings
+    notes = [annotate(listing, gen.vocab, gen.annotation_rng) for listing in reported]
     reports = reports_table(
         [ids[p] for p in positions],
-        [listings[p].cluster_id for p in positions],
+        [listing.cluster_id for listing in reported],
         gen.split_seed,
         annotations=[n.phrases for n in notes],
         fractions=config.split_fractions,
@@ -617,7 +643,6 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         versions=_library_versions(),
     )
     return Snapshot.from_tables(items, reports, meta)
-
 
 
 def _library_versions() -> dict[str, str]:
