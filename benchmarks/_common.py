@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from qx_env.files import (
 from qx_env.flags import parse_dataclass
 
 
-def ensure_snapshot(items: int, seed: int, path: str = ""):
-    """The synthetic zh benchmark snapshot (made once) with all indexes built."""
-    from indexes import MODES, build_indexes
+def ensure_snapshot(items: int, seed: int, path: str = "", modes: Sequence[str] = ()):
+    """The synthetic zh benchmark snapshot (made once) with the indexes ``modes`` search with built
+    (every index when ``modes`` is empty)."""
+    from indexes import MODES, build_indexes, required_modes
     from qx_env import Snapshot
     from qx_env.corpus import SynthConfig, synthesize
 
@@ -26,7 +28,8 @@ def ensure_snapshot(items: int, seed: int, path: str = ""):
     if not (root / "meta.json").is_file():
         synthesize(SynthConfig(items=items, seed=seed)).save(root, overwrite=True)
     snapshot = Snapshot.load(root)
-    missing = [m for m in MODES if not (root / "indexes" / m / "index.json").is_file()]
+    needed = required_modes(modes) if modes else MODES
+    missing = [m for m in needed if not (root / "indexes" / m / "index.json").is_file()]
     if missing:
         build_indexes(snapshot, modes=missing)
     return snapshot

@@ -33,6 +33,8 @@ class Args:
     """Queries per episode; 0: the env's default."""
     snapshot: str = ""
     """Default: snapshots/bench-zh-<items>."""
+    modes: tuple[str, ...] = ("keyword", "embedding", "graph", "hybrid")
+    """Retrieval modes stepped (only their indexes are built, e.g. keyword alone at 10M items)."""
     out: str = "reports/bench/env_speed.json"
     """Output JSON file."""
 
@@ -47,12 +49,12 @@ def main(args: Args) -> dict:
     from qx_env.envs import ExploreEnv
     from qx_env.search import SearchSystem
 
-    snapshot = ensure_snapshot(args.items, args.seed, args.snapshot)
+    snapshot = ensure_snapshot(args.items, args.seed, args.snapshot, args.modes)
     queries = _queries(snapshot, args.steps)
     results: dict = {"items": len(snapshot), "k": args.k, "steps": len(queries), "modes": {}}
     budget = args.budget or inspect.signature(ExploreEnv).parameters["budget"].default
     results["budget"] = budget
-    for mode in ("keyword", "embedding", "graph", "hybrid"):
+    for mode in args.modes:
         system = SearchSystem(snapshot, modes=mode, k=args.k, candidates=args.k)
         env = ExploreEnv(snapshot, system=system, budget=budget, dynamics="static", split=["train", "dev", "test"])
         env.reset(seed=args.seed)

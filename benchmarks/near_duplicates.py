@@ -21,9 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
+from benchmarks._common import (
+    describe_run,
+    markdown_table,
+    parse_args,
+    pyplot,
+    save_figure_atomic,
+    write_text_atomic,
+)
 from indexes import NEAR_DUPLICATE_JACCARD, near_duplicates
-from qx_env.files import write_text_atomic
 
 
 @dataclass
