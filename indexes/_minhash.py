@@ -127,6 +127,9 @@ def near_duplicate_pairs(signature: np.ndarray, threshold: float = NEAR_DUPLICAT
         raise ValueError(f"near-duplicate Jaccard threshold must be in (0, 1], got {threshold}")
     n = len(signature)
     empty = (signature == np.iinfo(np.uint32).max).all(axis=1)
+    # Candidates are checked band by band and only the close ones kept, as codes a * n + b: a band's
+    # candidates grow faster than the corpus (19M over the 21 bands at 1M listings; held all at once,
+    # the 10M graph build ran out of 24 GiB).
     found = []
     for band in tqdm(range(BANDS), desc="minhash: LSH bands", disable=not progress):
         keys = _band_keys(signature, band)
@@ -135,15 +138,14 @@ def near_duplicate_pairs(signature: np.ndarray, threshold: float = NEAR_DUPLICAT
         for step in range(1, WINDOW + 1):
             same = np.flatnonzero(ordered[step:] == ordered[:-step])
             a, b = order[same], order[same + step]
-            found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-    pairs = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
-    pairs = pairs[~(empty[pairs[:, 0]] | empty[pairs[:, 1]])] if n else pairs
-    similarity = np.empty(len(pairs), dtype=np.float32)
-    for start in range(0, len(pairs), 1_000_000):
-        block = pairs[start:start + 1_000_000]
-        similarity[start:start + len(block)] = (signature[block[:, 0]] == signature[block[:, 1]]).mean(axis=1)
-    close = similarity >= threshold - 1e-6
-    pairs, similarity = pairs[close], similarity[close]
+            low, high = np.minimum(a, b), np.maximum(a, b)
+            keep = ~(empty[low] | empty[high])
+            low, high = low[keep], high[keep]
+            close = _agreement(signature, low, high) >= threshold - 1e-6
+            found.append(low[close].astype(np.int64) * n + high[close])
+    codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+    pairs = np.stack([codes // n, codes % n], axis=1) if n else np.empty((0, 2), np.int64)
+    similarity = _agreement(signature, pairs[:, 0], pairs[:, 1])
     # each text keeps its `neighbours` most similar partners; a pair stays if either end keeps it
     items = np.concatenate([pairs[:, 0], pairs[:, 1]])
     partners = np.concatenate([pairs[:, 1], pairs[:, 0]])
@@ -151,9 +153,18 @@ def near_duplicate_pairs(signature: np.ndarray, threshold: float = NEAR_DUPLICAT
     sorted_items = items[order]
     group_start = np.searchsorted(sorted_items, sorted_items, side="left")
     kept = order[np.arange(len(order)) - group_start < neighbours]
-    kept_pairs = np.stack([np.minimum(items[kept], partners[kept]), np.maximum(items[kept], partners[kept])],
-                          axis=1)
-    return np.unique(kept_pairs, axis=0).astype(np.int64) if len(kept_pairs) else np.empty((0, 2), np.int64)
+    codes = np.unique(np.minimum(items[kept], partners[kept]).astype(np.int64) * n
+                      + np.maximum(items[kept], partners[kept]))
+    return np.stack([codes // n, codes % n], axis=1) if n else np.empty((0, 2), np.int64)
+
+
+def _agreement(signature: np.ndarray, a: np.ndarray, b: np.ndarray, block: int = 1_000_000) -> np.ndarray:
+    """Share of equal signature slots of each pair ``(a[i], b[i])`` (the Jaccard estimate), in blocks."""
+    out = np.empty(len(a), dtype=np.float32)
+    for start in range(0, len(a), block):
+        rows_a, rows_b = signature[a[start:start + block]], signature[b[start:start + block]]
+        out[start:start + len(rows_a)] = (rows_a == rows_b).mean(axis=1)
+    return out
 
 
 def jaccard(a: str, b: str) -> float:
