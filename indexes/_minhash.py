@@ -3,10 +3,10 @@ signatures and found by banded locality-sensitive hashing (Broder 1997; Leskovec
 Ullman, *Mining of Massive Datasets*, ch. 3).
 
 The relation is a property of the texts alone, so the item graph is the same whichever encoder
-the embedding index uses. Everything is vectorised over the code points of a chunk of texts (a
-million listings in seconds), deterministic (fixed hash constants, no Python ``hash``), and memory
-grows with the chunk, not the corpus, apart from the signatures (4 bytes x :data:`PERMUTATIONS`
-per text).
+the embedding index uses. Everything is vectorised over the code points of a chunk of texts (the
+signatures of a million listings in 34 s here, their pairs in 11 s), deterministic (fixed hash
+constants, no Python ``hash``), and memory grows with the chunk and one LSH band's candidates, not
+the corpus, apart from the signatures (4 bytes x :data:`PERMUTATIONS` per text).
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ CHUNK = 200_000
 #: Within an LSH bucket (items in position order), each item is paired with the next this many:
 #: a bucket of m identical texts gives O(m) candidate pairs, not m^2, and stays connected.
 WINDOW = 8
-
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 def _constants(count: int, seed: int) -> np.ndarray:
@@ -143,8 +141,7 @@ def near_duplicate_pairs(signature: np.ndarray, threshold: float = NEAR_DUPLICAT
             low, high = low[keep], high[keep]
             close = _agreement(signature, low, high) >= threshold - 1e-6
             found.append(low[close].astype(np.int64) * n + high[close])
-    codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
-    pairs = np.stack([codes // n, codes % n], axis=1) if n else np.empty((0, 2), np.int64)
+    pairs = _decoded(np.unique(np.concatenate(found)) if found else np.empty(0, np.int64), n)
     similarity = _agreement(signature, pairs[:, 0], pairs[:, 1])
     # each text keeps its `neighbours` most similar partners; a pair stays if either end keeps it
     items = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -155,6 +152,11 @@ def near_duplicate_pairs(signature: np.ndarray, threshold: float = NEAR_DUPLICAT
     kept = order[np.arange(len(order)) - group_start < neighbours]
     codes = np.unique(np.minimum(items[kept], partners[kept]).astype(np.int64) * n
                       + np.maximum(items[kept], partners[kept]))
+    return _decoded(codes, n)
+
+
+def _decoded(codes: np.ndarray, n: int) -> np.ndarray:
+    """Pairs ``(a, b)`` of pair codes ``a * n + b`` (ascending codes give ascending pairs)."""
     return np.stack([codes // n, codes % n], axis=1) if n else np.empty((0, 2), np.int64)
 
 
