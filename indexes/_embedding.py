@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from indexes._base import Index
-from indexes._encoders import Encoder, encode_cached, load_encoder, make_encoder
+from indexes._encoders import Encoder, fit_and_encode, load_encoder
 from qx_env.errors import QxError
 from qx_env.files import inside
 from qx_env.snapshot import Snapshot
@@ -64,11 +64,10 @@ class EmbeddingIndex(Index):
         if kind not in KINDS:
             raise QxError(f"unknown embedding index kind {kind!r}; choose from {KINDS}")
         texts = snapshot.texts
-        model, reason = make_encoder(encoder, texts, dim=dim, seed=seed)
+        cache = inside(snapshot.path, "indexes", ENCODINGS_DIR) if snapshot.path is not None else None
+        model, reason, vectors, cached = fit_and_encode(encoder, texts, cache, dim=dim, seed=seed, progress=progress)
         if progress:
             tqdm.write(f"embedding: encoder {model.kind} ({reason}), cut-off {model.min_score}")
-        cache = inside(snapshot.path, "indexes", ENCODINGS_DIR) if snapshot.path is not None else None
-        vectors, cached = encode_cached(model, texts, cache, progress=progress)
         chosen = kind if kind != "auto" else ("hnsw" if len(texts) > APPROXIMATE_ABOVE else "flat")
         index = faiss.IndexFlatIP(model.dim) if chosen == "flat" else faiss.IndexHNSWFlat(
             model.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)

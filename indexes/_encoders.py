@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -42,6 +43,13 @@ FIT_CHUNK = 50_000
 #: directions of a 30,000-column TF-IDF matrix are estimated as well from a million rows, and the
 #: matrix of ten million (about 8 GB) and the randomized SVD's blocks (about 16 GB) would not fit.
 FIT_SAMPLE = 1_000_000
+#: Processes that count n-grams when the n-gram encoder is fitted on, or encodes, more than one
+#: chunk of :data:`FIT_CHUNK` texts: sklearn's ``char_wb`` analyzer is Python (75 s per million
+#: synthetic zh listings on one core of this 2-core machine), and a chunk's counts are the same
+#: whichever process made them.
+COUNT_PROCESSES = 2
+#: The n-gram encoder's character n-gram lengths (sklearn's ``char_wb`` analyzer).
+NGRAM_RANGE = (1, 3)
 
 
 class Encoder(Protocol):
@@ -57,6 +65,53 @@ class Encoder(Protocol):
         """Vectors of search queries (the same as :meth:`encode` but for e5's query prefix)."""
 
     def save(self, directory: Path) -> None: ...
+
+
+def _hashing_vectorizer(ngram_range: tuple[int, int], n_features: int):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
+                             alternate_sign=False, norm=None, lowercase=True)
+
+
+def _count_chunk(texts: list[str], ngram_range: tuple[int, int], n_features: int):
+    """Hashed character n-gram counts of ``texts`` (a CSR matrix; small integers as uint16)."""
+    counts = _hashing_vectorizer(ngram_range, n_features).transform(texts)
+    if counts.nnz and counts.data.max() < 2**16:
+        counts.data = counts.data.astype(np.uint16)
+    return counts
+
+
+def _chunk_counts(texts: list[str], ngram_range: tuple[int, int], n_features: int, progress: bool = False,
+                  desc: str = "embedding: n-gram counts") -> Iterator:
+    """The counts of ``texts`` in chunks of :data:`FIT_CHUNK`, in order, counted by
+    :data:`COUNT_PROCESSES` spawned processes when there is more than one chunk (at most two chunks
+    a process in flight, so memory stays bounded)."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    chunks = range(0, len(texts), FIT_CHUNK)
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
+        if len(chunks) < 2 or COUNT_PROCESSES < 2:
+            for start in chunks:
+                yield _count_chunk(texts[start:start + FIT_CHUNK], ngram_range, n_features)
+                bar.update(min(FIT_CHUNK, len(texts) - start))
+            return
+        with ProcessPoolExecutor(COUNT_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending = deque()
+            for start in chunks:
+                pending.append(pool.submit(_count_chunk, texts[start:start + FIT_CHUNK], ngram_range, n_features))
+                if len(pending) >= 2 * COUNT_PROCESSES:
+                    counts = pending.popleft().result()
+                    bar.update(counts.shape[0])
+                    yield counts
+            while pending:
+                counts = pending.popleft().result()
+                bar.update(counts.shape[0])
+                yield counts
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
@@ -78,21 +133,15 @@ class NgramSvdEncoder:
     #: with the snapshot's own n-grams, and no value separates junk from partners (none lie above 1.0).
     min_score = 0.5
 
-    def __init__(self, columns: np.ndarray, idf: np.ndarray, components: np.ndarray, ngram_range=(1, 3)):
+    def __init__(self, columns: np.ndarray, idf: np.ndarray, components: np.ndarray, ngram_range=NGRAM_RANGE):
         self.columns = columns.astype(np.int64)
         self.idf = idf.astype(np.float32)
         self.components = np.ascontiguousarray(components, dtype=np.float32)
         self.ngram_range = tuple(ngram_range)
         self.dim = components.shape[0]
 
-    def _vectorizer(self):
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        return HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
-                                 alternate_sign=False, norm=None, lowercase=True)
-
     def _counts(self, texts: list[str]):
-        return self._vectorizer().transform(texts)
+        return _count_chunk(texts, self.ngram_range, self.n_features)
 
     def _tfidf(self, counts):
         """Keep the known columns (renumbered), apply sublinear tf and idf, L2-normalise."""
@@ -115,27 +164,42 @@ class NgramSvdEncoder:
         return self._lookup_array
 
     @classmethod
-    def fit(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0) -> NgramSvdEncoder:
-        """Fit on ``texts``, counted once in chunks of :data:`FIT_CHUNK` and held as small integers (the
-        n-gram counts of a million texts at once took several GiB; the TF-IDF matrix is the same, row
-        for row)."""
+    def fit(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0,
+            progress: bool = False) -> NgramSvdEncoder:
+        """Fit on ``texts``: the IDF and the kept columns from every text, the SVD basis from all of
+        them or, above :data:`FIT_SAMPLE`, from a seeded sample."""
+        return cls._fit(texts, dim, features, seed, progress)[0]
+
+    @classmethod
+    def fit_transform(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0,
+                      progress: bool = False) -> tuple[NgramSvdEncoder, np.ndarray]:
+        """:meth:`fit` and the vectors of ``texts``, equal to ``encode(texts)`` byte for byte; up
+        to :data:`FIT_SAMPLE` texts they are projected from the fit's own TF-IDF matrix, so the
+        corpus is counted once rather than twice."""
+        encoder, matrix = cls._fit(texts, dim, features, seed, progress)
+        if matrix.shape[0] == len(texts):
+            return encoder, encoder._project(matrix)
+        return encoder, encoder.encode_corpus(texts, progress)
+
+    @classmethod
+    def _fit(cls, texts: list[str], dim: int, features: int, seed: int, progress: bool):
+        """The fitted encoder and the TF-IDF matrix its SVD was fitted on. Counted once in chunks of
+        :data:`FIT_CHUNK` and held as small integers (the n-gram counts of a million texts at once
+        took several GiB; the TF-IDF matrix is the same, row for row)."""
         import scipy.sparse as sp
         from sklearn.decomposition import TruncatedSVD
 
-        counter = cls(np.zeros(0), np.zeros(0), np.zeros((1, 0)))
         sample = None
         if len(texts) > FIT_SAMPLE:  # the SVD basis from a seeded sample (the IDF counts every text)
             sample = np.sort(np.random.default_rng(seed).choice(len(texts), FIT_SAMPLE, replace=False))
         frequency = np.zeros(cls.n_features, dtype=np.int64)  # documents per hashed n-gram
-        kept = []  # the counts the SVD is fitted on, small integers held compactly (counted once)
-        for start in range(0, len(texts), FIT_CHUNK):
-            counts = counter._counts(texts[start:start + FIT_CHUNK])
+        kept = []  # the counts the SVD is fitted on (counted once)
+        for start, counts in zip(range(0, len(texts), FIT_CHUNK),
+                                 _chunk_counts(texts, NGRAM_RANGE, cls.n_features, progress)):
             frequency += np.bincount(counts.indices, minlength=cls.n_features)
             if sample is not None:
                 inside = sample[(sample >= start) & (sample < start + FIT_CHUNK)] - start
                 counts = counts[inside]
-            if counts.nnz and counts.data.max() < 2**16:
-                counts.data = counts.data.astype(np.uint16)
             kept.append(counts)
         columns = np.sort(np.argsort(-frequency, kind="stable")[:features])
         columns = columns[frequency[columns] > 0]
@@ -146,14 +210,27 @@ class NgramSvdEncoder:
         svd = TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4).fit(matrix)
         encoder.components = np.ascontiguousarray(svd.components_, dtype=np.float32)
         encoder.dim, encoder._projection = dim, None
-        return encoder
+        return encoder, matrix
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def _project(self, tfidf) -> np.ndarray:
+        """L2-normalised SVD projections of TF-IDF rows."""
         if getattr(self, "_projection", None) is None:
             self._projection = np.ascontiguousarray(self.components.T)
+        return _normalize(tfidf @ self._projection)
+
+    def encode_corpus(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """``encode(texts)`` for many texts, counted over :data:`COUNT_PROCESSES` processes."""
+        vectors = np.zeros((len(texts), self.dim), np.float32)
+        for start, counts in zip(range(0, len(texts), FIT_CHUNK),
+                                 _chunk_counts(texts, self.ngram_range, self.n_features, progress,
+                                               desc="embedding: encode")):
+            vectors[start:start + counts.shape[0]] = self._project(self._tfidf(counts))
+        return vectors
+
+    def encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
             return self._encode_one(texts[0])
-        return _normalize(self._tfidf(self._counts(texts)) @ self._projection)
+        return self._project(self._tfidf(self._counts(texts)))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
@@ -168,7 +245,7 @@ class NgramSvdEncoder:
         from sklearn.utils import murmurhash3_32
 
         if getattr(self, "_analyzer", None) is None:
-            self._analyzer = self._vectorizer().build_analyzer()
+            self._analyzer = _hashing_vectorizer(self.ngram_range, self.n_features).build_analyzer()
         hashed = np.fromiter((abs(murmurhash3_32(g, seed=0)) % self.n_features for g in self._analyzer(text)),
                              dtype=np.int64)
         columns, counts = np.unique(self._lookup[hashed], return_counts=True)
@@ -390,6 +467,19 @@ def make_encoder(spec: str | None, texts: list[str], dim: int = 128, seed: int =
         return TransformerEncoder(kind), "a local model directory"
     raise QxError(f"unknown encoder {kind!r}: choose from {', '.join(ENCODER_KINDS)} or give a local "
                   f"Hugging Face model directory")
+
+
+def fit_and_encode(spec: str | None, texts: list[str], cache_dir: Path | None, dim: int = 128, seed: int = 0,
+                   progress: bool = False) -> tuple[Encoder, str, np.ndarray, bool]:
+    """:func:`make_encoder` then :func:`encode_cached`: the encoder, why it was chosen, the vectors
+    of ``texts`` and whether they came from the cache. The n-gram encoder encodes the texts it was
+    fitted on from its fit (:meth:`NgramSvdEncoder.fit_transform`), counting them once."""
+    kind, reason = choose_encoder(spec, len(texts))
+    if kind in ("ngram", NgramSvdEncoder.kind):
+        encoder, vectors = NgramSvdEncoder.fit_transform(texts, dim=dim, seed=seed, progress=progress)
+        return encoder, reason, vectors, False
+    encoder, reason = make_encoder(spec, texts, dim=dim, seed=seed)
+    return (encoder, reason, *encode_cached(encoder, texts, cache_dir, progress=progress))
 
 
 def texts_digest(texts: list[str]) -> str:

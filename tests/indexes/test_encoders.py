@@ -76,3 +76,22 @@ def test_large_fits_count_in_chunks_and_take_the_svd_from_a_seeded_sample(synth_
     assert np.array_equal(sampled.idf, whole.idf) and np.array_equal(sampled.columns, whole.columns)
     assert np.array_equal(sampled.components, again.components)
     assert not np.array_equal(sampled.components, whole.components)
+
+
+def test_fit_transform_encodes_the_fitted_texts_as_encode_does_counted_in_worker_processes(synth_snapshot,
+                                                                                          monkeypatch):
+    """The fit's own TF-IDF rows give the vectors ``encode`` gives, byte for byte, and so does the
+    corpus path (counted in chunks by spawned processes) when the SVD came from a sample."""
+    from indexes import _encoders
+
+    texts = synth_snapshot.texts
+    alone, vectors = NgramSvdEncoder.fit_transform(texts, dim=16)
+    assert np.array_equal(alone.components, NgramSvdEncoder.fit(texts, dim=16).components)
+    assert np.array_equal(vectors, alone.encode(texts))
+    monkeypatch.setattr(_encoders, "FIT_CHUNK", max(1, len(texts) // 3))  # three chunks: two processes
+    counted, again = NgramSvdEncoder.fit_transform(texts, dim=16)
+    assert np.array_equal(counted.components, alone.components) and np.array_equal(again, vectors)
+    monkeypatch.setattr(_encoders, "FIT_SAMPLE", len(texts) // 2)
+    sampled, sampled_vectors = NgramSvdEncoder.fit_transform(texts, dim=16)
+    assert np.array_equal(sampled_vectors, sampled.encode(texts))
+    assert not np.array_equal(sampled_vectors, vectors)
