@@ -209,13 +209,18 @@ class NgramSvdEncoder:
         dim = max(2, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4).fit(matrix)
         encoder.components = np.ascontiguousarray(svd.components_, dtype=np.float32)
-        encoder.dim, encoder._projection = dim, None
+        encoder.dim = dim
         return encoder, matrix
+
+    @property
+    def _projection(self) -> np.ndarray:
+        """The SVD basis as columns (made once)."""
+        if getattr(self, "_projection_array", None) is None:
+            self._projection_array = np.ascontiguousarray(self.components.T)
+        return self._projection_array
 
     def _project(self, tfidf) -> np.ndarray:
         """L2-normalised SVD projections of TF-IDF rows."""
-        if getattr(self, "_projection", None) is None:
-            self._projection = np.ascontiguousarray(self.components.T)
         return _normalize(tfidf @ self._projection)
 
     def encode_corpus(self, texts: list[str], progress: bool = False) -> np.ndarray:
