@@ -179,6 +179,7 @@ class NgramSvdEncoder:
         encoder, matrix = cls._fit(texts, dim, features, seed, progress)
         if matrix.shape[0] == len(texts):
             return encoder, encoder._project(matrix)
+        del matrix  # the sample's rows (1.4 GB at a million) are not needed to encode the corpus
         return encoder, encoder.encode_corpus(texts, progress)
 
     @classmethod
