@@ -50,3 +50,18 @@ def test_scale_benchmark_measures_a_size_in_its_own_process(tmp_path):
     assert line.startswith("| 1,500 | " + "/".join(str(row["build_s"][m]) for m in modes) + " | ")
     assert f"{row['keyword_qps']} (x{row['keyword_ratio_to_pyserini']})" in line
     assert (out / "scale.png").is_file()
+
+
+def test_search_speed_measures_the_parts_asked_for(tmp_path):
+    """A part alone (as at 10M items, where the parts do not fit in memory together), and an unknown
+    part is named."""
+    from benchmarks import search_speed
+
+    args = search_speed.Args(items=1200, queries=10, snapshot=str(tmp_path / "snap"), parts=("graph",),
+                             out=str(tmp_path / "graph.json"))
+    alone = search_speed.main(args)
+    assert alone["graph"]["search_p50_ms"] > 0 and not {"keyword", "embedding"} & set(alone)
+    assert json.loads((tmp_path / "graph.json").read_text())["graph"] == alone["graph"]
+    args.parts = ("faiss",)
+    with pytest.raises(SystemExit, match="unknown part 'faiss'"):
+        search_speed.main(args)
