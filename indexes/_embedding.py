@@ -63,16 +63,19 @@ class EmbeddingIndex(Index):
 
         if kind not in KINDS:
             raise QxError(f"unknown embedding index kind {kind!r}; choose from {KINDS}")
-        texts = snapshot.texts
+        texts = snapshot.text_column  # read slice by slice: ten million texts as a list take 2.2 GiB
         cache = inside(snapshot.path, "indexes", ENCODINGS_DIR) if snapshot.path is not None else None
-        model, reason, vectors, cached = fit_and_encode(encoder, texts, cache, dim=dim, seed=seed, progress=progress)
+        model, reason, chunks, cached = fit_and_encode(encoder, texts, cache, dim=dim, seed=seed, progress=progress)
         if progress:
             tqdm.write(f"embedding: encoder {model.kind} ({reason}), cut-off {model.min_score}")
         chosen = kind if kind != "auto" else ("hnsw" if len(texts) > APPROXIMATE_ABOVE else "flat")
         index = faiss.IndexFlatIP(model.dim) if chosen == "flat" else faiss.IndexHNSWFlat(
             model.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        for start in tqdm(range(0, len(texts), batch_size), desc="embedding: index", disable=not progress):
-            index.add(vectors[start:start + batch_size])
+        with tqdm(total=len(texts), desc="embedding: index", unit="item", disable=not progress) as bar:
+            for vectors in chunks:  # added as they are encoded: the corpus's vectors are never held twice
+                for start in range(0, len(vectors), batch_size):
+                    index.add(vectors[start:start + batch_size])
+                    bar.update(len(vectors[start:start + batch_size]))
         faiss.write_index(index, str(directory / FAISS_FILE))
         model.save(directory)
         return {"kind": chosen, "encoder": model.kind, "encoder_id": model.identity, "encoder_choice": reason,

@@ -22,7 +22,7 @@ import functools
 import hashlib
 import json
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -82,7 +82,7 @@ def _count_chunk(texts: list[str], ngram_range: tuple[int, int], n_features: int
     return counts
 
 
-def _chunk_counts(texts: list[str], ngram_range: tuple[int, int], n_features: int, progress: bool = False,
+def _chunk_counts(texts: Sequence[str], ngram_range: tuple[int, int], n_features: int, progress: bool = False,
                   desc: str = "embedding: n-gram counts") -> Iterator:
     """The counts of ``texts`` in chunks of :data:`FIT_CHUNK`, in order, counted by
     :data:`COUNT_PROCESSES` spawned processes when there is more than one chunk (at most two chunks
@@ -164,26 +164,34 @@ class NgramSvdEncoder:
         return self._lookup_array
 
     @classmethod
-    def fit(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0,
+    def fit(cls, texts: Sequence[str], dim: int = 128, features: int = 30_000, seed: int = 0,
             progress: bool = False) -> NgramSvdEncoder:
         """Fit on ``texts``: the IDF and the kept columns from every text, the SVD basis from all of
         them or, above :data:`FIT_SAMPLE`, from a seeded sample."""
         return cls._fit(texts, dim, features, seed, progress)[0]
 
     @classmethod
-    def fit_transform(cls, texts: list[str], dim: int = 128, features: int = 30_000, seed: int = 0,
+    def fit_transform(cls, texts: Sequence[str], dim: int = 128, features: int = 30_000, seed: int = 0,
                       progress: bool = False) -> tuple[NgramSvdEncoder, np.ndarray]:
         """:meth:`fit` and the vectors of ``texts``, equal to ``encode(texts)`` byte for byte; up
         to :data:`FIT_SAMPLE` texts they are projected from the fit's own TF-IDF matrix, so the
         corpus is counted once rather than twice."""
-        encoder, matrix = cls._fit(texts, dim, features, seed, progress)
-        if matrix.shape[0] == len(texts):
-            return encoder, encoder._project(matrix)
-        del matrix  # the sample's rows (1.4 GB at a million) are not needed to encode the corpus
-        return encoder, encoder.encode_corpus(texts, progress)
+        encoder, chunks = cls.fit_transform_chunks(texts, dim, features, seed, progress)
+        return encoder, np.concatenate(list(chunks))
 
     @classmethod
-    def _fit(cls, texts: list[str], dim: int, features: int, seed: int, progress: bool):
+    def fit_transform_chunks(cls, texts: Sequence[str], dim: int = 128, features: int = 30_000, seed: int = 0,
+                             progress: bool = False) -> tuple[NgramSvdEncoder, Iterator[np.ndarray]]:
+        """:meth:`fit_transform` with the vectors given chunk by chunk, in order, so that a corpus
+        above :data:`FIT_SAMPLE` is never held as one array (ten million vectors take 5 GiB)."""
+        encoder, matrix = cls._fit(texts, dim, features, seed, progress)
+        if matrix.shape[0] == len(texts):
+            return encoder, iter([encoder._project(matrix)])
+        del matrix  # the sample's rows (1.4 GB at a million) are not needed to encode the corpus
+        return encoder, encoder.encode_chunks(texts, progress)
+
+    @classmethod
+    def _fit(cls, texts: Sequence[str], dim: int, features: int, seed: int, progress: bool):
         """The fitted encoder and the TF-IDF matrix its SVD was fitted on. Counted once in chunks of
         :data:`FIT_CHUNK` and held as small integers (the n-gram counts of a million texts at once
         took several GiB; the TF-IDF matrix is the same, row for row)."""
@@ -224,14 +232,11 @@ class NgramSvdEncoder:
         """L2-normalised SVD projections of TF-IDF rows."""
         return _normalize(tfidf @ self._projection)
 
-    def encode_corpus(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """``encode(texts)`` for many texts, counted over :data:`COUNT_PROCESSES` processes."""
-        vectors = np.zeros((len(texts), self.dim), np.float32)
-        for start, counts in zip(range(0, len(texts), FIT_CHUNK),
-                                 _chunk_counts(texts, self.ngram_range, self.n_features, progress,
-                                               desc="embedding: encode")):
-            vectors[start:start + counts.shape[0]] = self._project(self._tfidf(counts))
-        return vectors
+    def encode_chunks(self, texts: Sequence[str], progress: bool = False) -> Iterator[np.ndarray]:
+        """``encode(texts)`` for a corpus, :data:`FIT_CHUNK` rows at a time, counted over
+        :data:`COUNT_PROCESSES` processes."""
+        for counts in _chunk_counts(texts, self.ngram_range, self.n_features, progress, desc="embedding: encode"):
+            yield self._project(self._tfidf(counts))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
@@ -461,7 +466,7 @@ def choose_encoder(spec: str | None, items: int) -> tuple[str, str]:
                                   f"(pretrained encoding on a CPU would take long; ask for --encoder use)")
 
 
-def make_encoder(spec: str | None, texts: list[str], dim: int = 128, seed: int = 0) -> tuple[Encoder, str]:
+def make_encoder(spec: str | None, texts: Sequence[str], dim: int = 128, seed: int = 0) -> tuple[Encoder, str]:
     """An encoder for ``spec`` (a kind of :data:`ENCODER_KINDS` or a local model directory), and
     why it was chosen; the n-gram encoder is fitted on ``texts``."""
     kind, reason = choose_encoder(spec, len(texts))
@@ -475,20 +480,21 @@ def make_encoder(spec: str | None, texts: list[str], dim: int = 128, seed: int =
                   f"Hugging Face model directory")
 
 
-def fit_and_encode(spec: str | None, texts: list[str], cache_dir: Path | None, dim: int = 128, seed: int = 0,
-                   progress: bool = False) -> tuple[Encoder, str, np.ndarray, bool]:
+def fit_and_encode(spec: str | None, texts: Sequence[str], cache_dir: Path | None, dim: int = 128, seed: int = 0,
+                   progress: bool = False) -> tuple[Encoder, str, Iterator[np.ndarray], bool]:
     """:func:`make_encoder` then :func:`encode_cached`: the encoder, why it was chosen, the vectors
-    of ``texts`` and whether they came from the cache. The n-gram encoder encodes the texts it was
-    fitted on from its fit (:meth:`NgramSvdEncoder.fit_transform`), counting them once."""
+    of ``texts`` as consecutive chunks, and whether they came from the cache. The n-gram encoder
+    encodes the texts it was fitted on from its fit (:meth:`NgramSvdEncoder.fit_transform_chunks`)."""
     kind, reason = choose_encoder(spec, len(texts))
     if kind in ("ngram", NgramSvdEncoder.kind):
-        encoder, vectors = NgramSvdEncoder.fit_transform(texts, dim=dim, seed=seed, progress=progress)
-        return encoder, reason, vectors, False
+        encoder, chunks = NgramSvdEncoder.fit_transform_chunks(texts, dim=dim, seed=seed, progress=progress)
+        return encoder, reason, chunks, False
     encoder, reason = make_encoder(spec, texts, dim=dim, seed=seed)
-    return (encoder, reason, *encode_cached(encoder, texts, cache_dir, progress=progress))
+    vectors, cached = encode_cached(encoder, texts, cache_dir, progress=progress)
+    return encoder, reason, iter([vectors]), cached
 
 
-def texts_digest(texts: list[str]) -> str:
+def texts_digest(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass"))
@@ -496,7 +502,7 @@ def texts_digest(texts: list[str]) -> str:
     return digest.hexdigest()[:20]
 
 
-def encode_cached(encoder: Encoder, texts: list[str], cache_dir: Path | None, progress: bool = False,
+def encode_cached(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None, progress: bool = False,
                   desc: str = "embedding: encode") -> tuple[np.ndarray, bool]:
     """``encoder.encode(texts)`` in batches with a progress bar, read from or written to
     ``cache_dir/<encoder identity>-<texts digest>.npy`` (with a ``.json`` holding its sha256) when

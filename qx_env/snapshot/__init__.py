@@ -5,6 +5,7 @@ from qx_env.snapshot._schema import ITEM_COLUMNS, REPORT_COLUMNS, SCHEMA_VERSION
 from qx_env.snapshot._snapshot import Snapshot, check_target, file_sha256
 from qx_env.snapshot._splits import DEFAULT_FRACTIONS, assign_splits
 from qx_env.snapshot._summary import describe
+from qx_env.snapshot._texts import TextColumn
 
 __all__ = [
     "DEFAULT_FRACTIONS",
@@ -14,6 +15,7 @@ __all__ = [
     "SPLITS",
     "Snapshot",
     "SnapshotMeta",
+    "TextColumn",
     "assign_splits",
     "check_target",
     "describe",

@@ -19,6 +19,7 @@ from qx_env.files import atomic_directory, file_sha256
 from qx_env.flags import name_list
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import SPLITS, check_split_names, validate_items, validate_reports
+from qx_env.snapshot._texts import TextColumn
 
 ITEMS_FILE = "items.parquet"
 REPORTS_FILE = "reports.parquet"
@@ -134,6 +135,12 @@ class Snapshot:
     @cached_property
     def texts(self) -> list[str]:
         return self.items.column("text").to_pylist()
+
+    @property
+    def text_column(self) -> TextColumn:
+        """The item texts as a sequence read from the Arrow table slice by slice, never held as a
+        list (:attr:`texts` is that list, for random access)."""
+        return TextColumn(self.items.column("text"))
 
     @cached_property
     def labels(self) -> np.ndarray:

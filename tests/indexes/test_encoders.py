@@ -97,3 +97,20 @@ def test_fit_transform_encodes_the_fitted_texts_as_encode_does_counted_in_worker
     sampled, sampled_vectors = NgramSvdEncoder.fit_transform(texts, dim=16)
     assert np.array_equal(sampled_vectors, sampled.encode(texts))
     assert not np.array_equal(sampled_vectors, vectors)
+
+
+def test_embedding_index_adds_a_sampled_fits_vectors_chunk_by_chunk(saved_snapshot, tmp_path, monkeypatch):
+    """Above FIT_SAMPLE the vectors reach faiss chunk by chunk as they are encoded (never as one
+    array), from the texts read slice by slice; the index holds exactly what ``encode`` gives."""
+    from indexes import EmbeddingIndex, _encoders
+    from qx_env import Snapshot
+
+    synth_snapshot = Snapshot.load(saved_snapshot)
+    monkeypatch.setattr(_encoders, "FIT_SAMPLE", 1000)
+    monkeypatch.setattr(_encoders, "FIT_CHUNK", 700)
+    index = EmbeddingIndex.build(synth_snapshot, directory=tmp_path / "ngram", encoder="ngram", progress=False)
+    assert index.faiss_index.ntotal == len(synth_snapshot.texts) and index.meta["params"]["kind"] == "flat"
+    rows = np.arange(0, len(synth_snapshot.texts), 37)
+    expected = index.encoder.encode([synth_snapshot.texts[r] for r in rows])
+    assert np.array_equal(index.vectors()[rows], expected)
+

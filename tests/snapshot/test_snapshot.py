@@ -172,3 +172,15 @@ def test_check_target_refuses_before_any_work(tmp_path):
         check_target(tmp_path / "file" / "sub")
     assert check_target(tmp_path / "new" / "deeper") == (tmp_path / "new" / "deeper").resolve()
     assert not (tmp_path / "new").exists()
+
+
+def test_text_column_reads_an_arrow_column_as_a_sequence_of_strings(synth_snapshot, monkeypatch):
+    from qx_env.snapshot import TextColumn, _texts
+
+    column = synth_snapshot.text_column
+    texts = synth_snapshot.texts
+    assert isinstance(column, TextColumn) and len(column) == len(texts)
+    assert column[5:90] == texts[5:90] and column[-3:] == texts[-3:] and column[::500] == texts[::500]
+    assert column[7] == texts[7] and column[-1] == texts[-1]
+    monkeypatch.setattr(_texts, "ITER_CHUNK", 1000)
+    assert list(column) == texts
