@@ -96,13 +96,14 @@ class GraphIndex(Index):
             linked_entities.append(entity_ids.setdefault(entity, len(entity_ids)))
 
         sellers = snapshot.items.column("seller_id").to_pylist()
-        for item, (text, seller) in enumerate(tqdm(zip(snapshot.texts, sellers), total=n,
+        texts = snapshot.text_column  # read slice by slice, never a list of every text
+        for item, (text, seller) in enumerate(tqdm(zip(texts, sellers), total=n,
                                                    desc="graph: sellers and handles", disable=not progress)):
             if seller:
                 link(item, f"seller:{seller}")
             for handle in contact_handles(text):
                 link(item, f"handle:{handle}")
-        duplicates = near_duplicates(snapshot.texts, duplicate_threshold, duplicate_neighbours, progress)
+        duplicates = near_duplicates(texts, duplicate_threshold, duplicate_neighbours, progress)
         items, entities = np.frombuffer(linked_items, np.int64), np.frombuffer(linked_entities, np.int64)
         # Entities seen on one item only link nothing: dropped; the others are numbered after the items.
         kept = np.bincount(entities, minlength=len(entity_ids)) >= 2

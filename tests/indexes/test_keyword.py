@@ -92,13 +92,17 @@ def test_query_builder_takes_any_text(zh_index, en_index):
         assert index.lucene_query("\ud800\x00", "exact") is None  # a lone surrogate reaches no JVM call
 
 
-def test_builds_are_identical_so_ties_break_the_same_way(synth_snapshot, tmp_path):
+def test_builds_are_identical_so_ties_break_the_same_way(synth_snapshot, tmp_path, monkeypatch):
+    """Two builds, the second writing its documents from the Arrow column 97 texts at a time."""
     import numpy as np
 
+    from indexes import _keyword
     from qx_env import Snapshot
 
     orders = []
     for name in ("a", "b"):
+        if name == "b":
+            monkeypatch.setattr(_keyword, "WRITE_CHUNK", 97)
         snapshot = Snapshot.load(synth_snapshot.save(tmp_path / name))
         KeywordIndex.build(snapshot, progress=False)
         orders.append(np.load(tmp_path / name / "indexes" / "keyword" / "positions.npy", allow_pickle=False))
