@@ -8,6 +8,7 @@ timed as steps, resets apart.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import time
@@ -86,6 +87,8 @@ def main(args: Args) -> dict:
             "env_overhead": round(env_time / bare - 1, 3),
             "reset_ms_p50": round(float(np.percentile(resets, 50)), 3),
         }
+        del env, system  # before the next mode's indexes load: at 10M items two HNSW copies do not fit
+        gc.collect()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**results, **describe_run(args)}, indent=2))
