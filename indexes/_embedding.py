@@ -74,8 +74,9 @@ class EmbeddingIndex(Index):
         with tqdm(total=len(texts), desc="embedding: index", unit="item", disable=not progress) as bar:
             for vectors in chunks:  # added as they are encoded: the corpus's vectors are never held twice
                 for start in range(0, len(vectors), batch_size):
-                    index.add(vectors[start:start + batch_size])
-                    bar.update(len(vectors[start:start + batch_size]))
+                    batch = vectors[start:start + batch_size]
+                    index.add(batch)
+                    bar.update(len(batch))
         faiss.write_index(index, str(directory / FAISS_FILE))
         model.save(directory)
         return {"kind": chosen, "encoder": model.kind, "encoder_id": model.identity, "encoder_choice": reason,

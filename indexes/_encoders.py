@@ -94,24 +94,25 @@ def _chunk_counts(texts: Sequence[str], ngram_range: tuple[int, int], n_features
     from tqdm.auto import tqdm
 
     chunks = range(0, len(texts), FIT_CHUNK)
-    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
+
+    def counted() -> Iterator:
         if len(chunks) < 2 or COUNT_PROCESSES < 2:
             for start in chunks:
                 yield _count_chunk(texts[start:start + FIT_CHUNK], ngram_range, n_features)
-                bar.update(min(FIT_CHUNK, len(texts) - start))
             return
         with ProcessPoolExecutor(COUNT_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
             pending = deque()
             for start in chunks:
                 pending.append(pool.submit(_count_chunk, texts[start:start + FIT_CHUNK], ngram_range, n_features))
                 if len(pending) >= 2 * COUNT_PROCESSES:
-                    counts = pending.popleft().result()
-                    bar.update(counts.shape[0])
-                    yield counts
+                    yield pending.popleft().result()
             while pending:
-                counts = pending.popleft().result()
-                bar.update(counts.shape[0])
-                yield counts
+                yield pending.popleft().result()
+
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
+        for counts in counted():
+            bar.update(counts.shape[0])
+            yield counts
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:

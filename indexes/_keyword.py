@@ -36,8 +36,6 @@ BM25_K1, BM25_B = 0.9, 0.4  # Anserini's defaults
 #: Lucene's indexing RAM buffer (MB). Anserini's default, 4,096, let the JVM heap grow to 4.8 GiB of
 #: RSS when indexing a million items; segments flushed at 512 MB are merged into one all the same.
 INDEXING_BUFFER_MB = 512
-#: Texts read from the snapshot's Arrow column at a time while the documents are written.
-WRITE_CHUNK = 100_000
 
 
 def _open_lucene(lucene_dir: Path):
@@ -83,11 +81,10 @@ class KeywordIndex(Index):
         bounds = np.linspace(0, len(texts), shards + 1).astype(int)
         for shard in tqdm(range(shards), desc="keyword: write docs", disable=not progress):
             with open(docs / f"part{shard}.jsonl", "w", encoding="utf-8") as handle:
-                for start in range(bounds[shard], bounds[shard + 1], WRITE_CHUNK):
-                    stop = min(start + WRITE_CHUNK, bounds[shard + 1])
-                    for position, text in enumerate(texts[start:stop], start=start):
-                        handle.write(json.dumps({"id": str(position), FIELD: text}, ensure_ascii=False))
-                        handle.write("\n")
+                for position, text in enumerate(texts.between(bounds[shard], bounds[shard + 1]),
+                                                start=bounds[shard]):
+                    handle.write(json.dumps({"id": str(position), FIELD: text}, ensure_ascii=False))
+                    handle.write("\n")
         start_jvm()
         args = ["-collection", "JsonCollection", "-input", str(docs), "-index", str(directory / LUCENE_DIR),
                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(shards), "-storePositions",

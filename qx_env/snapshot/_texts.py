@@ -24,10 +24,14 @@ class TextColumn(Sequence):
     def __getitem__(self, key):
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self.column))
-            if step != 1:
-                return self.column.slice(start, max(0, stop - start)).to_pylist()[::step]
+            if step != 1:  # any other step (negative ones too) by the positions it names
+                return self.column.take(pa.array(range(start, stop, step), pa.int64())).to_pylist()
             return self.column.slice(start, max(0, stop - start)).to_pylist()
         return self.column[key].as_py()
+
+    def between(self, start: int, stop: int) -> TextColumn:
+        """Items ``start`` to ``stop`` as a column of their own (nothing converted yet)."""
+        return TextColumn(self.column.slice(start, max(0, stop - start)))
 
     def __iter__(self) -> Iterator[str]:
         for start in range(0, len(self.column), ITER_CHUNK):

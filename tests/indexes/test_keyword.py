@@ -93,16 +93,16 @@ def test_query_builder_takes_any_text(zh_index, en_index):
 
 
 def test_builds_are_identical_so_ties_break_the_same_way(synth_snapshot, tmp_path, monkeypatch):
-    """Two builds, the second writing its documents from the Arrow column 97 texts at a time."""
+    """Two builds, the second reading the texts from the Arrow column 97 at a time."""
     import numpy as np
 
-    from indexes import _keyword
     from qx_env import Snapshot
+    from qx_env.snapshot import _texts
 
     orders = []
     for name in ("a", "b"):
         if name == "b":
-            monkeypatch.setattr(_keyword, "WRITE_CHUNK", 97)
+            monkeypatch.setattr(_texts, "ITER_CHUNK", 97)
         snapshot = Snapshot.load(synth_snapshot.save(tmp_path / name))
         KeywordIndex.build(snapshot, progress=False)
         orders.append(np.load(tmp_path / name / "indexes" / "keyword" / "positions.npy", allow_pickle=False))

@@ -181,6 +181,8 @@ def test_text_column_reads_an_arrow_column_as_a_sequence_of_strings(synth_snapsh
     texts = synth_snapshot.texts
     assert isinstance(column, TextColumn) and len(column) == len(texts)
     assert column[5:90] == texts[5:90] and column[-3:] == texts[-3:] and column[::500] == texts[::500]
+    assert column[::-7] == texts[::-7] and column[90:5:-3] == texts[90:5:-3]
+    assert list(column.between(40, 75)) == texts[40:75]
     assert column[7] == texts[7] and column[-1] == texts[-1]
     monkeypatch.setattr(_texts, "ITER_CHUNK", 1000)
     assert list(column) == texts
