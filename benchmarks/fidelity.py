@@ -5,11 +5,18 @@ chance line (the hit rate of as many items drawn at random from the live items) 
 
     python -m benchmarks.fidelity --seeds 0,1,2        # also: qx bench fidelity
 
-Claims (each "holds", "does not hold", or "unclear" when the 95% interval over seeds spans the
-line the claim draws):
-  (a) keyword exact has the highest query hit rate of the retrieval modes;
-  (b) Human > TF-IDF > Bi-LSTM-CRF in query hit rate (synthetic only: real reports carry no
-      auditor annotations);
+Claims (a) and (b) are paired comparisons on the same test reports, pooled over seeds (worlds as
+strata): the difference, its 95% interval from a bootstrap over campaigns, a sign-flip p-value over
+campaigns (Holm across those claims) and the minimal detectable difference at 80% power; each "holds"
+(significant in the claimed direction), is "reversed" (significant the other way), "does not hold"
+(the test could detect the paper's effect and found none), or is "undecided" (the detectable
+difference exceeds the paper's effect: the test set is too small to tell). The others are read over
+seeds ("holds", "does not hold", or "unclear" when the 95% interval over seeds spans the line the
+claim draws):
+  (a) keyword exact has a higher query hit rate than embedding and graph retrieval (bm25 and hybrid
+      beside, as extensions: the paper has neither);
+  (b) Human > TF-IDF > Bi-LSTM-CRF in query hit rate, by the paper's margins (synthetic only: real
+      reports carry no auditor annotations);
   (c) SFT+DPO at tau 0.05 beats SFT, and tau 0.05 gains at least as much as tau 0.01 (from a
       training headline run: ``--train`` runs one, ``--training-results`` reads one);
   (d) a model's online increments over the human queries are positive and in the tens of percent;
@@ -18,7 +25,8 @@ line the claim draws):
       the real corpora's.
 A sweep over prevalence and corpus size (synthetic, first seed) shows where, if anywhere, exact
 matching overtakes the broad modes. Every cell (corpus x seed x prevalence x size) is cached under
-``--work`` and a rerun resumes; with ``--ray`` the cells not cached yet run as Ray tasks, each
+``--work`` and a rerun resumes; with ``--suite`` the synthetic cells are the suite's worlds (made
+and indexed once, shared with ``qx bench suite``); with ``--ray`` the cells not cached yet run as Ray tasks, each
 writing its cache, and this process reads them. Writes results.json, table.md and fidelity.png.
 """
 
@@ -52,6 +60,17 @@ SYNTH_POLICIES = ("annotation", "tfidf", "seqlabel", "textrank")
 REAL_POLICIES = ("tfidf", "textrank")
 #: Claim (d): "in the tens of percent" read as an increment between +10% and +99%.
 TENS_OF_PERCENT = (0.10, 0.99)
+#: The paper's effects in query hit rate, the differences a test set must be able to detect: Table 5,
+#: Human 0.489, TF-IDF 0.423, Bi-LSTM-CRF 0.400.
+PAPER_EFFECTS = {"human-tfidf": 0.489 - 0.423, "tfidf-bilstm": 0.423 - 0.400}
+#: Claim (a) is qualitative in the paper ("more effective"), so its smallest difference of interest is
+#: 0.05 in query hit rate: with 50 topics only differences of about 0.05 are trustworthy (Voorhees and
+#: Buckley, SIGIR 2002).
+SMALLEST_INTERESTING = 0.05
+#: The paper's retrieval modes besides keyword exact (claim (a)); the others are extensions.
+PAPER_MODES = ("embedding", "graph")
+#: Cached cells of another version are measured again (2: per-report figures carry each report's campaign).
+CELL_VERSION = 2
 
 
 @dataclass
@@ -98,6 +117,11 @@ class Args:
     ray_address: str = ""
     """An existing Ray cluster, e.g. 10.0.0.5:6379 (implies --ray; --work and --data-dir on storage every node
     sees)."""
+    suite: str = ""
+    """The synthetic cells are this suite's worlds (e.g. zh-1M-v1; its seeds replace --seeds and its size
+    --items for them); empty: synthesize --items at each seed."""
+    suite_root: str = "snapshots/suites"
+    """Where the suite's worlds are (as qx bench suite --root)."""
 
 
 # ---- one cell: a corpus at a seed, prevalence and size ------------------------------------------
@@ -110,8 +134,15 @@ class Cell:
     items: int
     """Synthetic only."""
 
+    suite: str = ""
+    """The suite spec whose world this synthetic cell is (empty: synthesized here)."""
+
     @property
     def key(self) -> str:
+        if self.suite:
+            from benchmarks._worlds import load_spec
+
+            return f"suite-{load_spec(self.suite).hash}-s{self.seed}"
         share = f"p{self.toxic_share:g}" if self.toxic_share else "pdefault"
         size = f"-n{self.items}" if self.corpus == SYNTH else ""
         return f"{self.corpus}-s{self.seed}-{share}{size}"
@@ -123,6 +154,10 @@ def make_snapshot(cell: Cell, args: Args, work: Path):
     from indexes import build_indexes
     from qx_env import Snapshot
 
+    if cell.suite:
+        from benchmarks._worlds import ensure_world, load_spec
+
+        return ensure_world(load_spec(cell.suite), cell.seed, Path(args.suite_root), list(INDEX_MODES))
     path = work / "snapshots" / cell.key
     if not (path / "meta.json").is_file():
         if cell.corpus == SYNTH:
@@ -176,7 +211,9 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     """Every mode's metrics per policy and pooled; with ``full`` also junk, AUC and online."""
     cache = cell_cache(cell, work, full)
     if cache.is_file():
-        return json.loads(cache.read_text(encoding="utf-8"))
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("version") == CELL_VERSION:
+            return cached
     started = time.perf_counter()
     snapshot = make_snapshot(cell, args, work)
     specs = list(args.synth_policies if cell.corpus == SYNTH else args.real_policies)
@@ -185,6 +222,7 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     extracted = {spec: extract_queries(snapshot, spec) for spec in specs}
     rows = evaluate_grid(snapshot, extracted, list(MODES), ["retrieval"], args.k)
     result = {
+        "version": CELL_VERSION,
         "cell": {"corpus": cell.corpus, "seed": cell.seed, "toxic_share": cell.toxic_share, "items": len(snapshot)},
         "counts": {"items": len(snapshot), "toxic": int(snapshot.labels.sum()),
                    "reports": snapshot.reports.num_rows,
@@ -212,6 +250,12 @@ def planned_cells(args: Args) -> tuple[dict[str, list[Cell]], dict[str, list[Cel
     seeds = args.seeds
     full = {corpus: [Cell(corpus, seed, args.toxic_share if corpus == SYNTH else 0.0, args.items) for seed in seeds]
             for corpus in args.corpora}
+    if args.suite and SYNTH in full:
+        from benchmarks._worlds import load_spec
+
+        spec = load_spec(args.suite)
+        full[SYNTH] = [Cell(SYNTH, seed, spec.raw["toxic_share"], spec.raw["items"], suite=args.suite)
+                       for seed in spec.seeds]
     sweeps = {}
     if SYNTH in args.corpora:
         sweeps["prevalence"] = [Cell(SYNTH, seeds[0], p, args.sweep_items) for p in args.prevalences]
@@ -297,40 +341,91 @@ def claim(name: str, corpus: str, values: list[float], text: str, above: float =
             "high": high, "verdict": verdict(low, high, above, below), "context": context}
 
 
-def mode_claims(corpus: str, cells: list[dict]) -> list[dict]:
-    """(a): exact's pooled hit rate minus the best other mode's, per seed; precision beside."""
-    diffs, precision = [], []
+def pooled_reports(cells: list[dict], mode: str, policies: tuple[str, ...] = (),
+                   by_policy: bool = True) -> tuple[dict[str, list], list[str]]:
+    """Per-report columns of the cells' rows in ``mode`` (of ``policies`` only, by name, when given), seeds one
+    after another, and each report's world. With ``by_policy`` a report's row of each policy is its own
+    (id ``seed/policy/report``; its campaign is still the report's, so a campaign's rows of every policy are
+    resampled together); without, ids are ``seed/report``, to pair one policy's rows with another's."""
+    columns: dict[str, list] = {}
+    worlds: list[str] = []
     for cell in cells:
-        modes = cell["pooled"]
-        best_other = max(v["query_hit_rate"] for m, v in modes.items() if m != "keyword")
-        diffs.append(modes["keyword"]["query_hit_rate"] - best_other)
-        best_precision = max(v["precision"] for m, v in modes.items() if m != "keyword")
-        precision.append(modes["keyword"]["precision"] - best_precision)
-    first = cells[0]["pooled"]
-    context = ", ".join(f"{m} {v['query_hit_rate']:.2f} (chance {v['chance_hit_rate']:.2f}, precision "
-                        f"{v['precision']:.3f})" for m, v in first.items())
-    return [
-        claim("a", corpus, diffs, "keyword exact has the highest query hit rate of the modes "
-              "(exact minus the best other mode)", context=f"seed {cells[0]['cell']['seed']}: {context}"),
-        claim("a'", corpus, precision, "keyword exact has the highest precision of the modes "
-              "(exact minus the best other mode; the paper's 'most effective' read as precision)"),
-    ]
+        seed = cell["cell"]["seed"]
+        for row in cell["rows"]:
+            if row["mode"] != mode or (policies and row["policy"].split(":")[0] not in policies):
+                continue
+            per = row["per_report"]
+            for name, values in per.items():
+                if name == "report_id":
+                    values = [f"s{seed}/{row['policy']}/{v}" if by_policy else f"s{seed}/{v}" for v in values]
+                elif name == "campaign":
+                    values = [f"s{seed}/{v}" for v in values]
+                columns.setdefault(name, []).extend(values)
+            worlds += [f"s{seed}"] * len(per["report_id"])
+    return columns, worlds
+
+
+def paired_claim(name: str, corpus: str, statement: str, a: tuple[dict, list[str]], b: tuple[dict, list[str]],
+                 claimed: float, rate: str = "query_hit_rate", paper: str = "") -> dict:
+    """A claim that A - B is ``claimed`` in ``rate``, compared paired over campaigns (verdict after Holm)."""
+    from qx_env.runs import compare_per_report
+
+    if not a[0].get("report_id") or not b[0].get("report_id"):
+        return {"claim": name, "corpus": corpus, "statement": statement, "kind": "paired", "claimed": claimed,
+                "verdict": "not measured", "paper": paper}
+    comparison = compare_per_report(a[0], b[0], (rate,), worlds=a[1])[0]
+    return {"claim": name, "corpus": corpus, "statement": statement, "kind": "paired", "claimed": claimed,
+            "paper": paper, "seeds": len(set(a[1])), **comparison.as_dict()}
+
+
+def decide(claims: list[dict]) -> list[dict]:
+    """Holm's adjustment across the paired claims, then each one's verdict (:func:`qx_env.stats.verdict`)."""
+    import dataclasses
+
+    from qx_env.stats import Comparison, Estimate, holm
+
+    measured = [c for c in claims if c.get("kind") == "paired" and "p_value" in c]
+    for claim_row, adjusted in zip(measured, holm([c["p_value"] for c in measured])):
+        claim_row["p_adjusted"] = adjusted
+        fields = {f.name for f in dataclasses.fields(Comparison)} - {"a", "b"}
+        comparison = Comparison(a=Estimate(**claim_row["a"]), b=Estimate(**claim_row["b"]),
+                                **{k: claim_row[k] for k in fields})
+        from qx_env.stats import verdict as stats_verdict
+
+        claim_row["verdict"] = stats_verdict(comparison, claim_row["claimed"])
+    return claims
+
+
+def mode_claims(corpus: str, cells: list[dict]) -> list[dict]:
+    """(a): keyword exact minus each other mode, every policy's queries pooled, paired on the same reports;
+    in query hit rate, and in precision for the paper's modes (its "more effective" read as precision)."""
+    exact = pooled_reports(cells, "keyword")
+    claims = []
+    for mode in [m for m in MODES if m != "keyword"]:
+        other = pooled_reports(cells, mode)
+        extension = mode not in PAPER_MODES
+        label = "a" + ("+" if extension else "")
+        claims.append(paired_claim(label, corpus, f"keyword exact > {mode} in query hit rate"
+                                   + (" (an extension: not a paper mode)" if extension else ""), exact, other,
+                                   SMALLEST_INTERESTING, paper="qualitative; 0.05 the smallest of interest"))
+        if not extension:
+            claims.append(paired_claim("a'", corpus, f"keyword exact > {mode} in precision", exact, other,
+                                       SMALLEST_INTERESTING, rate="precision",
+                                       paper="qualitative; 0.05 the smallest of interest"))
+    return claims
 
 
 def policy_claims(cells: list[dict]) -> list[dict]:
-    """(b) on the synthetic corpus, keyword exact."""
-    def rate(cell: dict, policy: str) -> float:
-        return next(r["query_hit_rate"] for r in cell["rows"]
-                    if r["policy"].split(":")[0] == policy and r["mode"] == "keyword")
+    """(b) on the synthetic corpus, keyword exact, paired on the same reports."""
+    def reports(policy: str) -> tuple[dict, list[str]]:
+        return pooled_reports(cells, "keyword", (policy,), by_policy=False)
 
-    rows = [c for c in cells if {"annotation", "tfidf", "seqlabel"} <= {r["policy"].split(":")[0] for r in c["rows"]}]
-    context = "; ".join(f"seed {c['cell']['seed']}: Human {rate(c, 'annotation'):.3f}, TF-IDF {rate(c, 'tfidf'):.3f}, "
-                        f"Bi-LSTM-CRF {rate(c, 'seqlabel'):.3f}" for c in rows)
+    human, tfidf, bilstm = reports("annotation"), reports("tfidf"), reports("seqlabel")
     return [
-        claim("b", SYNTH, [rate(c, "annotation") - rate(c, "tfidf") for c in rows],
-              "Human > TF-IDF in query hit rate (Human minus TF-IDF, keyword exact)", context=context),
-        claim("b", SYNTH, [rate(c, "tfidf") - rate(c, "seqlabel") for c in rows],
-              "TF-IDF > Bi-LSTM-CRF in query hit rate (TF-IDF minus Bi-LSTM-CRF, keyword exact)"),
+        paired_claim("b", SYNTH, "Human > TF-IDF in query hit rate (keyword exact)", human, tfidf,
+                     PAPER_EFFECTS["human-tfidf"], paper="+0.066 (0.489 vs 0.423, Table 5)"),
+        paired_claim("b", SYNTH, "TF-IDF > Bi-LSTM-CRF in query hit rate (keyword exact)", tfidf, bilstm,
+                     PAPER_EFFECTS["tfidf-bilstm"], paper="+0.023 (0.423 vs 0.400, Table 5)"),
     ]
 
 
@@ -385,11 +480,24 @@ def auc_claims(by_corpus: dict[str, list[dict]]) -> list[dict]:
 
 # ---- report -------------------------------------------------------------------------------------
 def claims_table(claims: list[dict]) -> str:
-    rows = [[c["claim"], c["corpus"], c["statement"], f"{c['mean']:+.3f}" if not math.isnan(c["mean"]) else "-",
-             f"[{c['low']:+.3f}, {c['high']:+.3f}]" if not math.isnan(c["low"]) else "-", len(c["values"]),
-             c["verdict"]] for c in claims]
-    return markdown_table(["claim", "corpus", "statement", "measured (mean)", "95% interval", "seeds", "verdict"],
-                          rows)
+    """Paired claims with their difference, interval, Holm p, detectable difference and the paper's effect;
+    claims read over seeds with their mean and t-interval."""
+    rows = []
+    for c in claims:
+        if c.get("kind") == "paired":
+            measured = "difference" in c
+            rows.append([c["claim"], c["corpus"], c["statement"], f"{c['difference']:+.3f}" if measured else "-",
+                         f"[{c['low']:+.3f}, {c['high']:+.3f}]" if measured else "-",
+                         f"{c['p_adjusted']:.4f}" if measured else "-", f"{c['mdd']:.3f}" if measured else "-",
+                         c["paper"], f"{c['reports']} reports, {c['campaigns']} campaigns, {c['seeds']} seeds"
+                         if measured else "-", c["verdict"]])
+        else:
+            rows.append([c["claim"], c["corpus"], c["statement"],
+                         f"{c['mean']:+.3f}" if not math.isnan(c["mean"]) else "-",
+                         f"[{c['low']:+.3f}, {c['high']:+.3f}]" if not math.isnan(c["low"]) else "-", "-", "-", "-",
+                         f"{len(c['values'])} seeds", c["verdict"]])
+    return markdown_table(["claim", "corpus", "statement", "measured", "95% interval", "p (Holm)", "detectable",
+                           "paper", "evidence", "verdict"], rows)
 
 
 def modes_table(by_corpus: dict[str, list[dict]]) -> str:
@@ -472,6 +580,7 @@ def main(args: Args) -> dict:
         claims += online_claims(by_corpus[SYNTH], args.online_model)
     claims += [c for corpus, cells in by_corpus.items() for c in junk_claims(corpus, cells)]
     claims += auc_claims(by_corpus)
+    claims = decide(claims)
     counts = markdown_table(["corpus", "seed", "items", "toxic", "toxic share", "reports", "test reports"],
                             [[corpus, c["cell"]["seed"], c["counts"]["items"], c["counts"]["toxic"],
                               f"{c['counts']['toxic'] / c['counts']['items']:.4f}", c["counts"]["reports"],

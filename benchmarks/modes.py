@@ -20,9 +20,11 @@ from benchmarks._common import (
     pyplot,
     save_figure_atomic,
 )
+from benchmarks._comparisons import difference_cells, rate_columns, table_comparisons
 from qx_env.files import write_text_atomic
 from qx_env.flags import SpecList, name_list
 from qx_env.specs import format_spec, split_spec
+from qx_env.stats import RESAMPLES, SEED
 
 #: Retrieval mode names, as ``qx search --mode`` and ``qx play --mode`` take them (``indexes.MODES``
 #: and the search system's ``hybrid``; a test keeps them equal without importing the indexes here).
@@ -33,9 +35,6 @@ MATCHES = ("exact", "bm25")
 KEYWORD_MODES = ("keyword", "hybrid")
 #: The default grid: every mode, keyword also with bm25 matching.
 MODES = ("keyword", "keyword:match=bm25", "embedding", "graph", "hybrid")
-#: Bootstrap over reports: resamples and seed of the 95% intervals (fixed: same rows, same intervals).
-BOOTSTRAP_RESAMPLES = 1000
-BOOTSTRAP_SEED = 0
 
 
 @dataclass
@@ -125,45 +124,18 @@ def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100):
     return SearchSystem(snapshot, modes=name, k=k, candidates=max(k, 1000), ranker=ranker, match=match)
 
 
-def per_report(outcomes: Mapping[str, list]) -> dict[str, list]:
-    """Each report's figures, column-wise: its queries, effective queries, items exposed, toxic
-    items exposed (hits)."""
-    columns: dict[str, list] = {"report_id": [], "queries": [], "effective_queries": [], "exposed": [], "hits": []}
-    for report, rows in outcomes.items():
-        columns["report_id"].append(report)
-        columns["queries"].append(len(rows))
-        columns["effective_queries"].append(int(sum(o.effective for o in rows)))
-        columns["exposed"].append(int(sum(len(o.exposed) for o in rows)))
-        columns["hits"].append(int(sum(o.toxic_hits for o in rows)))
-    return columns
-
-
-def bootstrap_ratio(numerators, denominators, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES,
-                    level: float = 0.95) -> tuple[float, float]:
-    """A percentile bootstrap interval of sum(numerators) / sum(denominators) over reports (each
-    report's pair resampled together, with a fixed seed); (0, 0) when there is nothing to resample."""
-    import numpy as np
-
-    top, bottom = np.asarray(numerators, dtype=np.float64), np.asarray(denominators, dtype=np.float64)
-    if not len(top) or not bottom.sum():
-        return 0.0, 0.0
-    picks = np.random.default_rng(seed).integers(len(top), size=(resamples, len(top)))
-    sums = bottom[picks].sum(axis=1)
-    ratios = np.divide(top[picks].sum(axis=1), sums, out=np.zeros(resamples), where=sums > 0)
-    low, high = np.quantile(ratios, [(1 - level) / 2, (1 + level) / 2])
-    return round(float(low), 4), round(float(high), 4)
-
-
 def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str], rankers: list[str],
                   k: int = 100, ray: bool = False, ray_address: str = "") -> list[dict]:
     """Table 5 row of every policy's queries in every mode x ranker (static, reported items down),
-    with its per-report figures and 95% bootstrap intervals (over reports) of the query hit rate
-    and the precision. With ``ray`` (or ``ray_address``) each evaluation's searches run as Ray tasks
+    with its per-report figures (each report's campaign among them) and 95% bootstrap intervals over
+    campaigns of the query hit rate and the precision. With ``ray`` (or ``ray_address``) each evaluation's searches run as Ray tasks
     (:func:`qx_env.metrics.evaluate_queries`): the same rows but for the timings."""
     from tqdm.auto import tqdm
 
     from qx_env.metrics import evaluate_queries
 
+    reports = snapshot.reports
+    campaigns = dict(zip(reports.column("report_id").to_pylist(), snapshot.report_campaigns(reports)))
     rows = []
     for mode, ranker in tqdm([(m, r) for m in modes for r in rankers], desc="modes x rankers"):
         system = search_system(snapshot, mode, ranker, k)
@@ -171,13 +143,13 @@ def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str]
             started = time.perf_counter()
             evaluation = evaluate_queries(system, policy.queries, ray=ray, ray_address=ray_address)
             elapsed = time.perf_counter() - started
-            metrics, reports = evaluation.metrics, per_report(evaluation.outcomes)
+            metrics, per_report = evaluation.metrics, evaluation.per_report(campaigns)
+            rates = rate_columns(per_report)
             rows.append({"policy": name, "mode": mode, "ranker": ranker, **metrics.as_dict(),
-                         "query_hit_rate_ci": bootstrap_ratio(reports["effective_queries"], reports["queries"]),
-                         "precision_ci": bootstrap_ratio(reports["hits"], reports["exposed"]),
+                         **{k: rates[k] for k in ("campaigns", "singletons", "query_hit_rate_ci", "precision_ci")},
                          "ms_per_query": round(1000 * elapsed / max(1, metrics.queries), 2),
                          "extract_ms_per_report": round(1000 * policy.seconds_per_report, 2),
-                         "per_report": reports})
+                         "per_report": per_report})
     return rows
 
 
@@ -193,7 +165,7 @@ def _with_interval(row: dict, metric: str) -> str:
 
 
 def markdown(rows: list[dict], k: int) -> str:
-    """The grid as a Markdown table (rates with their 95% bootstrap intervals over reports)."""
+    """The grid as a Markdown table (rates with their 95% bootstrap intervals over campaigns)."""
     header = ["policy", "mode", "ranker", f"hit@{k}", "distinct", "# queries", "# effective",
               "query hit rate [95% CI]", "chance hit rate", "precision [95% CI]", "base rate", "exposed/query",
               "ms/query"]
@@ -309,18 +281,42 @@ def report_count(rows: list[dict]) -> int:
     return len(rows[0]["per_report"]["report_id"]) if rows else 0
 
 
+def comparisons(rows: list[dict]) -> list[dict]:
+    """Paired comparisons of the grid's first ranker: each policy against the first policy within each mode,
+    each mode against the first mode for each policy (:func:`benchmarks._comparisons.table_comparisons`)."""
+    if not rows:
+        return []
+    ranker = rows[0]["ranker"]
+    chosen = [r for r in rows if r["ranker"] == ranker]
+    policies = list(dict.fromkeys(r["policy"] for r in chosen))
+    modes = list(dict.fromkeys(r["mode"] for r in chosen))
+    cells = {(r["policy"], r["mode"]): (r["per_report"], None) for r in chosen}
+    return table_comparisons(cells, policies, modes, policies[0], modes[0])
+
+
+def comparisons_table(made: list[dict]) -> str:
+    """The paired comparisons as a Markdown table."""
+    return markdown_table(["within", "compared", "against", "difference in query hit rate [95% CI]", "p (Holm)",
+                           "detectable"], [[c["within"], c["compared"], c["against"], *difference_cells(c)] for c in made])
+
+
 def plot_title(snapshot: str, split: str | Sequence[str], k: int, rows: list[dict]) -> str:
     """The plot's context: snapshot, split(s), k, the number of reports and each policy's queries."""
     queries = ", ".join(f"{p} {q}" for p, q in dict.fromkeys((r["policy"], r["queries"]) for r in rows))
     return (f"{snapshot}, {','.join(name_list(split))} split, k={k}, {report_count(rows)} reports; queries: {queries}\n"
-            f"error bars: 95% bootstrap over reports ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
+            f"error bars: 95% bootstrap over campaigns ({RESAMPLES} resamples, seed {SEED})")
 
 
 def write_results(rows: list[dict], out: Path, args, k: int) -> str:
     """results.json, table.md and modes.png under ``out``; returns the table."""
-    table = markdown(rows, k)
-    write_text_atomic(out / "results.json", json.dumps({"rows": rows, **describe_run(args)}, indent=2,
-                                                       ensure_ascii=False))
+    made = comparisons(rows)
+    reports = rows[0] if rows else {}
+    table = (markdown(rows, k) + f"\n\n{reports.get('per_report', {}).get('report_id', []).__len__()} reports in "
+             f"{reports.get('campaigns', 0)} campaigns ({reports.get('singletons', 0)} singletons); paired comparisons "
+             f"on them (bootstrap over campaigns, sign-flip p, Holm across the table; detectable: the minimal "
+             f"detectable difference at 80% power):\n\n" + comparisons_table(made))
+    write_text_atomic(out / "results.json", json.dumps({"rows": rows, "comparisons": made, **describe_run(args)},
+                                                       indent=2, ensure_ascii=False))
     write_text_atomic(out / "table.md", table + "\n")
     plot(figure_data(rows, plot_title(args.snapshot, args.split, k, rows)), out / "modes.png")
     return table

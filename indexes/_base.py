@@ -110,6 +110,7 @@ class Index(ABC):
                 meta = {
                     "mode": cls.mode,
                     "snapshot_fingerprint": snapshot.fingerprint,
+                    "items_fingerprint": snapshot.items_fingerprint,
                     "qx_env_version": __version__,
                     "params": params,
                     "build_seconds": round(time.perf_counter() - started, 3),
@@ -137,7 +138,13 @@ class Index(ABC):
         if not isinstance(meta, dict) or meta.get("mode") != cls.mode:
             found = meta.get("mode") if isinstance(meta, dict) else None
             raise refuse(f"{path} holds a {found!r} index, not {cls.mode!r}")
-        if meta.get("snapshot_fingerprint") != snapshot.fingerprint:
+        # an index is built from the items alone, so it outlives a new split of the reports; indexes built
+        # before items fingerprints were recorded are matched by the whole snapshot's
+        if "items_fingerprint" in meta:
+            if meta["items_fingerprint"] != snapshot.items_fingerprint:
+                raise refuse(f"the {cls.mode} index at {path} was built for another snapshot (items fingerprint "
+                             f"{meta['items_fingerprint']}, this snapshot's {snapshot.items_fingerprint})")
+        elif meta.get("snapshot_fingerprint") != snapshot.fingerprint:
             raise refuse(f"the {cls.mode} index at {path} was built for another snapshot (fingerprint "
                          f"{meta.get('snapshot_fingerprint')}, this snapshot {snapshot.fingerprint})")
         problem = checksum_problem(path, meta.get("files", {}), INDEX_META)  # indexes built before checksums have none

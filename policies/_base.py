@@ -70,6 +70,11 @@ OPTION_BOUNDS: dict[str, Bound] = {
 }
 
 
+def policy_names() -> list[str]:
+    """Every policy name :func:`make_policy` takes, registered or imported on first use, sorted."""
+    return sorted({*POLICIES, *DEFERRED})
+
+
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``); numeric
     options outside :data:`OPTION_BOUNDS` are refused."""

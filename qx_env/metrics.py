@@ -65,6 +65,22 @@ class Evaluation:
     outcomes: dict[str, list[QueryOutcome]]
     metrics: OfflineMetrics
 
+    def per_report(self, campaigns: Mapping[str, str] | None = None) -> dict[str, list]:
+        """Each report's figures, column-wise: its campaign (with ``campaigns``, report id -> campaign),
+        queries, effective queries, items exposed and toxic items exposed (hits): what a paired
+        comparison over campaigns needs (:mod:`qx_env.stats`)."""
+        columns: dict[str, list] = {"report_id": [], **({"campaign": []} if campaigns is not None else {}),
+                                    "queries": [], "effective_queries": [], "exposed": [], "hits": []}
+        for report, rows in self.outcomes.items():
+            columns["report_id"].append(report)
+            if campaigns is not None:
+                columns["campaign"].append(campaigns[report])
+            columns["queries"].append(len(rows))
+            columns["effective_queries"].append(int(sum(o.effective for o in rows)))
+            columns["exposed"].append(int(sum(len(o.exposed) for o in rows)))
+            columns["hits"].append(int(sum(o.toxic_hits for o in rows)))
+        return columns
+
 
 def _distinct(queries: Sequence[str]) -> list[str]:
     """The queries searched, as the environment searches them (one rule: :func:`search_queries`)."""

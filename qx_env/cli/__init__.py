@@ -10,11 +10,11 @@ import warnings
 from collections.abc import Sequence
 
 from qx_env import __version__
-from qx_env.cli import bench, corpus, env, policy, ranker, search, serve, train
+from qx_env.cli import bench, compare, corpus, env, policy, ranker, search, serve, train
 from qx_env.errors import QxError
 from qx_env.flags import use_help_formatter
 
-TOOLS = (corpus, search, env, policy, ranker, train, serve, bench)
+TOOLS = (corpus, search, env, policy, ranker, train, serve, bench, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,8 @@ import importlib
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 BENCHMARKS = {
+    "suite": ("benchmarks.suite", ("the decisive benchmark: policies x modes over a frozen suite of worlds, floor and "
+              "ceiling, paired comparisons over campaigns")),
     "modes": ("benchmarks.modes", "policies x retrieval modes x rankers: Table 5 columns, table and plot"),
     "speed": ("benchmarks.search_speed", "search speed against raw pyserini and faiss calls"),
     "scale": ("benchmarks.scale", "cost against corpus size (10k, 100k, 1M): build, disk, load, steps/s, memory"),

@@ -18,7 +18,7 @@ from qx_env.corpus.compose import (
     summary_lines,
 )
 from qx_env.flags import comma_list
-from qx_env.snapshot import Snapshot, check_target, describe
+from qx_env.snapshot import SPLIT_RULES, SPLITS, Snapshot, SplitRule, check_target, describe
 
 DEFAULT_DATA_DIR = Path("../shared/data")
 #: Keys of an --input's own label mapping, and the syntax that gives them.
@@ -36,13 +36,18 @@ def _fractions(text: str) -> tuple[float, float, float]:
     return parts
 
 
+def _splits_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--splits", type=_fractions, default="0.7,0.1,0.2",
+                        help="train,dev,test fractions of the reports (each split within about one campaign's "
+                             "share of its fraction)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path,
                         help="snapshot directory to write (checked before any work)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
     parser.add_argument("--report-share", type=float, default=0.2, help="share of toxic items reported")
-    parser.add_argument("--splits", type=_fractions, default="0.7,0.1,0.2",
-                        help="train,dev,test fractions of the reports, grouped by cluster")
+    _splits_flag(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing snapshot at --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
 
@@ -77,7 +82,19 @@ def register(tools: argparse._SubParsersAction) -> None:
     for action in synth._actions:  # the synthetic marketplace reports more of its (rarer) toxic items
         if action.dest == "report_share":
             action.default = defaults.report_share
+    synth.add_argument("--split-by", choices=SPLIT_RULES, default=defaults.split_by,
+                       help="campaign: a campaign's reports share a split; time: the latest reports (by their "
+                            "item's created step) in test, campaigns crossing the boundary")
     synth.set_defaults(run=run_synth)
+
+    resplit = commands.add_parser("split", help="assign a snapshot's reports to train, dev and test anew "
+                                  "(the indexes stay valid)")
+    resplit.add_argument("snapshot", type=Path, help="snapshot directory")
+    resplit.add_argument("--by", choices=SPLIT_RULES, default="campaign",
+                         help="campaign: a campaign's reports share a split; time: the latest reports in test")
+    resplit.add_argument("--seed", type=int, default=0, help="seed of the campaign split (ties among equal sizes)")
+    _splits_flag(resplit)
+    resplit.set_defaults(run=run_split)
 
     comp = commands.add_parser("compose", help="build a snapshot from real labelled data",
                                description="Presets: " + "; ".join(f"{p.name}: {p.description}"
@@ -150,7 +167,7 @@ def run_synth(args: argparse.Namespace) -> int:
         mean_campaign_size=args.campaign_size, min_campaign_size=args.min_campaign_size,
         max_campaign_size=args.max_campaign_size, singleton_share=args.singleton_share,
         noise_scale=args.noise_scale, steps=args.steps, seed=args.seed, split_fractions=args.splits,
-        tags_per_listing=args.tags_per_listing,
+        tags_per_listing=args.tags_per_listing, split_by=args.split_by,
     )
     return _finish(synthesize(config, progress=not args.quiet), args, started)
 
@@ -225,6 +242,19 @@ def run_compose(args: argparse.Namespace) -> int:
         print("\ncomposition (also in meta.json, generator.composition):")
         print("\n".join(summary_lines(snapshot.meta.generator["composition"])))
     return code
+
+
+def run_split(args: argparse.Namespace) -> int:
+    snapshot = Snapshot.load(args.snapshot)
+    before = snapshot.meta.counts.get("splits", {})
+    rule = SplitRule(args.by, args.seed, args.splits)  # bad fractions: one line, before anything is written
+    after = snapshot.resplit(rule)
+    counts = after.meta.counts["splits"]
+    total = max(1, sum(counts.values()))
+    print(f"split {args.snapshot} by {after.split_rule}: "
+          + ", ".join(f"{name} {before.get(name, 0)} -> {counts.get(name, 0)} ({counts.get(name, 0) / total:.1%})"
+                      for name in SPLITS))
+    return 0
 
 
 def run_info(args: argparse.Namespace) -> int:

@@ -247,17 +247,21 @@ def run_eval(args: argparse.Namespace) -> int:
     if unknown:
         raise QxError(f"{len(unknown)} report id(s) not in split {','.join(splits)!r}, e.g. {unknown[:3]}")
     started = time.perf_counter()
-    metrics = evaluate_queries(system, queries, dynamics=args.dynamics, ray=on_ray, ray_address=args.ray_address).metrics
+    evaluation = evaluate_queries(system, queries, dynamics=args.dynamics, ray=on_ray, ray_address=args.ray_address)
+    metrics = evaluation.metrics
     timings["search_ms_per_query"] = round((time.perf_counter() - started) * 1000 / max(1, metrics.queries), 3)
     row = {"reports": len(queries), **metrics.as_dict()}
     context = {
         "source": source, "split": splits, "modes": list(system.modes), "match": args.match, "k": system.k,
         "candidates": system.candidates, "ranker": args.ranker, "dynamics": args.dynamics,
-        "snapshot": {"name": snapshot.meta.name, "fingerprint": snapshot.fingerprint}, "qx_env": __version__,
+        "snapshot": {"name": snapshot.meta.name, "fingerprint": snapshot.fingerprint}, "split_rule": snapshot.split_rule,
+        "qx_env": __version__,
     }
     if args.json:
-        print(json.dumps({**row, "context": context, **({"timings": timings} if args.timings else {})},
-                         ensure_ascii=False))
+        # per-report figures with each report's campaign: what qx compare pairs and resamples
+        campaigns = dict(zip(reports.column("report_id").to_pylist(), snapshot.report_campaigns(reports)))
+        print(json.dumps({**row, "context": context, "per_report": evaluation.per_report(campaigns),
+                          **({"timings": timings} if args.timings else {})}, ensure_ascii=False))
     else:
         print(f"| reports | hit@{args.k} | distinct | # queries | # effective | query hit rate |")
         print("|---|---|---|---|---|---|")

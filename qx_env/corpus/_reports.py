@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from qx_env.errors import CorpusSourceError
-from qx_env.snapshot import DEFAULT_FRACTIONS, REPORT_COLUMNS, assign_splits
+from qx_env.snapshot import DEFAULT_FRACTIONS, REPORT_COLUMNS, SplitRule, split_reports
 
 
 def sample_report_positions(labels: np.ndarray, share: float, seed: int, fix: str = "") -> np.ndarray:
@@ -30,17 +30,23 @@ def reports_table(
     seed: int,
     annotations: Sequence[Sequence[str]] | None = None,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    split_by: str = "campaign",
+    created: Sequence[int] | None = None,
     **extra_columns: Sequence | pa.Array,
 ) -> pa.Table:
-    """Assemble ``reports.parquet``: ids ``r000000...``, splits grouped by cluster. Give an extra
-    column as a typed Arrow array when it may be empty (a plain empty list has Arrow type null)."""
+    """Assemble ``reports.parquet``: ids ``r000000...``, splits by ``split_by`` (see
+    :class:`qx_env.snapshot.SplitRule`; ``created`` is each reported item's step, for the time rule).
+    Give an extra column as a typed Arrow array when it may be empty (a plain empty list has Arrow
+    type null)."""
     n = len(item_ids)
+    rule = SplitRule(split_by, seed, tuple(fractions))
     columns = {
         "report_id": pa.array([f"r{i:06d}" for i in range(n)], pa.string()),
         "item_id": pa.array(list(item_ids), pa.string()),
         "annotations": pa.array([list(a) for a in annotations] if annotations else [[] for _ in range(n)],
                                 REPORT_COLUMNS["annotations"]),
-        "split": pa.array(assign_splits(list(clusters), seed, fractions), pa.string()),
+        "split": pa.array(split_reports(rule, list(clusters), list(created) if created is not None else [0] * n),
+                          pa.string()),
         "cluster_id": pa.array(list(clusters), pa.string()),
     }
     for name, values in extra_columns.items():  # typed arrays keep their type when empty

@@ -27,6 +27,9 @@ class SnapshotMeta:
     counts: dict[str, Any] = field(default_factory=dict)
     #: ``{"items.parquet": {"sha256": ..., "bytes": ...}, ...}``, filled in when saved.
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: How the reports were split (:class:`qx_env.snapshot.SplitRule` as a dict); empty for snapshots made
+    #: before the rule was recorded (they were split by campaign, filling train, dev, test in turn).
+    split: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Sequence
@@ -15,10 +16,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qx_env.errors import SnapshotError
-from qx_env.files import atomic_directory, file_sha256
+from qx_env.files import atomic_directory, atomic_file, file_sha256, write_text_atomic
 from qx_env.flags import name_list
 from qx_env.snapshot._meta import SnapshotMeta
 from qx_env.snapshot._schema import SPLITS, check_split_names, validate_items, validate_reports
+from qx_env.snapshot._splits import SplitRule, split_reports
 from qx_env.snapshot._texts import TextColumn
 
 ITEMS_FILE = "items.parquet"
@@ -125,6 +127,22 @@ class Snapshot:
             raise SnapshotError("the snapshot has not been saved yet, so it has no fingerprint")
         return hashlib.sha256(digests.encode()).hexdigest()[:16]
 
+    @property
+    def items_fingerprint(self) -> str:
+        """A digest of the items file alone: what the indexes are built from, unchanged when the reports
+        are split anew."""
+        digest = self.meta.files.get(ITEMS_FILE, {}).get("sha256", "")
+        if not digest:
+            raise SnapshotError("the snapshot has not been saved yet, so it has no fingerprint")
+        return hashlib.sha256(digest.encode()).hexdigest()[:16]
+
+    @property
+    def split_rule(self) -> str:
+        """The rule the reports were split by, as results name it (``campaign seed 3, 0.7/0.1/0.2``)."""
+        if not self.meta.split:
+            return "campaign (filled in turn; made before split rules were recorded)"
+        return SplitRule(**self.meta.split).label()
+
     def __len__(self) -> int:
         return self.items.num_rows
 
@@ -157,6 +175,34 @@ class Snapshot:
         names = name_list(splits)
         check_split_names(names)
         return self.reports.filter(pc.is_in(self.reports.column("split"), value_set=pa.array(names)))
+
+    def report_campaigns(self, reports: pa.Table | None = None) -> list[str]:
+        """The campaign of each report, in report order: its item's cluster, or the report itself when the
+        item is in none (a singleton is its own campaign). Reports of one campaign find the same items,
+        so they are the unit a comparison resamples."""
+        reports = self.reports if reports is None else reports
+        clusters = self.items.column("cluster_id").to_pylist()
+        return [clusters[self.position_of[item]] or f"report:{report}" for report, item in
+                zip(reports.column("report_id").to_pylist(), reports.column("item_id").to_pylist())]
+
+    def resplit(self, rule: SplitRule) -> Snapshot:
+        """Assign the reports to train, dev and test anew under ``rule`` and write them in place: only
+        ``reports.parquet`` and ``meta.json`` change, so the built indexes stay valid (they are tied to the
+        items). Returns the re-split snapshot."""
+        if self.path is None:
+            raise SnapshotError("only a saved snapshot can be split anew; save it first")
+        steps = self.items.column("created_step").to_numpy()
+        created = [int(steps[self.position_of[item]]) for item in self.reports.column("item_id").to_pylist()]
+        splits = split_reports(rule, self.report_campaigns(), created)
+        reports = self.reports.set_column(self.reports.column_names.index("split"), "split", pa.array(splits, pa.string()))
+        meta = dataclasses.replace(self.meta, split=rule.as_dict(), files=dict(self.meta.files))
+        with atomic_file(self.path / REPORTS_FILE) as staging:
+            pq.write_table(reports, staging, compression="zstd", row_group_size=256_000)
+            meta.files[REPORTS_FILE] = {"sha256": file_sha256(staging), "bytes": staging.stat().st_size}
+        snapshot = Snapshot(items=self.items, reports=reports, meta=meta, path=self.path)
+        meta.counts = snapshot.count_summary()
+        write_text_atomic(self.path / META_FILE, meta.to_json())
+        return snapshot
 
     def report_texts(self, reports: pa.Table | None = None) -> list[str]:
         """Texts of the reported items, in report order."""

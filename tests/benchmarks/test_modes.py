@@ -5,7 +5,6 @@ drawn from (title, labels, error bars, chance lines)."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ from benchmarks.modes import (
     MODES,
     Args,
     Extracted,
-    bootstrap_ratio,
     figure_data,
     main,
     parse_mode,
@@ -61,22 +59,6 @@ def test_silent_policies_are_those_without_a_single_query():
 
 def test_markdown_table_formats_floats_with_three_decimals():
     assert markdown_table(["a", "b"], [["x", 0.5], ["y", 2]]) == "| a | b |\n|---|---|\n| x | 0.500 |\n| y | 2 |"
-
-
-def test_bootstrap_interval_is_seeded_resamples_reports_and_holds_the_point():
-    rng = np.random.default_rng(3)
-    queries = rng.integers(0, 6, size=40)
-    effective = rng.binomial(queries, 0.4)
-    point = effective.sum() / queries.sum()
-    low, high = bootstrap_ratio(effective, queries)
-    assert (low, high) == bootstrap_ratio(effective, queries)  # fixed seed
-    assert bootstrap_ratio(effective, queries, seed=1) != (low, high)
-    assert 0 <= low < point < high <= 1
-    # a normal-approximation check of the width: about 2 x 1.96 standard errors of the ratio
-    se = math.sqrt(np.sum((effective - point * queries) ** 2)) / queries.sum()
-    assert 0.6 < (high - low) / (2 * 1.96 * se) < 1.5
-    assert bootstrap_ratio([2, 4, 6], [4, 8, 12]) == (0.5, 0.5)  # the same ratio in every report: no spread
-    assert bootstrap_ratio([], []) == (0.0, 0.0) and bootstrap_ratio([0, 0], [0, 0]) == (0.0, 0.0)
 
 
 def test_series_labels_name_the_ranker_only_when_there_are_several():
@@ -132,7 +114,17 @@ def test_results_file_and_table_hold_the_rows(grid):
     first = rows[0]
     low, high = first["query_hit_rate_ci"]
     assert f"| {first['query_hit_rate']:.3f} [{low:.3f}, {high:.3f}] |" in table
-    assert table.count("\n") == len(rows) + 2  # header, rule, one line per row
+    grid_lines = table.split("\n\n")[0]
+    assert grid_lines.count("\n") == len(rows) + 1  # header, rule, one line per row
+    assert f"{first['campaigns']} campaigns ({first['singletons']} singletons)" in table
+    made = {(c["kind"], c["within"], c["compared"], c["against"]): c for c in saved["comparisons"]}
+    assert set(made) == {("policy", "keyword", "tfidf", "annotation"), ("policy", "graph", "tfidf", "annotation"),
+                         ("mode", "annotation", "graph", "keyword"), ("mode", "tfidf", "graph", "keyword")}
+    by_cell = {(r["policy"], r["mode"]): r for r in rows}
+    tfidf_minus_human = made["policy", "keyword", "tfidf", "annotation"]
+    assert tfidf_minus_human["difference"] == pytest.approx(
+        by_cell["tfidf", "keyword"]["query_hit_rate"] - by_cell["annotation", "keyword"]["query_hit_rate"], abs=1e-3)
+    assert all(c["p_adjusted"] >= c["p_value"] for c in made.values())
     assert (out / "modes.png").is_file()
 
 
@@ -143,7 +135,7 @@ def test_the_plot_data_names_its_context_and_carries_intervals_and_chance(grid):
     data = figure_data(rows, plot_title(args.snapshot, args.split, args.k, rows))
     reports = len(rows[0]["per_report"]["report_id"])
     assert data.title.startswith(f"{args.snapshot}, train,dev,test split, k=50, {reports} reports; ")
-    assert "annotation " + str(rows[0]["queries"]) in data.title and "95% bootstrap over reports" in data.title
+    assert "annotation " + str(rows[0]["queries"]) in data.title and "95% bootstrap over campaigns" in data.title
     assert data.groups == ["annotation", "tfidf"]
     assert [p.metric for p in data.panels] == ["query_hit_rate", "precision"]
     for panel in data.panels:

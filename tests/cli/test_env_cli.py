@@ -68,7 +68,11 @@ def test_eval_json_is_byte_identical_and_carries_its_context(indexed_snapshot, t
     assert context == {"source": {"policy": "tfidf:top=2"}, "split": ["train", "dev", "test"], "modes": ["keyword"],
                        "match": "exact", "k": 20, "candidates": 50, "ranker": "retrieval", "dynamics": "static",
                        "snapshot": {"name": indexed_snapshot.meta.name, "fingerprint": indexed_snapshot.fingerprint},
-                       "qx_env": qx_env.__version__}
+                       "split_rule": indexed_snapshot.split_rule, "qx_env": qx_env.__version__}
+    per_report = row["per_report"]
+    assert per_report["report_id"] == indexed_snapshot.reports.column("report_id").to_pylist()
+    assert per_report["campaign"] == indexed_snapshot.report_campaigns()
+    assert sum(per_report["queries"]) == row["queries"] and sum(per_report["hits"]) == row["hit@20"]
     assert json.loads(outputs[0])["context"]["source"] == {"queries": str(path), "sha256": file_sha256(path)}
     assert main([*argv, "--policy", "tfidf:top=2", "--json", "--timings"]) == 0
     timed = json.loads(capsys.readouterr().out)

@@ -126,3 +126,21 @@ def test_a_policy_without_its_snapshot_says_how_to_give_one(capsys):
     assert main(["extract", "--policy", "seqlabel", "毕业证复刻"]) == 2
     assert capsys.readouterr().err.strip() == ("qx: error: policy 'seqlabel' is fitted on a snapshot: give --snapshot DIR "
                                                "(or path=DIR of a trained model)")
+
+
+def test_random_span_returns_spans_of_the_text_as_long_as_the_annotations(synth_snapshot):
+    from policies import make_policy
+    from policies._random_span import span_length
+
+    policy = make_policy("random-span:top=3", synth_snapshot)
+    annotated = {span_length(p, "zh") for phrases in synth_snapshot.reports_in("train").column("annotations").to_pylist()
+                 for p in phrases}
+    texts = synth_snapshot.report_texts()[:50]
+    spans = policy.extract(texts)
+    assert all(0 < len(s) <= 3 for s in spans)
+    assert all(span in text for text, row in zip(texts, spans) for span in row)
+    lengths = [len(span) for row in spans for span in row]
+    assert max(lengths) <= max(annotated)  # a span may be shorter: cut at the text's end, or stripped of spaces
+    assert sum(n in annotated for n in lengths) >= 0.9 * len(lengths)
+    assert policy.extract(texts[::-1]) == spans[::-1]  # a text's spans do not depend on the batch
+    assert make_policy("random-span:seed=1", synth_snapshot).extract(texts) != spans

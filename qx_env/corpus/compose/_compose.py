@@ -20,7 +20,7 @@ from qx_env.corpus.compose._clusters import NEAR_DUPLICATE, cluster_texts
 from qx_env.corpus.compose._presets import PRESETS, Preset
 from qx_env.corpus.compose._sources import Source, normalize_text, read_source
 from qx_env.errors import CorpusSourceError
-from qx_env.snapshot import DEFAULT_FRACTIONS, SPLITS, Snapshot, SnapshotMeta, file_sha256
+from qx_env.snapshot import DEFAULT_FRACTIONS, SPLITS, Snapshot, SnapshotMeta, SplitRule, file_sha256
 
 #: Largest seed: the clustering's scikit-learn estimators take seeds in [0, 2**32 - 1].
 MAX_SEED = 2**32 - 1
@@ -329,6 +329,7 @@ def compose(
             "composition": composition,
         },
         sources=described,
+        split=SplitRule("campaign", seed + 2, tuple(split_fractions)).as_dict(),
     )
     return Snapshot.from_tables(items, reports, meta)
 

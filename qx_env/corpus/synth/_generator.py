@@ -26,7 +26,7 @@ from qx_env.corpus.synth._camouflage import camouflage
 from qx_env.corpus.synth._noise import NoiseSampler, benign_rates, noise_rates
 from qx_env.corpus.synth._tags import TagSampler
 from qx_env.corpus.synth._vocabulary import LANGUAGES, Category, Violation, Vocabulary, load_vocabulary
-from qx_env.snapshot import DEFAULT_FRACTIONS, Snapshot, SnapshotMeta
+from qx_env.snapshot import DEFAULT_FRACTIONS, SPLIT_RULES, Snapshot, SnapshotMeta, SplitRule
 
 #: Listing length (characters): log-normal median and spread, per language. The zh median sits a
 #: little above real marketplace reviews (online_shopping_10_cats: median 34, p95 183 characters).
@@ -103,10 +103,15 @@ class SynthConfig:
     #: 1 reproduces them, 0 turns the noise off.
     noise_scale: float = 1.0
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    #: How reports are split (``qx_env.snapshot.SPLIT_RULES``): by campaign, or by time (the latest
+    #: reports, by their item's created step, in test).
+    split_by: str = "campaign"
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"--lang must be one of {LANGUAGES}, got {self.language!r}")
+        if self.split_by not in SPLIT_RULES:
+            raise ValueError(f"--split-by must be one of {', '.join(SPLIT_RULES)}, got {self.split_by!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"--seed must be a whole number of at least 0, got {self.seed!r}")
         if self.items < 10:
@@ -633,6 +638,8 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         gen.split_seed,
         annotations=[n.phrases for n in notes],
         fractions=config.split_fractions,
+        split_by=config.split_by,
+        created=[listing.created_step for listing in reported],
         annotation_kinds=pa.array([n.kinds for n in notes], pa.list_(pa.string())),
     )
     meta = SnapshotMeta(
@@ -641,6 +648,7 @@ def synthesize(config: SynthConfig, progress: bool = True) -> Snapshot:
         seed=config.seed,
         generator={"name": "qx_env.corpus.synth", "version": __version__, "params": asdict(config)},
         versions=_library_versions(),
+        split=SplitRule(config.split_by, gen.split_seed, config.split_fractions).as_dict(),
     )
     return Snapshot.from_tables(items, reports, meta)
 

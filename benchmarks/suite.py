@@ -1,0 +1,230 @@
+"""The decisive benchmark: named policies over a frozen suite of worlds, in every retrieval mode, with
+the floor (random spans) and the ceiling (the label-reading oracle) beside the baselines; the test
+reports of the worlds pooled; every rate with a 95% interval over campaigns (worlds as strata) and
+every comparison paired on the same reports, with its interval, a sign-flip p-value (Holm across the
+table) and the minimal detectable difference.
+
+    python -m benchmarks.suite --spec zh-1M-v1        # also: qx bench suite
+
+Worlds are made once under ``--root`` (indexes built once, reused); each (world, policy, mode) cell
+is written under ``--out`` as it finishes, so a killed run resumes where it stopped, and
+``--worlds`` runs some of the worlds only (one shard per machine; a last run without it pools them).
+Writes results.json, table.md and suite.png.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._common import describe_run, markdown_table, parse_args
+from benchmarks._comparisons import difference_cells, modes_table, rate_columns, table_comparisons
+from benchmarks._worlds import WorldSpec, ensure_world, load_spec
+from benchmarks.modes import MODES, BarFigure, figure_data, parse_mode, parse_modes, plot, search_system
+from qx_env.errors import QxError
+from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
+
+#: The floor and the ceiling that frame every policy table.
+FLOOR, CEILING = "random-span", "oracle"
+#: The policies a suite runs by default: floor, the paper's baselines, ceiling.
+POLICIES = (FLOOR, "annotation", "tfidf", "ngram", "textrank", CEILING)
+
+
+@dataclass
+class Args:
+    spec: str = "zh-1M-v1"
+    """The suite: a spec of benchmarks/suites/ by name, or a spec file."""
+    policies: SpecList = POLICIES
+    """Policy specs, comma-separated (random-span is the floor, oracle the ceiling)."""
+    modes: SpecList = MODES
+    """Retrieval modes, comma-separated; keyword:match=bm25 for bm25."""
+    reference: str = "annotation"
+    """The policy every other is compared with, in each mode (the paper's Human)."""
+    reference_mode: str = "keyword"
+    """The mode every other is compared with, for each policy (the paper's keyword exact matching)."""
+    worlds: tuple[int, ...] = ()
+    """Run only these seeds of the spec (a shard); empty: all, and pool them."""
+    root: str = "snapshots/suites"
+    """Where the worlds are made (one directory per spec and seed)."""
+    out: str = "reports/bench/suite"
+    """Output directory: cells/, results.json, table.md, suite.png."""
+    ray: bool = False
+    """Run each evaluation's searches as Ray tasks (a local cluster on loopback): the same rows."""
+
+
+# ---- cells: one (world, policy, mode) each, written as they finish ------------------------------------
+def cell_path(out: Path, spec: WorldSpec, seed: int, policy: str, mode: str) -> Path:
+    safe = {ord(c): "_" for c in ":=,/"}
+    return out / "cells" / spec.hash / f"seed-{seed}" / mode.translate(safe) / f"{policy.translate(safe)}.json"
+
+
+def read_cell(path: Path, key: dict) -> dict | None:
+    """A finished cell with this key, or None (missing, unreadable or made for something else: redone)."""
+    try:
+        cell = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return cell if cell.get("key") == key else None
+
+
+def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Path) -> list[dict]:
+    """Every (policy, mode) cell of one world, read when already written, else evaluated and written."""
+    from tqdm.auto import tqdm
+
+    from benchmarks.modes import extract_queries
+    from qx_env.metrics import evaluate_queries
+
+    snapshot = None
+    cells, todo = [], []
+    for mode in modes:
+        for policy in args.policies:
+            path = cell_path(out, spec, seed, policy, mode)
+            key = {"spec": spec.hash, "seed": seed, "policy": policy, "mode": mode}
+            cell = read_cell(path, key)
+            (cells.append(cell) if cell else todo.append((mode, policy, path, key)))
+    if not todo:
+        return cells
+    snapshot = ensure_world(spec, seed, Path(args.root), [parse_mode(m)[0] for m in modes])
+    split = spec.raw["evaluate"]
+    reports = snapshot.reports_in(split)
+    campaigns = dict(zip(reports.column("report_id").to_pylist(), snapshot.report_campaigns(reports)))
+    extracted: dict[str, object] = {}
+    by_mode: dict[str, list] = {}
+    for mode, policy, path, key in todo:
+        by_mode.setdefault(mode, []).append((policy, path, key))
+    for mode, wanted in by_mode.items():
+        system = search_system(snapshot, mode, k=spec.raw["k"])
+        for policy, path, key in tqdm(wanted, desc=f"world {seed}, {mode}"):
+            if policy not in extracted:
+                extracted[policy] = extract_queries(snapshot, policy, split)
+            started = time.perf_counter()
+            evaluation = evaluate_queries(system, extracted[policy].queries, ray=args.ray)
+            cell = {"key": key, **evaluation.metrics.as_dict(), "per_report": evaluation.per_report(campaigns),
+                    "snapshot": {"path": str(snapshot.path), "fingerprint": snapshot.fingerprint,
+                                 "split_rule": snapshot.split_rule},
+                    "extract_ms_per_report": round(1000 * extracted[policy].seconds_per_report, 2),
+                    "search_ms_per_query": round(1000 * (time.perf_counter() - started)
+                                                 / max(1, evaluation.metrics.queries), 3)}
+            write_text_atomic(path, json.dumps(cell, ensure_ascii=False))
+            cells.append(cell)
+        del system
+    return cells
+
+
+# ---- pooling and comparing ----------------------------------------------------------------------------
+def pooled_columns(cells: list[dict]) -> tuple[dict[str, list], list[str]]:
+    """The per-report columns of cells of several worlds, one after another, and each report's world."""
+    columns: dict[str, list] = {}
+    worlds: list[str] = []
+    for cell in sorted(cells, key=lambda c: c["key"]["seed"]):
+        per_report = cell["per_report"]
+        for name, values in per_report.items():
+            columns.setdefault(name, []).extend(
+                [f"seed-{cell['key']['seed']}/{v}" for v in values] if name in ("report_id", "campaign") else values)
+        worlds += [f"seed-{cell['key']['seed']}"] * len(per_report["report_id"])
+    return columns, worlds
+
+
+def summarize(cells: list[dict], spec: WorldSpec, policies: list[str], modes: list[str], reference: str,
+              reference_mode: str) -> dict:
+    """Rows (each policy x mode, pooled and per world) and the paired comparisons, Holm-adjusted together."""
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for cell in cells:
+        grouped.setdefault((cell["key"]["policy"], cell["key"]["mode"]), []).append(cell)
+    rows, pooled = [], {}
+    for mode in modes:
+        for policy in policies:
+            group = grouped[policy, mode]
+            columns, worlds = pooled_columns(group)
+            pooled[policy, mode] = (columns, worlds)
+            queries = sum(c["queries"] for c in group)
+            row = {"policy": policy, "mode": mode, "ranker": "retrieval",
+                   "role": "floor" if policy.startswith(FLOOR) else "ceiling" if policy.startswith(CEILING)
+                   else "baseline",
+                   "worlds": len(group), "queries": queries,
+                   "effective_queries": sum(c["effective_queries"] for c in group),
+                   "distinct_hits": sum(c["distinct_hits"] for c in group),
+                   # chance and base rate pooled over worlds, weighted by queries (each world's own line)
+                   "chance_hit_rate": round(sum(c.get("chance_hit_rate", 0) * c["queries"] for c in group)
+                                            / max(1, queries), 4),
+                   "base_rate": round(sum(c.get("base_rate", 0) for c in group) / len(group), 6),
+                   "per_world": {f"seed-{c['key']['seed']}": {"query_hit_rate": c["query_hit_rate"],
+                                                              "precision": c["precision"], "queries": c["queries"]}
+                                 for c in sorted(group, key=lambda c: c["key"]["seed"])},
+                   **rate_columns(columns, worlds)}
+            rows.append(row)
+    return {"rows": rows, "comparisons": table_comparisons(pooled, policies, modes, reference, reference_mode)}
+
+
+def rows_table(rows: list[dict], comparisons: list[dict], reference: str) -> str:
+    """Policies x modes: rates with intervals, chance, precision, and the difference from the reference."""
+    against = {(c["within"], c["compared"]): c for c in comparisons if c["kind"] == "policy"}
+    header = ["mode", "policy", "role", "queries", "query hit rate [95% CI]", "chance", "precision [95% CI]",
+              "base rate", f"minus {reference} [95% CI]", "p (Holm)", "detectable"]
+    body = []
+    for r in rows:
+        body.append([r["mode"], r["policy"], r["role"], r["queries"],
+                     f"{r['query_hit_rate']:.3f} [{r['query_hit_rate_ci'][0]:.3f}, {r['query_hit_rate_ci'][1]:.3f}]",
+                     f"{r['chance_hit_rate']:.3f}",
+                     f"{r['precision']:.3f} [{r['precision_ci'][0]:.3f}, {r['precision_ci'][1]:.3f}]",
+                     f"{r['base_rate']:.4f}", *difference_cells(against.get((r["mode"], r["policy"])))])
+    return markdown_table(header, body)
+
+
+def header(spec: WorldSpec, rows: list[dict], run: dict) -> str:
+    first = rows[0]
+    machine = run["machine"]
+    return (f"{spec.label}: {len(spec.seeds)} worlds of {spec.raw['items']:,} {spec.raw['language']} items at toxic "
+            f"share {spec.raw['toxic_share']:g}, split by {spec.raw['split']['rule']}; {spec.raw['evaluate']} reports "
+            f"pooled: {first['reports']} reports in {first['campaigns']} campaigns ({first['singletons']} singletons); "
+            f"k={spec.raw['k']}. Intervals: bootstrap over campaigns, worlds as strata; p: paired sign-flip over "
+            f"campaigns, Holm across the table; detectable: minimal detectable difference at 80% power.\n"
+            f"Command: python -m benchmarks.suite --spec {spec.path.stem}; commit {run['git_commit']}; machine "
+            f"{machine['platform']}, {machine['cpus']} CPUs.")
+
+
+def main(args: Args) -> dict:
+    spec = load_spec(args.spec)
+    modes = parse_modes(args.modes)
+    policies = list(dict.fromkeys(args.policies))
+    if not policies:
+        raise QxError("no policy given")
+    from policies import policy_names
+    from qx_env.specs import split_spec
+
+    unknown = [p for p in policies if split_spec(p)[0] not in policy_names()]
+    if unknown:
+        raise QxError(f"unknown policy {unknown[0]!r}; choose from {', '.join(policy_names())}")
+    seeds = list(args.worlds) or spec.seeds
+    strangers = [s for s in seeds if s not in spec.seeds]
+    if strangers:
+        raise QxError(f"--worlds {strangers[0]} is not a seed of {spec.label} (its seeds: {spec.seeds})")
+    out = Path(args.out)
+    started = time.perf_counter()
+    cells = [cell for seed in seeds for cell in run_world(spec, seed, args, modes, out)]
+    if args.worlds and set(seeds) != set(spec.seeds):
+        print(f"ran worlds {seeds} of {spec.label}; run without --worlds to pool all {len(spec.seeds)}")
+        return {"cells": len(cells)}
+    summary = summarize(cells, spec, policies, modes, args.reference, args.reference_mode)
+    run = describe_run(args)
+    text = (header(spec, summary["rows"], run) + "\n\n" + rows_table(summary["rows"], summary["comparisons"],
+                                                                      args.reference)
+            + "\n\n" + modes_table(summary["comparisons"], args.reference_mode))
+    results = {"suite": spec.as_dict(), **summary, "seconds": round(time.perf_counter() - started, 1), **run}
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1, ensure_ascii=False))
+    write_text_atomic(out / "table.md", text + "\n")
+    title = (f"{spec.label}, {spec.raw['evaluate']} reports of {len(spec.seeds)} worlds pooled "
+             f"({summary['rows'][0]['reports']} reports, {summary['rows'][0]['campaigns']} campaigns), "
+             f"k={spec.raw['k']}\nerror bars: 95% bootstrap over campaigns, worlds as strata")
+    figure: BarFigure = figure_data(summary["rows"], title)
+    plot(figure, out / "suite.png")
+    print(text)
+    print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'suite.png'}")
+    return results
+
+
+if __name__ == "__main__":
+    main(parse_args(Args, __doc__.splitlines()[0]))

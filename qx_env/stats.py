@@ -1,0 +1,246 @@
+"""Statistics that decide a comparison, with the campaign as the unit of evidence.
+
+Reports of one campaign find the same items, so they are not independent: every interval here is a
+bootstrap over campaigns (a singleton report is its own campaign), worlds (seeds) are strata
+resampled separately, and every comparison is paired on the same reports, with a sign-flip
+randomization test at the campaign level (swap the two arms within a campaign). Clustered errors are
+the honest ones when items share a cluster (Miller, arXiv 2411.00640); paired bootstrap and
+randomization tests keep their error rates in IR evaluation (Smucker, Allan and Carterette, CIKM 2007).
+
+A rate is a ratio of sums over reports (query hit rate: effective queries / queries; precision: toxic
+exposed / exposed), as the paper's Table 5 pools them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Bootstrap resamples and randomization draws of every figure, and their fixed seed (same input, same bytes).
+RESAMPLES = 2000
+SEED = 0
+#: Interval level, test size and power of the minimal detectable difference.
+LEVEL = 0.95
+ALPHA = 0.05
+POWER = 0.80
+#: Up to this many campaigns the sign-flip test enumerates every flip (2^n) instead of drawing them.
+EXACT_FLIPS_UP_TO = 12
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate's numerator and denominator columns of the per-report record."""
+
+    name: str
+    numerator: str
+    denominator: str
+    description: str
+
+
+#: The rates a comparison can be made on.
+RATES = {rate.name: rate for rate in (
+    Rate("query_hit_rate", "effective_queries", "queries", "queries that exposed a toxic item / queries"),
+    Rate("precision", "hits", "exposed", "toxic items exposed / items exposed"),
+)}
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """Which campaign each report belongs to, and which world (stratum) each campaign is in."""
+
+    codes: np.ndarray  # campaign index of each report, 0..count-1
+    strata: np.ndarray  # stratum index of each campaign
+    singletons: int  # campaigns of one report
+
+    @classmethod
+    def of(cls, campaigns: Sequence[str], worlds: Sequence[str] | None = None) -> Campaigns:
+        """Campaigns from each report's campaign name (and world, when reports come from several)."""
+        worlds = ["" for _ in campaigns] if worlds is None else list(worlds)
+        if len(worlds) != len(campaigns):
+            raise ValueError(f"{len(campaigns)} campaigns but {len(worlds)} worlds")
+        keys = np.array([f"{w}\0{c}" for w, c in zip(worlds, campaigns)], dtype=object)
+        unique, codes, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        world_names = np.array([k.split("\0", 1)[0] for k in unique], dtype=object)
+        strata = np.unique(world_names, return_inverse=True)[1] if len(unique) else np.empty(0, np.int64)
+        return cls(codes.astype(np.int64).ravel(), np.asarray(strata, np.int64), int((sizes == 1).sum()))
+
+    @property
+    def count(self) -> int:
+        return len(self.strata)
+
+    @property
+    def reports(self) -> int:
+        return len(self.codes)
+
+    def sums(self, values: Sequence[float]) -> np.ndarray:
+        """Each campaign's sum of a per-report value."""
+        return np.bincount(self.codes, weights=np.asarray(values, dtype=np.float64), minlength=self.count)
+
+    def resample_counts(self, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+        """(resamples, campaigns) draw counts: each stratum's campaigns drawn with replacement, as many as it has."""
+        rng = np.random.default_rng(seed)
+        counts = np.zeros((resamples, self.count))
+        for stratum in np.unique(self.strata):
+            members = np.flatnonzero(self.strata == stratum)
+            counts[:, members] = rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=resamples)
+        return counts
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    top, bottom = np.asarray(top, dtype=np.float64), np.asarray(bottom, dtype=np.float64)
+    return np.divide(top, bottom, out=np.zeros(np.broadcast(top, bottom).shape), where=bottom > 0)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A rate, its percentile bootstrap interval over campaigns and its bootstrap standard error."""
+
+    value: float
+    low: float
+    high: float
+    se: float
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "low": self.low, "high": self.high, "se": self.se}
+
+
+def rate_estimate(numerators: Sequence[float], denominators: Sequence[float], campaigns: Campaigns,
+                  resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL) -> Estimate:
+    """sum(numerators) / sum(denominators) with a bootstrap over campaigns (within strata)."""
+    top, bottom = campaigns.sums(numerators), campaigns.sums(denominators)
+    value = float(_ratio(top.sum(), bottom.sum()))
+    if campaigns.count == 0:
+        return Estimate(value, value, value, 0.0)
+    counts = campaigns.resample_counts(resamples, seed)
+    draws = _ratio(counts @ top, counts @ bottom)
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return Estimate(round(value, 6), round(float(low), 6), round(float(high), 6), round(float(draws.std(ddof=1)), 6))
+
+
+def minimal_detectable_difference(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The smallest true difference a two-sided test at ``alpha`` finds with probability ``power``,
+    given the difference's standard error: (z_{1-alpha/2} + z_power) * se (2.80 se at 0.05 and 80%)."""
+    from scipy.stats import norm
+
+    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+
+
+def sign_flip_p_value(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
+                      resamples: int = RESAMPLES, seed: int = SEED) -> float:
+    """Two-sided p-value of ratio(a) - ratio(b) from campaign sums ``(numerators, denominators)`` of
+    each arm, swapping the arms within each campaign at random (every swap pattern when there are at
+    most :data:`EXACT_FLIPS_UP_TO` campaigns; else ``resamples`` draws, p = (1 + extreme) / (1 + draws))."""
+    (an, ad), (bn, bd) = (np.asarray(x, np.float64) for x in a), (np.asarray(x, np.float64) for x in b)
+    count = len(an)
+    observed = abs(float(_ratio(an.sum(), ad.sum()) - _ratio(bn.sum(), bd.sum())))
+    if count == 0:
+        return 1.0
+    exact = count <= EXACT_FLIPS_UP_TO
+    if exact:
+        flips = ((np.arange(2 ** count)[:, None] >> np.arange(count)) & 1).astype(np.float64)
+    else:
+        flips = np.random.default_rng(seed).integers(0, 2, size=(resamples, count)).astype(np.float64)
+    stat = np.abs(_ratio(flips @ bn + (1 - flips) @ an, flips @ bd + (1 - flips) @ ad)
+                  - _ratio(flips @ an + (1 - flips) @ bn, flips @ ad + (1 - flips) @ bd))
+    extreme = int((stat >= observed - 1e-12).sum())
+    return extreme / len(flips) if exact else (1 + extreme) / (1 + len(flips))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A paired comparison of two arms on the same reports: the difference A - B of a rate, its 95%
+    bootstrap interval over campaigns, the sign-flip p-value, and the minimal detectable difference."""
+
+    rate: str
+    a: Estimate
+    b: Estimate
+    difference: float
+    low: float
+    high: float
+    se: float
+    p_value: float
+    mdd: float
+    reports: int
+    campaigns: int
+    singletons: int
+    p_adjusted: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"rate": self.rate, "a": self.a.as_dict(), "b": self.b.as_dict(), "difference": self.difference,
+                "low": self.low, "high": self.high, "se": self.se, "p_value": self.p_value, "mdd": self.mdd,
+                "reports": self.reports, "campaigns": self.campaigns, "singletons": self.singletons,
+                "p_adjusted": self.p_adjusted}
+
+
+def paired_comparison(a: tuple[Sequence[float], Sequence[float]], b: tuple[Sequence[float], Sequence[float]],
+                      campaigns: Campaigns, rate: str = "query_hit_rate", resamples: int = RESAMPLES,
+                      seed: int = SEED, level: float = LEVEL) -> Comparison:
+    """Compare two arms' per-report ``(numerators, denominators)`` on the same reports: both arms drawn
+    with the same campaign resamples, so the interval is of the paired difference."""
+    sa = campaigns.sums(a[0]), campaigns.sums(a[1])
+    sb = campaigns.sums(b[0]), campaigns.sums(b[1])
+    est_a = rate_estimate(a[0], a[1], campaigns, resamples, seed, level)
+    est_b = rate_estimate(b[0], b[1], campaigns, resamples, seed, level)
+    difference = float(_ratio(sa[0].sum(), sa[1].sum()) - _ratio(sb[0].sum(), sb[1].sum()))
+    if campaigns.count:
+        counts = campaigns.resample_counts(resamples, seed)
+        draws = _ratio(counts @ sa[0], counts @ sa[1]) - _ratio(counts @ sb[0], counts @ sb[1])
+        low, high = (float(x) for x in np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
+        se = float(draws.std(ddof=1))
+    else:
+        low = high = difference
+        se = 0.0
+    p_value = sign_flip_p_value(sa, sb, resamples, seed)
+    return Comparison(rate, est_a, est_b, round(difference, 6), round(low, 6), round(high, 6), round(se, 6),
+                      round(p_value, 6), round(minimal_detectable_difference(se), 6), campaigns.reports,
+                      campaigns.count, campaigns.singletons)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment (family-wise error) of a table's p-values, in their order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    result = np.empty(len(p))
+    result[order] = np.minimum(adjusted, 1.0)
+    return [round(float(x), 6) for x in result]
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate), in their order (scipy's own)."""
+    from scipy.stats import false_discovery_control
+
+    if not len(p_values):
+        return []
+    return [round(float(x), 6) for x in false_discovery_control(np.asarray(p_values, dtype=np.float64))]
+
+
+#: Adjustments across a table's comparisons.
+ADJUSTMENTS = {"holm": holm, "bh": benjamini_hochberg}
+
+
+def adjust(comparisons: Sequence[Comparison], method: str = "holm") -> list[Comparison]:
+    """The comparisons with ``p_adjusted`` filled in by ``method`` (holm or bh) across all of them."""
+    import dataclasses
+
+    if method not in ADJUSTMENTS:
+        raise ValueError(f"unknown p-value adjustment {method!r}; choose from {', '.join(ADJUSTMENTS)}")
+    adjusted = ADJUSTMENTS[method]([c.p_value for c in comparisons])
+    return [dataclasses.replace(c, p_adjusted=p) for c, p in zip(comparisons, adjusted)]
+
+
+#: A claim's verdicts.
+HOLDS, DOES_NOT_HOLD, REVERSED, UNDECIDED = "holds", "does not hold", "reversed", "undecided"
+
+
+def verdict(comparison: Comparison, claimed: float, alpha: float = ALPHA) -> str:
+    """A claim that A - B is ``claimed`` (its sign the claimed direction, its size the paper's effect):
+    it holds when the difference is significant in that direction; it is reversed when significant the
+    other way; it does not hold when the test could have detected the paper's effect (minimal detectable
+    difference at most |claimed|) and found nothing; otherwise it is undecided by this test set."""
+    p = comparison.p_adjusted if comparison.p_adjusted is not None else comparison.p_value
+    if p < alpha:
+        return HOLDS if np.sign(comparison.difference) == np.sign(claimed) else REVERSED
+    return DOES_NOT_HOLD if comparison.mdd <= abs(claimed) else UNDECIDED
