@@ -120,10 +120,46 @@ def main(args: Args) -> dict:
     started = time.perf_counter()
     snapshot, baseline = prepare(args, root)
     runs = [run_seed(args, seed, root, snapshot, baseline) for seed in args.seeds]
-    summary = {"runs": runs, "minutes": round((time.perf_counter() - started) / 60, 1), **describe_run(args)}
+    made = comparisons(runs, args)
+    summary = {"runs": runs, "comparisons": made, "minutes": round((time.perf_counter() - started) / 60, 1),
+               **describe_run(args)}
     write_text_atomic(root / "results.json", json.dumps(summary, indent=2))
-    write_text_atomic(root / "summary.md", _report(runs, args, root) + "\n")
+    write_text_atomic(root / "summary.md", _report(runs, args, root) + "\n\n" + comparisons_table(made) + "\n")
     return summary
+
+
+def summed_over_seeds(per_reports: list[dict[str, list]]) -> dict[str, list]:
+    """Per-report columns of several training seeds' models on the same reports, each report's counts summed:
+    the seeds' average model, evaluated report by report (its campaign kept)."""
+    first = per_reports[0]
+    summed = {"report_id": list(first["report_id"]), "campaign": list(first["campaign"])}
+    for name in ("queries", "effective_queries", "exposed", "hits"):
+        summed[name] = [sum(values) for values in zip(*(p[name] for p in per_reports))]
+    return summed
+
+
+def comparisons(runs: list[dict], args: Args) -> list[dict]:
+    """SFT+DPO (both taus) against SFT and tau against tau, paired on the test reports over campaigns: per
+    training seed, and over the seeds together (each report's counts summed), Holm across them all."""
+    from qx_env.runs import compare_per_report
+    from qx_env.stats import adjust
+
+    arms = [(f"dpo_tau{args.tau}", "sft"), (f"dpo_tau{args.tau_low}", "sft"), (f"dpo_tau{args.tau}", f"dpo_tau{args.tau_low}")]
+    planned = [(str(run["seed"]), a, b, run[a]["per_report"], run[b]["per_report"]) for run in runs for a, b in arms]
+    planned += [("all", a, b, summed_over_seeds([r[a]["per_report"] for r in runs]),
+                 summed_over_seeds([r[b]["per_report"] for r in runs])) for a, b in arms]
+    made = adjust([compare_per_report(x, y, ("query_hit_rate",))[0] for *_, x, y in planned], "holm")
+    return [{"seeds": seeds, "compared": a, "against": b, **c.as_dict()}
+            for (seeds, a, b, *_), c in zip(planned, made)]
+
+
+def comparisons_table(made: list[dict]) -> str:
+    """The paired comparisons as a Markdown table."""
+    rows = [[c["seeds"], f"{c['compared']} minus {c['against']}",
+             f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]", f"{c['p_adjusted']:.4f}", f"{c['mdd']:.3f}",
+             f"{c['reports']} reports, {c['campaigns']} campaigns"] for c in made]
+    return markdown_table(["training seed", "comparison", "difference in query hit rate [95% CI]", "p (Holm)",
+                           "detectable", "test set"], rows)
 
 
 def _report(runs: list[dict], args: Args, root: Path) -> str:

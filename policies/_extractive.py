@@ -4,8 +4,10 @@ TF-IDF terms (jieba for Chinese), rare contiguous n-grams, and TextRank keywords
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import Counter
+from pathlib import Path
 
 from policies._base import Policy, register, require_snapshot
 from policies._text import _jieba, ngrams, tokens
@@ -31,6 +33,59 @@ class AnnotationPolicy(Policy):
         return [list(self._by_text.get(text, [])) for text in texts]
 
 
+#: The document frequencies counted last, by the snapshot's items fingerprint: a million listings take
+#: minutes to segment (jieba), and the oracle fits its own TF-IDF beside the tfidf policy.
+_frequencies: dict[str, Counter[str]] = {}
+#: Where a saved snapshot keeps its counted document frequencies (one file per language), so later runs
+#: (the suite, the fidelity bench, the oracle) read them instead of segmenting every listing again.
+FREQUENCIES_FILE = "policies/tfidf-document-frequencies-{language}.json"
+
+
+def _read_frequencies(path: Path, fingerprint: str) -> Counter[str] | None:
+    """The counts kept at ``path`` for these items, or None (missing, damaged or of other items: counted again)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("items_fingerprint") != fingerprint:
+        return None
+    counts = kept.get("frequencies")
+    return Counter(counts) if isinstance(counts, dict) else None
+
+
+def document_frequencies(snapshot: Snapshot) -> Counter[str]:
+    """How many items each content word occurs in (:func:`tokens`): counted once per saved snapshot, kept
+    beside it (:data:`FREQUENCIES_FILE`, tied to its items fingerprint) and in memory."""
+    from qx_env.files import write_text_atomic
+
+    if snapshot.path is None:
+        return _count_frequencies(snapshot)
+    key = f"{snapshot.items_fingerprint}/{snapshot.language}"
+    if key in _frequencies:
+        return _frequencies[key]
+    path = snapshot.path / FREQUENCIES_FILE.format(language=snapshot.language)
+    frequency = _read_frequencies(path, snapshot.items_fingerprint)
+    if frequency is None:
+        frequency = _count_frequencies(snapshot)
+        try:
+            write_text_atomic(path, json.dumps({"items_fingerprint": snapshot.items_fingerprint,
+                                                "frequencies": dict(sorted(frequency.items()))}, ensure_ascii=False))
+        except OSError:  # a read-only snapshot: counted again next time
+            pass
+    _frequencies.clear()  # one snapshot's counts held at a time
+    _frequencies[key] = frequency
+    return frequency
+
+
+def _count_frequencies(snapshot: Snapshot) -> Counter[str]:
+    from tqdm.auto import tqdm
+
+    frequency: Counter[str] = Counter()
+    for text in tqdm(snapshot.text_column, desc="tfidf: document frequencies", unit="text", disable=len(snapshot) < 100_000):
+        frequency.update(set(tokens(text, snapshot.language)))
+    return frequency
+
+
 @register
 class TfidfPolicy(Policy):
     """The top ``top`` terms of a text by TF-IDF, with document frequencies from the snapshot."""
@@ -40,11 +95,8 @@ class TfidfPolicy(Policy):
     def __init__(self, snapshot: Snapshot | None = None, top: int = 3) -> None:
         super().__init__(require_snapshot(snapshot, self.name))
         self.top, self.language = top, snapshot.language
-        frequency: Counter[str] = Counter()
-        for text in snapshot.texts:
-            frequency.update(set(tokens(text, self.language)))
         self._documents = len(snapshot)
-        self._frequency = frequency
+        self._frequency = document_frequencies(snapshot)
 
     def idf(self, term: str) -> float:
         return math.log((1 + self._documents) / (1 + self._frequency.get(term, 0))) + 1

@@ -75,7 +75,8 @@ def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "te
                    grounded: bool = False) -> dict:
     """Table 5 row of a model's answers on a split (split names, or one name: see
     :func:`qx_env.flags.name_list`), keyword exact, with the number of distinct queries over all
-    reports (a model that collapses onto one answer has few)."""
+    reports (a model that collapses onto one answer has few) and the per-report figures with each
+    report's campaign (what a paired comparison of two models needs)."""
     from policies import make_policy
     from qx_env.metrics import evaluate_queries
     from qx_env.search import SearchSystem
@@ -83,9 +84,11 @@ def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "te
     reports = snapshot.reports_in(split)
     policy = make_policy(model_policy_spec(model, adapter, grounded), snapshot)
     extracted = policy.extract(snapshot.report_texts(reports))
-    queries = dict(zip(reports.column("report_id").to_pylist(), extracted))
-    row = evaluate_queries(SearchSystem(snapshot), queries).metrics.as_dict()
-    return {**row, "distinct_queries": len({q for answer in extracted for q in answer})}
+    ids = reports.column("report_id").to_pylist()
+    evaluation = evaluate_queries(SearchSystem(snapshot), dict(zip(ids, extracted)))
+    campaigns = dict(zip(ids, snapshot.report_campaigns(reports)))
+    return {**evaluation.metrics.as_dict(), "distinct_queries": len({q for answer in extracted for q in answer}),
+            "per_report": evaluation.per_report(campaigns)}
 
 
 def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline: pa.Table | None = None,

@@ -26,7 +26,18 @@ def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
             assert row["distinct_hits"] <= row["hit@100"] <= row["exposed"] <= 100 * row["queries"]
             assert row["precision"] == round(row["hit@100"] / max(row["exposed"], 1), 4)
         assert run["dpo_tau0.05"]["pairs"] > 0
+    # paired comparisons on the test reports: per seed and over both seeds, three each, Holm across them
+    made = results["comparisons"]
+    assert [(c["seeds"], c["compared"], c["against"]) for c in made][-3:] == [
+        ("all", "dpo_tau0.05", "sft"), ("all", "dpo_tau0.01", "sft"), ("all", "dpo_tau0.05", "dpo_tau0.01")]
+    assert len(made) == 9 and all(c["p_adjusted"] >= c["p_value"] for c in made)
+    run = results["runs"][0]
+    first = made[0]
+    assert first["difference"] == pytest.approx(
+        run["dpo_tau0.05"]["query_hit_rate"] - run["sft"]["query_hit_rate"], abs=1e-3)
+    assert first["reports"] == len(run["sft"]["per_report"]["report_id"])
     summary = (out / "summary.md").read_text()
+    assert "| all | dpo_tau0.05 minus sft |" in summary
     assert summary.count("| SFT | ") == 3 and "| SFT+DPO tau 0.01 | mean |" in summary  # two seeds and a mean
     assert "relative" in capsys.readouterr().out
     assert (out / "sft_vs_dpo.png").stat().st_size > 1000

@@ -144,3 +144,20 @@ def test_random_span_returns_spans_of_the_text_as_long_as_the_annotations(synth_
     assert sum(n in annotated for n in lengths) >= 0.9 * len(lengths)
     assert policy.extract(texts[::-1]) == spans[::-1]  # a text's spans do not depend on the batch
     assert make_policy("random-span:seed=1", synth_snapshot).extract(texts) != spans
+
+
+def test_tfidf_counts_a_saved_snapshot_once_and_keeps_the_counts_beside_it(synth_snapshot, tmp_path):
+    from policies import _extractive
+    from policies._extractive import FREQUENCIES_FILE, TfidfPolicy
+    from qx_env.snapshot import Snapshot
+
+    snapshot = Snapshot.load(synth_snapshot.save(tmp_path / "s"))
+    kept = snapshot.path / FREQUENCIES_FILE.format(language="zh")
+    texts = snapshot.report_texts()[:20]
+    counted = TfidfPolicy(snapshot).extract(texts)
+    assert kept.is_file() and counted == TfidfPolicy(synth_snapshot).extract(texts)  # unsaved: counted in memory
+    _extractive._frequencies.clear()
+    assert TfidfPolicy(snapshot).extract(texts) == counted  # read back from the file
+    kept.write_text("{damaged")
+    _extractive._frequencies.clear()
+    assert TfidfPolicy(snapshot).extract(texts) == counted and kept.read_text().startswith("{\"items_fingerprint\"")
