@@ -19,6 +19,18 @@ ChineseHarm-Bench violations, FBS SMS; en: the UCI SMS collection):
 
 The cut-off columns show, per encoder, the cut-off in force (``min_score`` of the encoder kind),
 the share of paraphrase partners at or above it, and the smallest cut-off above every junk query.
+
+``--parts query`` (not in the default parts) calibrates the cut-off on what a policy does: a short
+query against listings. zh: ChineseHarm-Bench violations and FBS SMS IL/FR messages, all of them,
+and online_shopping_10_cats reviews up to ``--corpus`` texts; en: the UCI SMS collection. Queries
+are a 2-6 character run (zh) or 1-3 words (en) of a text, or its top TF-IDF term (jieba words /
+English words of 3+ letters, the corpus's own IDF, terms in 2+ texts). A query's positives are its
+source and the source's near-duplicates (character-bigram Jaccard >= ``--dup-jaccard``); every
+other text is a negative. Per cut-off of ``--cut-offs`` and for plain top-k (no cut-off): items
+retrieved in the top ``--top-k`` at or above the cut-off, recall of the positives (of at most
+top-k of them), precision of queries retrieving something, F1 (0 when nothing is retrieved), the
+share retrieving nothing, and the items contentful junk (:data:`CONTENT_JUNK`) retrieves. Tables
+and ``results.json`` go to ``--out`` (``reports/bench/encoders-query`` is where its record is kept).
 """
 
 from __future__ import annotations
@@ -38,6 +50,12 @@ import numpy as np
 from benchmarks._common import describe_run, markdown_table, parse_args, write_text_atomic
 
 JUNK = ("。", "，，", "!!!", "???", "...", "~", "#", "@@", "😀", "👍", "🔥🔥", "a", "x", "Q", "xyz", "abc", "qwe", "的")
+#: Junk the search system's content rule lets through (letters, or one ideograph): only a cut-off
+#: keeps these from retrieving.
+CONTENT_JUNK = ("的", "qqq", "xyz", "abc", "qwe", "嗯", "啊")
+#: The query -> listings part's zh corpus: these groups whole (toxic), shopping reviews to fill.
+QUERY_TOXIC = ("harm:", "fbs:IL__", "fbs:FR__")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _CLAUSE = re.compile(r"[，。！？；,.!?;~\s]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9']+")
 
@@ -64,6 +82,22 @@ class Args:
     """Batch sizes of the speed measurement, comma-separated."""
     seed: int = 0
     """Seed of the sampled texts and rewrites."""
+    parts: tuple[str, ...] = ("speed", "quality")
+    """Parts measured, comma-separated: speed, quality (paraphrase, span, junk), query (query -> listings)."""
+    queries: int = 300
+    """query -> listings: queries per kind (span, term) and language."""
+    top_k: int = 100
+    """query -> listings: hits a search returns."""
+    cut_offs: tuple[float, ...] = (*(round(0.05 * i, 2) for i in range(16)),
+                                   *(round(0.8 + 0.01 * i, 2) for i in range(16)))
+    """query -> listings: cut-offs measured, comma-separated (steps of 0.01 above 0.8, where e5's cosines crowd)."""
+    dup_jaccard: float = 0.5
+    """query -> listings: a text is a positive of a query when its character bigrams' Jaccard with
+    the query's source is at least this."""
+    recall_slack: float = 0.03
+    """query -> listings: the recall-kept cut-off is the largest whose mean recall is within this of top-k's."""
+    junk_items: int = 5
+    """query -> listings: at the junk-clean F1 cut-off no contentful junk query retrieves more than this many items."""
     out: str = "reports/bench/encoders"
     """Output directory: results.json, table, plot."""
 
@@ -363,8 +397,216 @@ def speed_texts(rows: list[tuple[str, str]], count: int, rng: np.random.Generato
     return [pool[i] for i in rng.choice(len(pool), count, replace=len(pool) < count)]
 
 
+# ---- query -> listings -----------------------------------------------------------------------
+def query_corpus(rows: list[tuple[str, str]], language: str, size: int,
+                 rng: np.random.Generator) -> list[tuple[str, str]]:
+    """The corpus of the query -> listings part: zh keeps every toxic text of :data:`QUERY_TOXIC`
+    and fills up to ``size`` with shopping reviews (FBS advertising is left out); en is sampled."""
+    if language != "zh":
+        return sample_corpus(rows, size, rng)
+    toxic = [r for r in rows if r[1].startswith(QUERY_TOXIC)]
+    shopping = [r for r in rows if r[1].startswith("shopping:")]
+    keep = sample_corpus(toxic, size, rng) + sample_corpus(shopping, max(size - len(toxic), 0), rng)
+    return [keep[i] for i in rng.permutation(len(keep))]
+
+
+def _en_words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9']+", text)
+
+
+def _en_informative(word: str) -> bool:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return len(word) >= 3 and word.isalpha() and word.lower() not in ENGLISH_STOP_WORDS
+
+
+def short_queries(texts: list[str], language: str, count: int, rng: np.random.Generator) -> list[tuple[str, int]]:
+    """(query, source position): a run of 2-6 Chinese characters of a text (zh), or 1-3 consecutive
+    words of it with at least one of 3+ letters that is no stop word (en); only queries the content
+    rule lets through."""
+    out = []
+    for position in rng.permutation(len(texts)):
+        text = texts[position]
+        if language == "zh":
+            runs = [m.group() for m in _CJK_RUN.finditer(text)]
+            if not runs:
+                continue
+            run = runs[int(rng.choice(len(runs), p=np.array([len(r) for r in runs]) / sum(map(len, runs))))]
+            length = int(rng.integers(2, min(6, len(run)) + 1))
+            start = int(rng.integers(0, len(run) - length + 1))
+            query = run[start:start + length]
+        else:
+            words = _en_words(text)
+            if not any(map(_en_informative, words)):
+                continue
+            while True:
+                length = int(rng.integers(1, min(3, len(words)) + 1))
+                start = int(rng.integers(0, len(words) - length + 1))
+                if any(map(_en_informative, words[start:start + length])):
+                    break
+            query = " ".join(words[start:start + length])
+        if passes_content_rule(query):
+            out.append((query, int(position)))
+        if len(out) == count:
+            break
+    return out
+
+
+def term_queries(texts: list[str], language: str, count: int, rng: np.random.Generator) -> list[tuple[str, int]]:
+    """(query, source position): a text's top TF-IDF term, the corpus's own IDF over terms found in
+    two texts or more (jieba words of 2+ Chinese characters for zh; words of 3+ letters, no stop
+    words, lower-cased for en)."""
+    from collections import Counter
+
+    if language == "zh":
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        tokens = [[w for w in jieba.lcut(t) if len(w) >= 2 and _CJK_RUN.fullmatch(w)] for t in texts]
+    else:
+        tokens = [[w.lower() for w in _en_words(t) if _en_informative(w)] for t in texts]
+    frequency = Counter(w for words in tokens for w in set(words))
+    out = []
+    for position in rng.permutation(len(texts)):
+        counts = Counter(w for w in tokens[position] if frequency[w] >= 2)
+        if counts:
+            term = max(counts, key=lambda w: (counts[w] * np.log(len(texts) / frequency[w]), -len(w)))
+            out.append((term, int(position)))
+        if len(out) == count:
+            break
+    return out
+
+
+def bigram_matrix(texts: list[str]):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer="char", ngram_range=(2, 2), binary=True, lowercase=True,
+                           dtype=np.float32).fit_transform(texts).tocsr()
+
+
+def positives_of(matrix, sources: np.ndarray, threshold: float) -> np.ndarray:
+    """(queries, texts) bool: each source's near-duplicates, itself included (bigram Jaccard >= threshold)."""
+    sizes = np.asarray(matrix.sum(axis=1)).ravel()
+    shared = (matrix[sources] @ matrix.T).toarray()
+    jaccard = shared / np.maximum(sizes[sources][:, None] + sizes[None, :] - shared, 1)
+    positive = jaccard >= threshold
+    positive[np.arange(len(sources)), sources] = True
+    return positive
+
+
+def listing_metrics(top_scores: np.ndarray, top_positive: np.ndarray, top_contains: np.ndarray,
+                    positives: np.ndarray, cut: float | None, k: int) -> dict:
+    """Means over queries at one cut-off (``None``: plain top-k)."""
+    kept = top_scores > -np.inf if cut is None else top_scores >= cut
+    retrieved = kept.sum(axis=1)
+    hits = (kept & top_positive).sum(axis=1)
+    recall_q = hits / np.maximum(np.minimum(positives, k), 1)
+    some = retrieved > 0
+    precision_q = np.where(some, hits / np.maximum(retrieved, 1), 0.0)
+    f1_q = np.where(hits > 0, 2 * precision_q * recall_q / np.maximum(precision_q + recall_q, 1e-12), 0.0)
+    lexical = (kept & top_contains).sum(axis=1)
+    return {"cut": "top-k" if cut is None else cut, "items": float(retrieved.mean()), "recall": float(recall_q.mean()),
+            "precision": float(precision_q[some].mean()) if some.any() else float("nan"),
+            "f1": float(f1_q.mean()), "empty": float((~some).mean()),
+            "lexical_precision": float(lexical[some].sum() / retrieved[some].sum()) if some.any() else float("nan")}
+
+
+def query_listings(encoder, name: str, language: str, corpus: list[str], queries: dict, cuts: list[float],
+                   k: int, cache: Path) -> dict:
+    """The query -> listings measurement of one encoder on one corpus (see the module docstring)."""
+    from indexes import encode_cached
+
+    started = time.perf_counter()
+    items = encode_cached(encoder, corpus, cache)[0]
+    encode_s = time.perf_counter() - started
+    k = min(k, len(corpus))
+    lowered = [t.lower() for t in corpus]
+    out: dict = {"encoder": name, "language": language, "items": len(corpus), "min_score": float(encoder.min_score),
+                 "corpus_encode_s": round(encode_s, 1), "kinds": {}}
+    for kind, pairs in queries["kinds"].items():
+        vectors = encode_queries(encoder, [q for q, _ in pairs])
+        scores = vectors @ items.T
+        scores[~vectors.any(axis=1)] = -np.inf  # the index retrieves nothing for a zero vector
+        ranked = top(scores, k)
+        top_scores = np.take_along_axis(scores, ranked, axis=1)
+        positive = queries["positives"][kind]
+        top_positive = np.take_along_axis(positive, ranked, axis=1)
+        top_contains = np.array([[q.lower() in lowered[j] for j in row] for (q, _), row in zip(pairs, ranked)])
+        positives = positive.sum(axis=1)
+        rows = [listing_metrics(top_scores, top_positive, top_contains, positives, cut, k) for cut in [None, *cuts]]
+        source = scores[np.arange(len(pairs)), [s for _, s in pairs]]
+        out["kinds"][kind] = {"queries": len(pairs), "positives_mean": float(positives.mean()),
+                              "source_cos_p50": float(np.median(source)), "rows": rows}
+    vectors = encode_queries(encoder, list(CONTENT_JUNK))
+    junk = vectors @ items.T
+    junk[~vectors.any(axis=1)] = -np.inf
+    junk_top = np.take_along_axis(junk, top(junk, k), axis=1)
+    out["junk_max_cos"] = {q: float(c) for q, c in zip(CONTENT_JUNK, junk.max(axis=1))}
+    out["junk_items"] = {"top-k": int((junk_top > -np.inf).sum(axis=1).max()),
+                         **{str(c): int((junk_top >= c).sum(axis=1).max()) for c in cuts}}
+    out["junk_items_mean"] = {"top-k": float((junk_top > -np.inf).sum(axis=1).mean()),
+                              **{str(c): float((junk_top >= c).sum(axis=1).mean()) for c in cuts}}
+    return out
+
+
+def combined_rows(record: dict) -> list[dict]:
+    """The rows of every query kind averaged (the kinds have as many queries each, or nearly)."""
+    kinds = list(record["kinds"].values())
+    weights = np.array([k["queries"] for k in kinds], float)
+    rows = []
+    for group in zip(*(k["rows"] for k in kinds)):
+        row = {"cut": group[0]["cut"]}
+        for key in ("items", "recall", "precision", "f1", "empty", "lexical_precision"):
+            values = np.array([r[key] for r in group], float)
+            ok = ~np.isnan(values)
+            row[key] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else float("nan")
+        rows.append(row)
+    return rows
+
+
+def recommend(records: list[dict], slack: float, junk_limit: int) -> list[dict]:
+    """Per encoder, over its languages (one cut-off serves them all): the largest cut-off whose mean
+    recall (query kinds combined) stays within ``slack`` of top-k's in every language; the cut-off
+    of the best mean F1 (averaged over the languages); and the same at which no contentful junk
+    query retrieves more than ``junk_limit`` items in any language."""
+    out = []
+    for name in dict.fromkeys(r["encoder"] for r in records):
+        mine = [r for r in records if r["encoder"] == name]
+        tables = [combined_rows(r) for r in mine]
+        cuts = [row["cut"] for row in tables[0][1:]]
+        kept = [c for i, c in enumerate(cuts)
+                if all(t[i + 1]["recall"] >= t[0]["recall"] - slack for t in tables)]
+        recall_cut = max(kept) if kept else None
+        f1 = {i: float(np.mean([t[i + 1]["f1"] for t in tables])) for i in range(len(cuts))}
+        clean = [i for i, c in enumerate(cuts) if all(r["junk_items"][str(c)] <= junk_limit for r in mine)]
+        best_cut = cuts[max(f1, key=lambda i: (f1[i], -i))]
+        f1_cut = cuts[max(clean, key=lambda i: (f1[i], -i))] if clean else None
+        row = {"encoder": name, "min_score": mine[0]["min_score"], "recall_cut": recall_cut, "best_f1_cut": best_cut,
+               "f1_cut": f1_cut, "mean_f1": {str(c): f1[i] for i, c in enumerate(cuts)}}
+        for record, table in zip(mine, tables):
+            at = {r["cut"]: r for r in table}
+            for label, cut in (("topk", "top-k"), ("current", mine[0]["min_score"]), ("recall_cut", recall_cut),
+                               ("best_f1_cut", best_cut), ("f1_cut", f1_cut)):
+                if cut in at:
+                    junk = record["junk_items"][str(cut)]
+                    row[f"{record['language']}_{label}"] = {**at[cut], "junk_max_items": junk}
+        out.append(row)
+    return out
+
+
 # ---- main ------------------------------------------------------------------------------------
 def tables(result: dict) -> str:
+    sections = []
+    if result["speed"] or result["quality"]:
+        sections.append(paraphrase_tables(result))
+    if "query" in result:
+        sections.append(query_tables(result))
+    return "\n\n".join(sections)
+
+
+def paraphrase_tables(result: dict) -> str:
     sizes = [str(b) for b in result["config"]["batch_sizes"]]  # the keys of texts_per_s
     speed_rows = [[r["language"], r["encoder"], r["threads"], r["dim"], r["load_s"],
                    *(r["texts_per_s"][b] for b in sizes), r["memory_mb"]] for r in result["speed"]]
@@ -384,33 +626,79 @@ def tables(result: dict) -> str:
             + markdown_table(["lang", "encoder", "items", *names], quality_rows))
 
 
+def _cut_label(cut) -> str:
+    return cut if isinstance(cut, str) else f"{cut:.2f}"
+
+
+def query_tables(result: dict) -> str:
+    """The query -> listings tables: the query sets, the recommendation, and per encoder and
+    language every cut-off (query kinds combined, and each kind's recall, items and emptiness)."""
+    k = result["config"]["top_k"]
+    sets = [[lang, s["items"], ", ".join(f"{g} {n}" for g, n in s["groups"].items()),
+             *(f"{s[kind]['queries']} / {s[kind]['positives_mean']:.1f} / {s[kind]['positives_p50']:.0f}"
+               for kind in ("span", "term"))] for lang, s in result["query_sets"].items()]
+    text = ("### Query -> listings: query sets\n\n"
+            + markdown_table(["lang", "items", "groups", "span queries / positives mean / p50",
+                              "term queries / positives mean / p50"], sets))
+    rec_rows = []
+    for rec in result["query_recommended"]:
+        for lang in result["query_sets"]:
+            for label, name in (("topk", f"top-{k}"), ("current", "in force"), ("recall_cut", "recall-kept"),
+                                ("best_f1_cut", "best F1"), ("f1_cut", "best F1, junk-clean")):
+                row = rec.get(f"{lang}_{label}")
+                if row:
+                    mean_f1 = rec["mean_f1"].get(str(row["cut"]), "-")
+                    rec_rows.append([rec["encoder"], lang, name, _cut_label(row["cut"]), row["items"], row["recall"],
+                                     row["precision"], row["f1"], mean_f1, row["empty"], row["junk_max_items"]])
+    text += (f"\n\n### Query -> listings: cut-offs (recall-kept: within {result['config']['recall_slack']} of "
+             f"top-{k} recall in every language; junk-clean: contentful junk retrieves <= "
+             f"{result['config']['junk_items']} items)\n\n"
+             + markdown_table(["encoder", "lang", "which", "cut", "items", "recall", "precision", "F1",
+                               "F1 mean of langs", "empty", "junk max items"], rec_rows))
+    for record in result["query"]:
+        combined = combined_rows(record)
+        kinds = record["kinds"]
+        rows = []
+        for i, row in enumerate(combined):
+            key = "top-k" if row["cut"] == "top-k" else str(row["cut"])
+            rows.append([_cut_label(row["cut"]), row["items"], row["recall"], row["precision"], row["f1"],
+                         row["empty"], row["lexical_precision"],
+                         *(f"{kinds[kind]['rows'][i]['recall']:.3f} / {kinds[kind]['rows'][i]['items']:.1f} / "
+                           f"{kinds[kind]['rows'][i]['empty']:.2f}" for kind in kinds),
+                         record["junk_items_mean"][key], record["junk_items"][key]])
+        junk = ", ".join(f"{q} {c:.2f}" for q, c in record["junk_max_cos"].items())
+        text += (f"\n\n#### {record['language']} {record['encoder']} ({record['items']} items; in force "
+                 f"{record['min_score']}; source cos p50 "
+                 + " / ".join(f"{kind} {v['source_cos_p50']:.2f}" for kind, v in kinds.items())
+                 + f"; junk max cos: {junk})\n\n"
+                 + markdown_table(["cut", "items", "recall", "precision", "F1", "empty", "contains query",
+                                   *(f"{kind}: recall / items / empty" for kind in kinds), "junk mean items",
+                                   "junk max items"], rows))
+    return text
+
+
 def main(args: Args) -> dict:
     from qx_env.errors import QxError
 
     data_dir, out = Path(args.data_dir), Path(args.out)
     names = list(args.encoders)
+    unknown = set(args.parts) - {"speed", "quality", "query"}
+    if unknown:
+        raise QxError(f"unknown parts {sorted(unknown)}: choose from speed, quality, query")
     result: dict = {"speed": [], "quality": [], "queries": {}}
+    if "query" in args.parts:
+        result.update({"query": [], "query_sets": {}})
     for language in args.languages:
         rng = np.random.default_rng(args.seed)
         rows = load_corpus(language, data_dir)
         if not rows:
             raise QxError(f"no {language} corpus under {data_dir}")
-        sample = sample_corpus(rows, args.corpus, rng)
-        corpus, groups = [t for t, _ in sample], [g for _, g in sample]
-        queries = {"rewrites": rewrite_pairs(corpus, language, args.pairs, rng),
-                   "duplicates": near_duplicate_pairs(corpus, groups, args.pairs, rng),
-                   "spans": span_queries(corpus, args.spans, rng)}
-        result["queries"][language] = {"rewrites": {k: len(v) for k, v in queries["rewrites"].items()},
-                                       "duplicates": len(queries["duplicates"]), "spans": len(queries["spans"]),
-                                       "examples": {k: [[q, corpus[t]] for q, t in v[:3]]
-                                                    for k, v in queries["rewrites"].items()}}
-        texts = speed_texts(sample, args.speed_texts, rng)
-        result["speed"] += [{"language": language, **r}
-                            for r in speed(names, list(args.threads), list(args.batch_sizes), texts, corpus)]
-        for name in names:
-            encoder = make(name, corpus)
-            result["quality"].append(quality(encoder, name, language, corpus, queries, out / "cache"))
-            print(f"{language} {name}: done", file=sys.stderr)
+        if "speed" in args.parts or "quality" in args.parts:
+            measure_paraphrases(args, language, rows, names, rng, result, out)
+        if "query" in args.parts:
+            measure_queries(args, language, rows, names, result, out)
+    if "query" in args.parts:
+        result["query_recommended"] = recommend(result["query"], args.recall_slack, args.junk_items)
     result.update(describe_run(args))
     text = tables(result)
     out.mkdir(parents=True, exist_ok=True)
@@ -418,6 +706,58 @@ def main(args: Args) -> dict:
     write_text_atomic(out / "table.md", text + "\n")
     print(text)
     return result
+
+
+def measure_paraphrases(args: Args, language: str, rows: list, names: list[str], rng: np.random.Generator,
+                        result: dict, out: Path) -> None:
+    """The speed and quality parts of one language (into ``result``)."""
+    sample = sample_corpus(rows, args.corpus, rng)
+    corpus, groups = [t for t, _ in sample], [g for _, g in sample]
+    queries = {"rewrites": rewrite_pairs(corpus, language, args.pairs, rng),
+               "duplicates": near_duplicate_pairs(corpus, groups, args.pairs, rng),
+               "spans": span_queries(corpus, args.spans, rng)}
+    result["queries"][language] = {"rewrites": {k: len(v) for k, v in queries["rewrites"].items()},
+                                   "duplicates": len(queries["duplicates"]), "spans": len(queries["spans"]),
+                                   "examples": {k: [[q, corpus[t]] for q, t in v[:3]]
+                                                for k, v in queries["rewrites"].items()}}
+    texts = speed_texts(sample, args.speed_texts, rng)
+    if "speed" in args.parts:
+        result["speed"] += [{"language": language, **r}
+                            for r in speed(names, list(args.threads), list(args.batch_sizes), texts, corpus)]
+    if "quality" in args.parts:
+        for name in names:
+            encoder = make(name, corpus)
+            result["quality"].append(quality(encoder, name, language, corpus, queries, out / "cache"))
+            print(f"{language} {name}: done", file=sys.stderr)
+
+
+def measure_queries(args: Args, language: str, rows: list, names: list[str], result: dict, out: Path) -> None:
+    """The query -> listings part of one language (into ``result``); its own seeded draws, so that
+    it does not depend on which other parts ran."""
+    rng = np.random.default_rng([args.seed, 1])
+    sample = query_corpus(rows, language, args.corpus, rng)
+    corpus = [t for t, _ in sample]
+    kinds = {"span": short_queries(corpus, language, args.queries, rng),
+             "term": term_queries(corpus, language, args.queries, rng)}
+    matrix = bigram_matrix(corpus)
+    positives = {k: positives_of(matrix, np.array([s for _, s in v], dtype=np.int64), args.dup_jaccard)
+                 for k, v in kinds.items()}
+    queries = {"kinds": kinds, "positives": positives}
+    groups = {}
+    for _, group in sample:
+        key = group.split(":")[0] if group.startswith(("shopping", "sms")) else group.split("__")[0]
+        groups[key] = groups.get(key, 0) + 1
+    result["query_sets"][language] = {
+        "items": len(corpus), "groups": groups,
+        **{k: {"queries": len(v), "positives_mean": float(positives[k].sum(axis=1).mean()),
+               "positives_p50": float(np.median(positives[k].sum(axis=1))),
+               "examples": [[q, corpus[t][:60]] for q, t in v[:5]]} for k, v in kinds.items()}}
+    for name in names:
+        encoder = make(name, corpus)
+        cuts = sorted({*map(float, args.cut_offs), float(encoder.min_score)})
+        result["query"].append(query_listings(encoder, name, language, corpus, queries, cuts, args.top_k,
+                                              out / "cache" / language))  # one cache a language: kept for a rerun
+        print(f"{language} {name}: query -> listings done", file=sys.stderr)
 
 
 if __name__ == "__main__":

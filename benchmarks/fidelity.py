@@ -194,6 +194,28 @@ def junk_exposure(snapshot, k: int) -> dict[str, int]:
     return result
 
 
+def human_by_kind(snapshot, k: int) -> dict[str, dict]:
+    """The Human row taken apart: the test reports' annotated phrases of each kind (good, loose, verbose,
+    broad, pattern: the synthetic auditors' mix, ``qx_env.corpus.synth._annotations.KIND_WEIGHTS``) searched
+    alone in keyword exact; each kind's queries, query hit rate and precision. Human's rate is their
+    query-weighted mean, so the mix, a modelling choice, sets it."""
+    from qx_env.metrics import evaluate_queries
+
+    reports = snapshot.reports_in("test")
+    if "annotation_kinds" not in reports.column_names:
+        return {}
+    ids = reports.column("report_id").to_pylist()
+    pairs = list(zip(reports.column("annotations").to_pylist(), reports.column("annotation_kinds").to_pylist()))
+    system = search_system(snapshot, "keyword", "retrieval", k)
+    result = {}
+    for kind in sorted({kind for _, kinds in pairs for kind in kinds}):
+        queries = {r: [p for p, kk in zip(phrases, kinds) if kk == kind] for r, (phrases, kinds) in zip(ids, pairs)}
+        metrics = evaluate_queries(system, queries).metrics
+        result[kind] = {"queries": metrics.queries, "query_hit_rate": round(metrics.hit_rate, 4),
+                        "precision": round(metrics.precision, 4)}
+    return result
+
+
 def online_increments(snapshot, human: dict, model: dict, seed: int, k: int) -> dict:
     """Claim (d): the model's queries after the human ones over a simulated day (keyword exact)."""
     from benchmarks.online import day_order
@@ -238,6 +260,8 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
         result["junk"] = junk_exposure(snapshot, args.k)
         result["auc"] = heldout_ngram_auc(snapshot, seed=cell.seed)
         human = extracted.get("annotation")
+        if cell.corpus == SYNTH:
+            result["human_by_kind"] = human_by_kind(snapshot, args.k)
         if human is not None and any(human.queries.values()):
             model = extract_queries(snapshot, args.online_model).queries
             result["online"] = online_increments(snapshot, human.queries, model, cell.seed, args.k)
@@ -531,6 +555,21 @@ def modes_table(by_corpus: dict[str, list[dict]]) -> str:
                            "exposed per query"], rows)
 
 
+def kinds_table(cells: list[dict]) -> str:
+    """The Human row by annotation kind, seeds pooled: what each kind of the auditors' mix scores."""
+    totals: dict[str, list[float]] = {}
+    for cell in cells:
+        for kind, row in cell.get("human_by_kind", {}).items():
+            total = totals.setdefault(kind, [0, 0.0])
+            total[0] += row["queries"]
+            total[1] += row["query_hit_rate"] * row["queries"]
+    queries = sum(t[0] for t in totals.values())
+    return markdown_table(["annotation kind (synthetic auditors)", "share of Human's queries", "queries",
+                           "query hit rate (keyword exact)"],
+                          [[kind, f"{t[0] / queries:.3f}", t[0], t[1] / t[0] if t[0] else 0.0]
+                           for kind, t in totals.items()])
+
+
 def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
     """Query hit rate (with its chance line) and precision per mode against prevalence and size."""
     plt = pyplot()
@@ -602,7 +641,10 @@ def main(args: Args) -> dict:
                             [[corpus, c["cell"]["seed"], c["counts"]["items"], c["counts"]["toxic"],
                               f"{c['counts']['toxic'] / c['counts']['items']:.4f}", c["counts"]["reports"],
                               c["counts"]["test_reports"]] for corpus, cells in by_corpus.items() for c in cells])
-    text = "\n\n".join([claims_table(claims), modes_table(by_corpus), counts])
+    parts = [claims_table(claims), modes_table(by_corpus), counts]
+    if SYNTH in by_corpus and by_corpus[SYNTH][0].get("human_by_kind"):
+        parts.append(kinds_table(by_corpus[SYNTH]))
+    text = "\n\n".join(parts)
     summary = {"claims": claims, "cells": by_corpus, "sweeps": sweeps,
                "minutes": round((time.perf_counter() - started) / 60, 1), **describe_run(args)}
     write_text_atomic(out / "results.json", json.dumps(summary, indent=2, ensure_ascii=False))

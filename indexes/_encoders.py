@@ -132,6 +132,10 @@ class NgramSvdEncoder:
     #: real texts): 96% of paraphrase partners lie above it, but so do up to 184 zh items for
     #: ``xyz``/``abc``/``的`` (0.89 at most; 0.98 for ``...``): n-gram cosines are lexical overlap
     #: with the snapshot's own n-grams, and no value separates junk from partners (none lie above 1.0).
+    #: Short query -> listings (``--parts query``, see UseEncoder's): mean F1 of the positives 0.073
+    #: at 0.5 (65.6 zh / 13.3 en items a query, recall 0.30 / 0.44, junk up to 100 / 15 items) and
+    #: best at 0.6, 0.098 (32.2 / 2.3 items, recall 0.21 / 0.23, 39% of en queries empty, junk 46 /
+    #: 2), an en gain (zh F1 0.051 at both); not changed here (tests pin 0.5).
     min_score = 0.5
 
     def __init__(self, columns: np.ndarray, idf: np.ndarray, components: np.ndarray, ngram_range=NGRAM_RANGE):
@@ -401,6 +405,13 @@ class UseEncoder(PretrainedEncoder):
     #: ``的``) reaches 0.41 (zh) / 0.45 (en), so at 0.4 it retrieves at most 1 zh / 3 en items, while
     #: 99.8% (zh) / 99.3% (en) of rewrite partners lie above and 96% / 91% of 2-6 character/word
     #: span queries still retrieve something (at 0.5: 65% / 56%; short queries score low here).
+    #: Short query -> listings (``python -m benchmarks.encoders --parts query --encoders use,e5,ngram
+    #: --out reports/bench/encoders-query``; 20k zh toxic + reviews / 5k en, 600 queries a language):
+    #: 0.4 has the best mean F1 of the positives (a query's source and its near-duplicates), 0.089
+    #: (0.079 at 0.35, 0.083 at 0.45), with 22.6 zh / 5.1 en items a query, recall 0.22 / 0.27
+    #: (top-100: 0.38 / 0.71) and 6% / 25% of queries retrieving nothing. Contentful junk (``qqq``,
+    #: ``啊``: 0.59 zh, 0.66 en) lies above a span query's median source (0.25 / 0.33): keeping it to
+    #: 5 items takes 0.55 (recall 0.07 / 0.11), keeping recall takes 0.15 (top-k).
     min_score = 0.4
 
     def __init__(self, threads: int = 1):
@@ -425,8 +436,13 @@ class E5Encoder(PretrainedEncoder):
     #: e5's cosines crowd into 0.8-0.95 (benchmarks.encoders): contentful junk reaches 0.90 (zh,
     #: ``的``, above 0.8 for every one of 20k items) / 0.87 (en). At 0.88 en junk retrieves nothing
     #: while 95% of en rewrite partners and 63% of span queries keep hits; zh ``的`` still passes.
-    #: No value separates junk from short queries as well as use's 0.4 does.
-    min_score = 0.88
+    #: No value separates junk from short queries as well as use's 0.4 does. Short query -> listings
+    #: (``--parts query``, see use's): 0.87 has the best mean F1 of the positives, 0.100 (0.092 at
+    #: 0.88, 0.097 at 0.86), with 65.7 zh / 2.8 en items a query, recall 0.47 / 0.21 (0.37 / 0.14 at
+    #: 0.88; top-100: 0.55 / 0.73) and 3% / 44% of queries retrieving nothing (13% / 67% at 0.88).
+    #: Contentful junk ``嗯``/``啊`` (0.91 / 0.90 zh) retrieves 100 zh items (42 at 0.88), none in en;
+    #: 0.89 keeps it to 2 (recall 0.21 / 0.08).
+    min_score = 0.87
 
     def __init__(self):
         if platform.machine().lower() not in ("x86_64", "amd64"):

@@ -60,5 +60,10 @@ def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
     assert exact_graph["reports"] == 3 * test_reports  # every policy's row of every report
     shares = [c["counts"]["toxic"] / c["counts"]["items"] for c in summary["sweeps"]["prevalence"]]
     assert shares == [0.02] and [c["counts"]["items"] for c in summary["sweeps"]["size"]] == [2000]
+    from qx_env.corpus.synth._annotations import KIND_WEIGHTS
+
+    for cell in cells:  # the Human row taken apart by the synthetic auditors' annotation kinds
+        assert cell["human_by_kind"] and set(cell["human_by_kind"]) <= set(KIND_WEIGHTS)
+    assert "annotation kind (synthetic auditors)" in (out / "table.md").read_text()
     again = fidelity.main(args)  # cached cells: a rerun gives the same claims
     assert json.dumps(again["claims"]) == json.dumps(summary["claims"])
