@@ -250,7 +250,7 @@ def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
         "cell": {"corpus": cell.corpus, "seed": cell.seed, "toxic_share": cell.toxic_share, "items": len(snapshot)},
         "counts": {"items": len(snapshot), "toxic": int(snapshot.labels.sum()),
                    "reports": snapshot.reports.num_rows,
-                   "test_reports": snapshot.reports_in(["test"]).num_rows},
+                   "test_reports": snapshot.reports_in(["test"]).num_rows, "split_rule": snapshot.split_rule},
         "rows": [{k: v for k, v in r.items() if k not in ("ms_per_query", "extract_ms_per_report")} for r in rows],
         "pooled": pooled(rows, args.k),
     }

@@ -146,7 +146,9 @@ def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str]
             metrics, per_report = evaluation.metrics, evaluation.per_report(campaigns)
             rates = rate_columns(per_report)
             rows.append({"policy": name, "mode": mode, "ranker": ranker, **metrics.as_dict(),
-                         **{k: rates[k] for k in ("campaigns", "singletons", "query_hit_rate_ci", "precision_ci")},
+                         "campaigns": rates["campaigns"], "singletons": rates["singletons"],
+                         # to the rates' own 4 decimals (rounding keeps low <= rate <= high)
+                         **{f"{r}_ci": tuple(round(x, 4) for x in rates[f"{r}_ci"]) for r in ("query_hit_rate", "precision")},
                          "ms_per_query": round(1000 * elapsed / max(1, metrics.queries), 2),
                          "extract_ms_per_report": round(1000 * policy.seconds_per_report, 2),
                          "per_report": per_report})
@@ -307,16 +309,16 @@ def plot_title(snapshot: str, split: str | Sequence[str], k: int, rows: list[dic
             f"error bars: 95% bootstrap over campaigns ({RESAMPLES} resamples, seed {SEED})")
 
 
-def write_results(rows: list[dict], out: Path, args, k: int) -> str:
+def write_results(rows: list[dict], out: Path, args, k: int, split_rule: str = "") -> str:
     """results.json, table.md and modes.png under ``out``; returns the table."""
     made = comparisons(rows)
-    reports = rows[0] if rows else {}
-    table = (markdown(rows, k) + f"\n\n{reports.get('per_report', {}).get('report_id', []).__len__()} reports in "
-             f"{reports.get('campaigns', 0)} campaigns ({reports.get('singletons', 0)} singletons); paired comparisons "
-             f"on them (bootstrap over campaigns, sign-flip p, Holm across the table; detectable: the minimal "
-             f"detectable difference at 80% power):\n\n" + comparisons_table(made))
-    write_text_atomic(out / "results.json", json.dumps({"rows": rows, "comparisons": made, **describe_run(args)},
-                                                       indent=2, ensure_ascii=False))
+    first = rows[0] if rows else {}
+    table = (markdown(rows, k) + f"\n\n{report_count(rows)} reports in {first.get('campaigns', 0)} campaigns "
+             f"({first.get('singletons', 0)} singletons), split by {split_rule or 'an unrecorded rule'}; paired "
+             f"comparisons on them (bootstrap over campaigns, sign-flip p, Holm across the table; detectable: the "
+             f"minimal detectable difference at 80% power):\n\n" + comparisons_table(made))
+    write_text_atomic(out / "results.json", json.dumps({"rows": rows, "comparisons": made, "split_rule": split_rule,
+                                                        **describe_run(args)}, indent=2, ensure_ascii=False))
     write_text_atomic(out / "table.md", table + "\n")
     plot(figure_data(rows, plot_title(args.snapshot, args.split, k, rows)), out / "modes.png")
     return table
@@ -341,7 +343,7 @@ def main(args: Args) -> dict:
               file=sys.stderr)
     rows = evaluate_grid(snapshot, extracted, modes, list(args.rankers), args.k, args.ray, args.ray_address)
     out = Path(args.out)
-    print(write_results(rows, out, args, args.k))
+    print(write_results(rows, out, args, args.k, snapshot.split_rule))
     print(f"\nwrote {out / 'results.json'}, {out / 'table.md'} and {out / 'modes.png'}")
     return {"rows": rows}
 
