@@ -160,6 +160,26 @@ def summarize(cells: list[dict], spec: WorldSpec, policies: list[str], modes: li
     return {"rows": rows, "comparisons": table_comparisons(pooled, policies, modes, reference, reference_mode)}
 
 
+def paper_claims(cells: list[dict]) -> list[dict]:
+    """The paper's claims (a) and (b) on the suite's worlds, as the fidelity bench states and decides them
+    (:func:`benchmarks.fidelity.mode_claims`, :func:`~benchmarks.fidelity.policy_claims`): its synthetic
+    policies' rows, paired on the pooled test reports, worlds as strata, Holm across the claims."""
+    from benchmarks.fidelity import SYNTH, SYNTH_POLICIES, decide, mode_claims, policy_claims
+
+    by_seed: dict[int, dict] = {}
+    for cell in cells:
+        if cell["key"]["policy"] in SYNTH_POLICIES:
+            seed = cell["key"]["seed"]
+            by_seed.setdefault(seed, {"cell": {"seed": seed}, "rows": []})["rows"].append(
+                {"policy": cell["key"]["policy"], "mode": cell["key"]["mode"], "per_report": cell["per_report"]})
+    worlds = [by_seed[seed] for seed in sorted(by_seed)]
+    if not worlds:
+        return []
+    modes = {row["mode"] for world in worlds for row in world["rows"]}
+    claims = mode_claims(SYNTH, worlds) if "keyword" in modes else []
+    return decide(claims + policy_claims(worlds))
+
+
 def rows_table(rows: list[dict], comparisons: list[dict], reference: str) -> str:
     """Policies x modes: rates with intervals, chance, precision, and the difference from the reference."""
     against = {(c["within"], c["compared"]): c for c in comparisons if c["kind"] == "policy"}
@@ -210,10 +230,15 @@ def main(args: Args) -> dict:
         print(f"ran worlds {seeds} of {spec.label}; run without --worlds to pool all {len(spec.seeds)}")
         return {"cells": len(cells)}
     summary = summarize(cells, spec, policies, modes, args.reference, args.reference_mode)
+    from benchmarks.fidelity import claims_table
+
+    summary["claims"] = paper_claims(cells)
     run = describe_run(args)
     text = (header(spec, summary["rows"], run) + "\n\n" + rows_table(summary["rows"], summary["comparisons"],
                                                                       args.reference)
-            + "\n\n" + modes_table(summary["comparisons"], args.reference_mode))
+            + "\n\n" + modes_table(summary["comparisons"], args.reference_mode)
+            + ("\n\nThe paper's claims on these worlds (benchmarks.fidelity's rules):\n\n" + claims_table(summary["claims"])
+               if summary["claims"] else ""))
     results = {"suite": spec.as_dict(), **summary, "seconds": round(time.perf_counter() - started, 1), **run}
     write_text_atomic(out / "results.json", json.dumps(results, indent=1, ensure_ascii=False))
     write_text_atomic(out / "table.md", text + "\n")

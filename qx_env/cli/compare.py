@@ -36,7 +36,7 @@ def comparison_table(comparisons, a: str, b: str) -> str:
 def run_compare(args: argparse.Namespace) -> int:
     from qx_env.flags import comma_list
     from qx_env.runs import compare_runs, load_run
-    from qx_env.stats import RESAMPLES, adjust
+    from qx_env.stats import FLIPS, RESAMPLES, adjust
 
     a, b = load_run(args.a), load_run(args.b)
     comparisons = compare_runs(a, b, comma_list(args.rates))
@@ -55,5 +55,5 @@ def run_compare(args: argparse.Namespace) -> int:
           f"{first.campaigns} campaigns ({first.singletons} singletons)")
     print(comparison_table(comparisons, a.source, b.source))
     print(f"intervals: percentile bootstrap over campaigns ({RESAMPLES} resamples, seed 0); p: paired sign-flip test "
-          f"at the campaign level; minimal detectable difference at 80% power, alpha 0.05")
+          f"at the campaign level ({FLIPS} draws); minimal detectable difference at 80% power, alpha 0.05")
     return 0

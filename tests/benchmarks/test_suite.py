@@ -71,6 +71,12 @@ def test_the_suite_frames_policies_and_resumes_after_a_kill(toy):
     assert ("policy", "keyword", "tfidf") in kinds and ("mode", "tfidf", "embedding") in kinds
     assert all(c["p_adjusted"] >= c["p_value"] for c in clean["comparisons"])
     assert clean["suite"]["hash"] == load_spec(str(spec)).hash
+    claims = {c["statement"]: c for c in clean["claims"]}  # the paper's claims by the fidelity bench's rules
+    human = claims["Human > TF-IDF in query hit rate (keyword exact)"]
+    assert human["reports"] == first["reports"] and human["verdict"] in {"holds", "reversed", "does not hold",
+                                                                          "undecided"}
+    assert claims["keyword exact > graph in query hit rate"]["verdict"] == "not measured"  # graph not run
+    assert claims["keyword exact > embedding in precision"]["seeds"] == 2
     table = (folder / "clean" / "table.md").read_text()
     assert "suite toy v1" in table and "campaigns" in table and "minus annotation" in table
     assert (folder / "clean" / "suite.png").stat().st_size > 0
