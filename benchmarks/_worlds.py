@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qx_env.errors import QxError
+from qx_env.jsonl import read_json_object
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 #: Keys a spec file must hold, and what each is.
@@ -85,12 +86,7 @@ def load_spec(name_or_path: str) -> WorldSpec:
             names = ", ".join(sorted(p.stem for p in SUITES_DIR.glob("*.json")))
             raise QxError(f"no suite spec {name_or_path!r}: give a spec file or one of {names}")
         path = shipped
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QxError(f"suite spec {path}: not JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise QxError(f"suite spec {path}: must hold a JSON object")
+    raw = read_json_object(path, "suite spec")
     missing = [k for k in SPEC_KEYS if k not in raw]
     if missing:
         raise QxError(f"suite spec {path}: missing {', '.join(missing)} ({'; '.join(SPEC_KEYS[k] for k in missing)})")

@@ -54,3 +54,18 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (), what: str = "da
     if not rows:
         raise QxError(f"{what} {path} holds no rows")
     return rows
+
+
+def read_json_object(path: str | Path, what: str = "file") -> dict:
+    """The JSON object in a file; a missing file, bad JSON or another JSON value is refused in one line
+    naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise QxError(f"{what} {path}: no such file")
+    try:
+        raw = json.loads(read_utf8(path, what))
+    except json.JSONDecodeError as exc:
+        raise QxError(f"{what} {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(raw, dict):
+        raise QxError(f"{what} {path}: must hold a JSON object")
+    return raw

@@ -3,12 +3,12 @@ its per-report figures), checked to be comparable, and compared paired over camp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qx_env.errors import QxError
+from qx_env.jsonl import read_json_object
 from qx_env.stats import RATES, Campaigns, Comparison, paired_comparison
 
 #: Context entries two runs must share to be compared report by report.
@@ -41,11 +41,8 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     if not path.is_file():
         raise QxError(f"{path}: no such results file (write one with qx eval SNAPSHOT ... --json > FILE)")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QxError(f"{path}: not a JSON results file ({exc})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("context"), dict):
+    raw = read_json_object(path, "results file")
+    if not isinstance(raw.get("context"), dict):
         raise QxError(f"{path}: not a qx eval --json result (no 'context' object)")
     per_report = raw.get("per_report")
     if not isinstance(per_report, dict):

@@ -57,7 +57,7 @@ def test_mismatched_or_missing_runs_are_refused_in_one_line(runs, tmp_path, caps
     assert "no such results file" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{not json")
     assert main(["compare", str(runs["tfidf"]), str(tmp_path / "bad.json")]) == 2
-    assert "not a JSON results file" in capsys.readouterr().err
+    assert "bad.json: not JSON" in capsys.readouterr().err
     row = json.loads(runs["tfidf"].read_text())
     del row["per_report"]
     (tmp_path / "old.json").write_text(json.dumps(row))
