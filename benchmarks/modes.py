@@ -41,8 +41,9 @@ MODES = ("keyword", "keyword:match=bm25", "embedding", "graph", "hybrid")
 class Args:
     snapshot: str = "snapshots/demo-zh"
     """Snapshot directory."""
-    policies: SpecList = ("annotation", "tfidf", "ngram", "textrank")
-    """Policy specs, comma-separated; a spec's own options stay with it."""
+    policies: SpecList = ("annotation", "random-span", "tfidf", "ngram", "textrank", "oracle")
+    """Policy specs, comma-separated; a spec's own options stay with it. The first is the reference of the
+    paired comparisons; random-span (the floor) and oracle (the ceiling, reading labels) frame the rest."""
     modes: SpecList = MODES
     """Retrieval modes (keyword, embedding, graph, hybrid), comma-separated; keyword:match=bm25 for bm25."""
     rankers: SpecList = ("retrieval",)
