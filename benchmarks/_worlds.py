@@ -62,7 +62,12 @@ class WorldSpec:
 
     @property
     def directory_name(self) -> str:
-        return f"{self.name}-v{self.version}"
+        """The worlds' folder, named by what makes a world (language, size, share, encoder, split), not by
+        the suite: two suites that differ only in seeds, policies' split evaluated or k share their worlds."""
+        split = self.raw["split"]
+        fractions = "-".join(f"{f:g}" for f in split["fractions"])
+        return (f"{self.raw['language']}-{self.raw['items']}-p{self.raw['toxic_share']:g}-{self.raw['encoder']}-"
+                f"{split['rule']}-{fractions}")
 
     def synth_config(self, seed: int):
         """The generator's configuration of the world of ``seed``."""

@@ -108,3 +108,5 @@ def test_the_shipped_spec_is_frozen():
     assert (spec.name, spec.version, spec.seeds, spec.raw["items"], spec.raw["toxic_share"]) == \
         ("zh-1M", 1, [0, 1, 2], 1_000_000, 0.003)
     assert spec.hash == load_spec(str(spec.path)).hash and len(spec.hash) == 12
+    six = load_spec("zh-1M-v2")  # three more worlds: its first three are v1's, made once
+    assert six.seeds == [0, 1, 2, 3, 4, 5] and six.hash != spec.hash and six.directory_name == spec.directory_name
