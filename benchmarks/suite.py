@@ -49,7 +49,7 @@ class Args:
     worlds: tuple[int, ...] = ()
     """Run only these seeds of the spec (a shard); empty: all, and pool them."""
     root: str = "snapshots/suites"
-    """Where the worlds are made (one directory per spec and seed)."""
+    """Where the worlds are made: a folder per kind of world (language, size, share, encoder, split), one per seed."""
     out: str = "reports/bench/suite"
     """Output directory: cells/, results.json, table.md, suite.png."""
     ray: bool = False
