@@ -4,7 +4,7 @@ together (:mod:`qx_env.stats`). The suite and the modes benchmark share them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from benchmarks._common import markdown_table
 
@@ -58,3 +58,20 @@ def rate_columns(columns: Mapping[str, list], worlds: Sequence[str] | None = Non
         estimate = rate_estimate(columns[rate.numerator], columns[rate.denominator], campaigns)
         row[name], row[f"{name}_ci"], row[f"{name}_se"] = estimate.value, (estimate.low, estimate.high), estimate.se
     return row
+
+
+def stack_worlds(parts: Iterable[tuple[str, Mapping[str, list], str]]) -> tuple[dict[str, list], list[str]]:
+    """Per-report columns of several worlds one after another, and each report's world, from
+    ``(world, per_report, id_prefix)`` parts: report ids take ``id_prefix`` (unique across the parts),
+    campaigns take ``world/`` (a campaign is one world's, whichever part its rows come from)."""
+    columns: dict[str, list] = {}
+    worlds: list[str] = []
+    for world, per_report, prefix in parts:
+        for name, values in per_report.items():
+            if name == "report_id":
+                values = [f"{prefix}{v}" for v in values]
+            elif name == "campaign":
+                values = [f"{world}/{v}" for v in values]
+            columns.setdefault(name, []).extend(values)
+        worlds += [world] * len(per_report["report_id"])
+    return columns, worlds

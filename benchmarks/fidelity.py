@@ -46,6 +46,7 @@ from benchmarks._common import (
     pyplot,
     save_figure_atomic,
 )
+from benchmarks._comparisons import stack_worlds
 from benchmarks.modes import MODES, evaluate_grid, extract_queries, search_system
 from qx_env.errors import QxError
 from qx_env.files import write_text_atomic
@@ -373,22 +374,10 @@ def pooled_reports(cells: list[dict], mode: str, policies: tuple[str, ...] = (),
     after another, and each report's world. With ``by_policy`` a report's row of each policy is its own
     (id ``seed/policy/report``; its campaign is still the report's, so a campaign's rows of every policy are
     resampled together); without, ids are ``seed/report``, to pair one policy's rows with another's."""
-    columns: dict[str, list] = {}
-    worlds: list[str] = []
-    for cell in cells:
-        seed = cell["cell"]["seed"]
-        for row in cell["rows"]:
-            if row["mode"] != mode or (policies and row["policy"].split(":")[0] not in policies):
-                continue
-            per = row["per_report"]
-            for name, values in per.items():
-                if name == "report_id":
-                    values = [f"s{seed}/{row['policy']}/{v}" if by_policy else f"s{seed}/{v}" for v in values]
-                elif name == "campaign":
-                    values = [f"s{seed}/{v}" for v in values]
-                columns.setdefault(name, []).extend(values)
-            worlds += [f"s{seed}"] * len(per["report_id"])
-    return columns, worlds
+    return stack_worlds((f"s{cell['cell']['seed']}", row["per_report"],
+                         f"s{cell['cell']['seed']}/{row['policy']}/" if by_policy else f"s{cell['cell']['seed']}/")
+                        for cell in cells for row in cell["rows"]
+                        if row["mode"] == mode and (not policies or row["policy"].split(":")[0] in policies))
 
 
 def paired_claim(name: str, corpus: str, statement: str, a: tuple[dict, list[str]], b: tuple[dict, list[str]],
@@ -405,20 +394,13 @@ def paired_claim(name: str, corpus: str, statement: str, a: tuple[dict, list[str
 
 
 def decide(claims: list[dict]) -> list[dict]:
-    """Holm's adjustment across the paired claims, then each one's verdict (:func:`qx_env.stats.verdict`)."""
-    import dataclasses
-
-    from qx_env.stats import Comparison, Estimate, holm
+    """Holm's adjustment across the paired claims, then each one's verdict (:func:`qx_env.stats.verdict_of`)."""
+    from qx_env.stats import holm, verdict_of
 
     measured = [c for c in claims if c.get("kind") == "paired" and "p_value" in c]
     for claim_row, adjusted in zip(measured, holm([c["p_value"] for c in measured])):
         claim_row["p_adjusted"] = adjusted
-        fields = {f.name for f in dataclasses.fields(Comparison)} - {"a", "b"}
-        comparison = Comparison(a=Estimate(**claim_row["a"]), b=Estimate(**claim_row["b"]),
-                                **{k: claim_row[k] for k in fields})
-        from qx_env.stats import verdict as stats_verdict
-
-        claim_row["verdict"] = stats_verdict(comparison, claim_row["claimed"])
+        claim_row["verdict"] = verdict_of(claim_row["difference"], adjusted, claim_row["mdd"], claim_row["claimed"])
     return claims
 
 

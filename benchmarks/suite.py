@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import describe_run, markdown_table, parse_args
-from benchmarks._comparisons import difference_cells, modes_table, rate_columns, table_comparisons
+from benchmarks._comparisons import (
+    difference_cells,
+    modes_table,
+    rate_columns,
+    stack_worlds,
+    table_comparisons,
+)
 from benchmarks._worlds import WorldSpec, ensure_world, load_spec
 from benchmarks.modes import MODES, BarFigure, figure_data, parse_mode, parse_modes, plot, search_system
 from qx_env.errors import QxError
@@ -79,14 +85,16 @@ def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Pat
     from benchmarks.modes import extract_queries
     from qx_env.metrics import evaluate_queries
 
-    snapshot = None
     cells, todo = [], []
     for mode in modes:
         for policy in args.policies:
             path = cell_path(out, spec, seed, policy, mode)
             key = {"spec": spec.hash, "seed": seed, "policy": policy, "mode": mode}
             cell = read_cell(path, key)
-            (cells.append(cell) if cell else todo.append((mode, policy, path, key)))
+            if cell:
+                cells.append(cell)
+            else:
+                todo.append((mode, policy, path, key))
     if not todo:
         return cells
     snapshot = ensure_world(spec, seed, Path(args.root), [parse_mode(m)[0] for m in modes])
@@ -119,15 +127,8 @@ def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Pat
 # ---- pooling and comparing ----------------------------------------------------------------------------
 def pooled_columns(cells: list[dict]) -> tuple[dict[str, list], list[str]]:
     """The per-report columns of cells of several worlds, one after another, and each report's world."""
-    columns: dict[str, list] = {}
-    worlds: list[str] = []
-    for cell in sorted(cells, key=lambda c: c["key"]["seed"]):
-        per_report = cell["per_report"]
-        for name, values in per_report.items():
-            columns.setdefault(name, []).extend(
-                [f"seed-{cell['key']['seed']}/{v}" for v in values] if name in ("report_id", "campaign") else values)
-        worlds += [f"seed-{cell['key']['seed']}"] * len(per_report["report_id"])
-    return columns, worlds
+    ordered = sorted(cells, key=lambda c: c["key"]["seed"])
+    return stack_worlds((f"seed-{c['key']['seed']}", c["per_report"], f"seed-{c['key']['seed']}/") for c in ordered)
 
 
 def summarize(cells: list[dict], spec: WorldSpec, policies: list[str], modes: list[str], reference: str,

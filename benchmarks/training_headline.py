@@ -155,8 +155,9 @@ def comparisons(runs: list[dict], args: Args) -> list[dict]:
 
 def comparisons_table(made: list[dict]) -> str:
     """The paired comparisons as a Markdown table."""
-    rows = [[c["seeds"], f"{c['compared']} minus {c['against']}",
-             f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]", f"{c['p_adjusted']:.4f}", f"{c['mdd']:.3f}",
+    from benchmarks._comparisons import difference_cells
+
+    rows = [[c["seeds"], f"{c['compared']} minus {c['against']}", *difference_cells(c),
              f"{c['reports']} reports, {c['campaigns']} campaigns"] for c in made]
     return markdown_table(["training seed", "comparison", "difference in query hit rate [95% CI]", "p (Holm)",
                            "detectable", "test set"], rows)

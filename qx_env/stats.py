@@ -109,17 +109,27 @@ class Estimate:
         return {"value": self.value, "low": self.low, "high": self.high, "se": self.se}
 
 
+def _estimate(top: np.ndarray, bottom: np.ndarray, counts: np.ndarray | None, level: float) -> tuple[Estimate, np.ndarray]:
+    """The rate of campaign sums ``top / bottom`` with its interval from the resample ``counts`` (None: no
+    campaign to resample), and the resampled rates."""
+    value = float(_ratio(top.sum(), bottom.sum()))
+    if counts is None:
+        return Estimate(value, value, value, 0.0), np.full(1, value)
+    draws = _ratio(counts @ top, counts @ bottom)
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return Estimate(round(value, 6), round(float(low), 6), round(float(high), 6),
+                    round(float(draws.std(ddof=1)), 6)), draws
+
+
+def _counts(campaigns: Campaigns, resamples: int, seed: int) -> np.ndarray | None:
+    return campaigns.resample_counts(resamples, seed) if campaigns.count else None
+
+
 def rate_estimate(numerators: Sequence[float], denominators: Sequence[float], campaigns: Campaigns,
                   resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL) -> Estimate:
     """sum(numerators) / sum(denominators) with a bootstrap over campaigns (within strata)."""
-    top, bottom = campaigns.sums(numerators), campaigns.sums(denominators)
-    value = float(_ratio(top.sum(), bottom.sum()))
-    if campaigns.count == 0:
-        return Estimate(value, value, value, 0.0)
-    counts = campaigns.resample_counts(resamples, seed)
-    draws = _ratio(counts @ top, counts @ bottom)
-    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-    return Estimate(round(value, 6), round(float(low), 6), round(float(high), 6), round(float(draws.std(ddof=1)), 6))
+    counts = _counts(campaigns, resamples, seed)
+    return _estimate(campaigns.sums(numerators), campaigns.sums(denominators), counts, level)[0]
 
 
 def minimal_detectable_difference(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
@@ -184,12 +194,12 @@ def paired_comparison(a: tuple[Sequence[float], Sequence[float]], b: tuple[Seque
     with the same campaign resamples, so the interval is of the paired difference."""
     sa = campaigns.sums(a[0]), campaigns.sums(a[1])
     sb = campaigns.sums(b[0]), campaigns.sums(b[1])
-    est_a = rate_estimate(a[0], a[1], campaigns, resamples, seed, level)
-    est_b = rate_estimate(b[0], b[1], campaigns, resamples, seed, level)
+    counts = _counts(campaigns, resamples, seed)  # one set of resamples serves both arms and their difference
+    est_a, draws_a = _estimate(*sa, counts, level)
+    est_b, draws_b = _estimate(*sb, counts, level)
     difference = float(_ratio(sa[0].sum(), sa[1].sum()) - _ratio(sb[0].sum(), sb[1].sum()))
-    if campaigns.count:
-        counts = campaigns.resample_counts(resamples, seed)
-        draws = _ratio(counts @ sa[0], counts @ sa[1]) - _ratio(counts @ sb[0], counts @ sb[1])
+    if counts is not None:
+        draws = draws_a - draws_b
         low, high = (float(x) for x in np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
         se = float(draws.std(ddof=1))
     else:
@@ -244,6 +254,12 @@ def verdict(comparison: Comparison, claimed: float, alpha: float = ALPHA) -> str
     other way; it does not hold when the test could have detected the paper's effect (minimal detectable
     difference at most |claimed|) and found nothing; otherwise it is undecided by this test set."""
     p = comparison.p_adjusted if comparison.p_adjusted is not None else comparison.p_value
+    return verdict_of(comparison.difference, p, comparison.mdd, claimed, alpha)
+
+
+def verdict_of(difference: float, p: float, mdd: float, claimed: float, alpha: float = ALPHA) -> str:
+    """:func:`verdict` from the figures it reads: the difference, its (adjusted) p-value and its minimal
+    detectable difference."""
     if p < alpha:
-        return HOLDS if np.sign(comparison.difference) == np.sign(claimed) else REVERSED
-    return DOES_NOT_HOLD if comparison.mdd <= abs(claimed) else UNDECIDED
+        return HOLDS if np.sign(difference) == np.sign(claimed) else REVERSED
+    return DOES_NOT_HOLD if mdd <= abs(claimed) else UNDECIDED
