@@ -59,8 +59,9 @@ JUNK_QUERIES = ("((((", "!!!", '"', "，,，", "😀" * 50, "a", "7", " ", "★�
 #: the Bi-LSTM-CRF (which learns from annotations) can run there.
 SYNTH_POLICIES = ("annotation", "tfidf", "seqlabel", "textrank")
 REAL_POLICIES = ("tfidf", "textrank")
-#: Claim (d): "in the tens of percent" read as an increment between +10% and +99%.
-TENS_OF_PERCENT = (0.10, 0.99)
+#: Claim (d): Table 7's increments of the deployed model over the auditors alone, 20 weeks online:
+#: +59.9% toxic item detections, +39.9% hit queries.
+PAPER_INCREMENTS = {"detections": 0.599, "hit_queries": 0.399}
 #: The paper's effects in query hit rate, the differences a test set must be able to detect: Table 5,
 #: Human 0.489, TF-IDF 0.423, Bi-LSTM-CRF 0.400.
 PAPER_EFFECTS = {"human-tfidf": 0.489 - 0.423, "tfidf-bilstm": 0.423 - 0.400,
@@ -72,8 +73,9 @@ PAPER_EFFECTS = {"human-tfidf": 0.489 - 0.423, "tfidf-bilstm": 0.423 - 0.400,
 SMALLEST_INTERESTING = 0.05
 #: The paper's retrieval modes besides keyword exact (claim (a)); the others are extensions.
 PAPER_MODES = ("embedding", "graph")
-#: Cached cells of another version are measured again (2: per-report figures carry each report's campaign).
-CELL_VERSION = 2
+#: Cached cells of another version are measured again (2: per-report figures carry each report's campaign;
+#: 3: the online day's per-report detections and hit queries, for claim (d)'s campaign bootstrap).
+CELL_VERSION = 3
 
 
 @dataclass
@@ -218,13 +220,15 @@ def human_by_kind(snapshot, k: int) -> dict[str, dict]:
 
 
 def online_increments(snapshot, human: dict, model: dict, seed: int, k: int) -> dict:
-    """Claim (d): the model's queries after the human ones over a simulated day (keyword exact)."""
-    from benchmarks.online import day_order
+    """Claim (d): the model's queries after the human ones over a simulated day (keyword exact), with each
+    report's detections and hit queries in the human-only and the combined day, and its campaign."""
+    from benchmarks.online import day_order, increment_columns
     from qx_env.metrics import online_increment
 
     system = search_system(snapshot, "keyword", "retrieval", k)
     result = online_increment(system, day_order(human, seed), day_order(model, seed), "removal", seed=seed)
-    return {key: result[key] for key in ("detection_increment", "hit_query_increment", "detections", "hit_queries")}
+    return {**{key: result[key] for key in ("detection_increment", "hit_query_increment", "detections",
+                                            "hit_queries")}, "per_report": increment_columns(snapshot, result)}
 
 
 def cell_cache(cell: Cell, work: Path, full: bool) -> Path:
@@ -471,16 +475,21 @@ def training_claims(results: dict | None) -> list[dict]:
 
 
 def online_claims(cells: list[dict], model: str) -> list[dict]:
-    rows = [c for c in cells if "online" in c]
-    detections = [c["online"]["detection_increment"] for c in rows]
-    hits = [c["online"]["hit_query_increment"] for c in rows]
-    low, high = TENS_OF_PERCENT
-    return [
-        claim("d", SYNTH, detections, f"{model} after the human queries: detection increment in the tens of "
-              "percent (paper +59.9%)", above=low, below=high),
-        claim("d", SYNTH, hits, f"{model} after the human queries: hit query increment in the tens of percent "
-              "(paper +39.9%)", above=low, below=high),
-    ]
+    """(d): the relative increments of adding the model's queries after the human ones over a simulated day,
+    per report paired over campaigns (worlds as strata), against the paper's Table 7 increments."""
+    from benchmarks.online import increment_comparisons
+
+    rows = [c for c in cells if "per_report" in c.get("online", {})]
+    if not rows:
+        return [claim("d", SYNTH, [], f"{model} after the human queries adds detections (not measured)")]
+    columns, worlds = stack_worlds((f"s{c['cell']['seed']}", c["online"]["per_report"], f"s{c['cell']['seed']}/")
+                                   for c in rows)
+    return [{"claim": "d", "corpus": SYNTH, "kind": "paired", "claimed": PAPER_INCREMENTS[count],
+             "statement": f"{model} after the human queries: {count.replace('_', ' ')} increment over a simulated day "
+                          "(relative; keyword exact)",
+             "paper": f"+{PAPER_INCREMENTS[count]:.3f} (Table 7, 20 weeks online)", "seeds": len(rows),
+             **comparison.as_dict()}
+            for count, comparison in increment_comparisons(columns, worlds).items()]
 
 
 def junk_claims(corpus: str, cells: list[dict]) -> list[dict]:

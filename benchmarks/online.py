@@ -77,9 +77,45 @@ def day_order(queries: Mapping[str, list[str]], seed: int) -> dict[str, list[str
     return {reports[i]: queries[reports[i]] for i in np.random.default_rng(seed).permutation(len(reports))}
 
 
-def increment_row(name: str, result: dict) -> dict:
-    """One Table 7 row from :func:`qx_env.metrics.online_increment`'s result."""
+#: Table 7's two counts, each compared as a relative increment.
+INCREMENT_COUNTS = ("detections", "hit_queries")
+
+
+def increment_columns(snapshot, result: dict) -> dict[str, list]:
+    """Per-report columns of :func:`qx_env.metrics.online_increment`'s day: each report of the combined day
+    (every report of the human-only day and the model's), its campaign, and its detections and hit queries
+    in the human-only day (``base_*``; 0 where it had no human query) and in the combined day (``combined_*``)."""
+    campaign_of = dict(zip(snapshot.reports.column("report_id").to_pylist(), snapshot.report_campaigns()))
+    base = {row["report_id"]: row for row in result["per_report"]["base"]}
+    combined = result["per_report"]["combined"]
+    columns = {"report_id": [r["report_id"] for r in combined],
+               "campaign": [campaign_of[r["report_id"]] for r in combined]}
+    for count in INCREMENT_COUNTS:
+        columns[f"base_{count}"] = [base.get(r["report_id"], {}).get(count, 0) for r in combined]
+        columns[f"combined_{count}"] = [r[count] for r in combined]
+    return columns
+
+
+def increment_comparisons(columns: Mapping[str, list], worlds: list[str] | None = None) -> dict:
+    """Each count's relative increment with its campaign bootstrap interval, sign-flip p-value and minimal
+    detectable difference (:func:`qx_env.stats.relative_increment`; worlds as strata when given)."""
+    from qx_env.stats import Campaigns, relative_increment
+
+    campaigns = Campaigns.of(columns["campaign"], worlds)
+    return {count: relative_increment(columns[f"base_{count}"], columns[f"combined_{count}"], campaigns,
+                                      rate=f"{count}_increment") for count in INCREMENT_COUNTS}
+
+
+def increment_row(name: str, result: dict, snapshot=None) -> dict:
+    """One Table 7 row from :func:`qx_env.metrics.online_increment`'s result; with the ``snapshot``, each
+    increment's interval over campaigns (``*_increment_ci``), p-value and detectable difference."""
     model = result["by_source"]["model"]
+    intervals = {}
+    if snapshot is not None:
+        for count, c in increment_comparisons(increment_columns(snapshot, result)).items():
+            key = "detection" if count == "detections" else "hit_query"
+            intervals.update({f"{key}_increment_ci": [c.low, c.high], f"{key}_increment_p": c.p_value,
+                              f"{key}_increment_mdd": c.mdd, "campaigns": c.campaigns, "reports": c.reports})
     return {
         "model": name,
         "human_detections": result["detections"]["base"],
@@ -91,13 +127,15 @@ def increment_row(name: str, result: dict) -> dict:
         "model_queries": model["queries"],
         "shared_with_human": model["shared"],
         "model_hit_rate": model["hit_queries"] / model["queries"] if model["queries"] else 0.0,
+        **intervals,
     }
 
 
 def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping[str, list[str]]], args: Args,
             ) -> tuple[list[dict], dict[str, list[int]]]:
-    """Table 7 rows (one per model) and the cumulative detections after each report of each day,
-    keyed by the base source's :func:`base_label` and ``"<base> + <model>"``."""
+    """Table 7 rows (one per model, with their intervals over the system's snapshot's campaigns) and the
+    cumulative detections after each report of each day, keyed by the base source's :func:`base_label` and
+    ``"<base> + <model>"``."""
     from tqdm.auto import tqdm
 
     from qx_env.metrics import online_increment
@@ -109,7 +147,7 @@ def run_day(system, human: Mapping[str, list[str]], models: Mapping[str, Mapping
     rows, cumulative = [], {}
     for name, queries in tqdm(models.items(), desc="online days"):
         result = online_increment(system, ordered_human, day_order(queries, args.seed), dynamics, seed=args.seed)
-        rows.append(increment_row(name, result))
+        rows.append(increment_row(name, result, system.snapshot))
         cumulative.setdefault(base, result["cumulative"]["base"])
         cumulative[f"{base} + {name}"] = result["cumulative"]["combined"]
     return rows, cumulative
@@ -119,15 +157,28 @@ def _percent(value: float) -> str:
     return "n/a (human found none)" if math.isinf(value) else f"{100 * value:+.1f}%"
 
 
+def _increment(row: dict, key: str) -> str:
+    """An increment with its 95% interval over campaigns, p-value and detectable difference when measured."""
+    value = _percent(row[f"{key}_increment"])
+    if f"{key}_increment_ci" not in row or math.isinf(row[f"{key}_increment"]):
+        return value
+    low, high = row[f"{key}_increment_ci"]
+    return (f"{value} [{100 * low:+.1f}%, {100 * high:+.1f}%], p {row[f'{key}_increment_p']:.4f}, "
+            f"detectable {100 * row[f'{key}_increment_mdd']:.1f}%")
+
+
 def markdown(rows: list[dict]) -> str:
-    """Table 7 as Markdown."""
-    header = ["model", "detections: human / + model", "detection increment", "hit queries: human / + model",
-              "hit query increment", "model queries (shared with human)", "model online hit rate"]
+    """Table 7 as Markdown: each increment with its 95% interval over campaigns, p-value and minimal
+    detectable difference, and the test set it was measured on."""
+    header = ["model", "detections: human / + model", "detection increment [95% CI]", "hit queries: human / + model",
+              "hit query increment [95% CI]", "model queries (shared with human)", "model online hit rate",
+              "test set"]
     return markdown_table(header, [[r["model"], f"{r['human_detections']} / {r['combined_detections']}",
-                                    _percent(r["detection_increment"]),
+                                    _increment(r, "detection"),
                                     f"{r['human_hit_queries']} / {r['combined_hit_queries']}",
-                                    _percent(r["hit_query_increment"]),
-                                    f"{r['model_queries']} ({r['shared_with_human']})", r["model_hit_rate"]]
+                                    _increment(r, "hit_query"),
+                                    f"{r['model_queries']} ({r['shared_with_human']})", r["model_hit_rate"],
+                                    f"{r['reports']} reports, {r['campaigns']} campaigns" if "reports" in r else "-"]
                                    for r in rows])
 
 

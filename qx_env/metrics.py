@@ -306,6 +306,9 @@ class DayResult:
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Distinct toxic items detected so far, after each report of the day (in the day's order).
     cumulative: list[int] = field(default_factory=list)
+    #: Each report of the day, in the day's order: ``{"report_id", "detections", "hit_queries", "queries"}``,
+    #: its queries' (every source's) new detections and effective queries; they sum to the day's totals.
+    per_report: list[dict] = field(default_factory=list)
 
 
 def simulate_day(system: SearchSystem, sources: Mapping[str, Mapping[str, Sequence[str]]],
@@ -318,9 +321,10 @@ def simulate_day(system: SearchSystem, sources: Mapping[str, Mapping[str, Sequen
     known = reported_items(system, reports) if hide_reported else None
     audit = AuditedSearch(system, Dynamics.parse(dynamics).with_persist(True), seed=seed, known=known)
     by_source = {name: {"detections": 0, "hit_queries": 0, "queries": 0, "shared": 0} for name in sources}
-    cumulative = []
+    cumulative, per_report = [], []
     for report in reports:
         asked: set[str] = set()
+        hits = searched = 0
         for name, queries in sources.items():
             for query in _distinct(queries.get(report, ())):
                 if query in asked:  # the same query from a later source adds nothing
@@ -332,14 +336,20 @@ def simulate_day(system: SearchSystem, sources: Mapping[str, Mapping[str, Sequen
                 row["queries"] += 1
                 row["detections"] += len(outcome.new)
                 row["hit_queries"] += int(outcome.effective)
+                hits += int(outcome.effective)
+                searched += 1
         audit.tick()
         cumulative.append(int(audit.detected.sum()) - len(audit.known))
+        per_report.append({"report_id": report, "detections": cumulative[-1] - (cumulative[-2] if len(cumulative) > 1
+                                                                                 else 0),
+                           "hit_queries": hits, "queries": searched})
     return DayResult(
         detections=cumulative[-1] if cumulative else 0,
         hit_queries=sum(r["hit_queries"] for r in by_source.values()),
         queries=sum(r["queries"] for r in by_source.values()),
         by_source=by_source,
         cumulative=cumulative,
+        per_report=per_report,
     )
 
 
@@ -361,4 +371,5 @@ def online_increment(system: SearchSystem, base: Mapping[str, Sequence[str]], ad
         "hit_query_increment": increment(together.hit_queries, alone.hit_queries),
         "by_source": together.by_source,
         "cumulative": {"base": alone.cumulative, "combined": together.cumulative},
+        "per_report": {"base": alone.per_report, "combined": together.per_report},
     }

@@ -211,6 +211,17 @@ def paired_comparison(a: tuple[Sequence[float], Sequence[float]], b: tuple[Seque
                       campaigns.count, campaigns.singletons)
 
 
+def relative_increment(base: Sequence[float], combined: Sequence[float], campaigns: Campaigns,
+                       rate: str = "increment", resamples: int = RESAMPLES, seed: int = SEED, level: float = LEVEL,
+                       flips: int = FLIPS) -> Comparison:
+    """The relative increment ``sum(combined) / sum(base) - 1`` of a per-report count (the paper's Table 7:
+    detections or hit queries with the model's queries added to the human ones), as a paired comparison of
+    ``(combined, base)`` against ``(base, base)``: its interval is the campaign bootstrap of the ratio of
+    sums, and the sign-flip test swaps a campaign's base and combined counts (no increment under the null)."""
+    return paired_comparison((combined, base), (base, base), campaigns, rate=rate, resamples=resamples, seed=seed,
+                             level=level, flips=flips)
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment (family-wise error) of a table's p-values, in their order."""
     p = np.asarray(p_values, dtype=np.float64)

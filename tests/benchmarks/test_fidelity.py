@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from benchmarks import fidelity
 
 
@@ -56,6 +58,14 @@ def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
             / sum(r["queries"] for c in cells for r in c["rows"] if r["policy"] == p and r["mode"] == "keyword")
             for p in ("annotation", "tfidf")}
     assert abs(human_tfidf["difference"] - (rate["annotation"] - rate["tfidf"])) < 1e-6
+    online = [c for c in summary["claims"] if c["claim"] == "d"]
+    assert [c["rate"] for c in online] == ["detections_increment", "hit_queries_increment"]
+    for claim, count in zip(online, ("detections", "hit_queries")):
+        days = [c["online"] for c in cells]
+        assert claim["reports"] == sum(len(d["per_report"]["report_id"]) for d in days) and claim["seeds"] == 2
+        base = sum(d[count]["base"] for d in days)
+        assert claim["difference"] == pytest.approx(sum(d[count]["combined"] for d in days) / base - 1, abs=1e-6)
+        assert claim["verdict"] in {"holds", "reversed", "does not hold", "undecided"}
     exact_graph = next(c for c in paired if c["claim"] == "a" and "graph" in c["statement"])
     assert exact_graph["reports"] == 3 * test_reports  # every policy's row of every report
     shares = [c["counts"]["toxic"] / c["counts"]["items"] for c in summary["sweeps"]["prevalence"]]

@@ -10,7 +10,10 @@ from benchmarks.online import day_order
 from qx_env.cli import main
 
 COLUMNS = {"model", "human_detections", "combined_detections", "detection_increment", "human_hit_queries",
-           "combined_hit_queries", "hit_query_increment", "model_queries", "shared_with_human", "model_hit_rate"}
+           "combined_hit_queries", "hit_query_increment", "model_queries", "shared_with_human", "model_hit_rate",
+           # each increment's interval over campaigns, p-value and detectable difference, and the test set
+           "detection_increment_ci", "detection_increment_p", "detection_increment_mdd", "hit_query_increment_ci",
+           "hit_query_increment_p", "hit_query_increment_mdd", "reports", "campaigns"}
 
 
 def run_online(snapshot, out, *flags):
@@ -39,6 +42,10 @@ def test_bench_online_writes_table_json_and_plot(indexed_snapshot, tmp_path, cap
         model_hits = row["model_hit_rate"] * row["model_queries"]
         assert model_hits == pytest.approx(round(model_hits)) and round(model_hits) <= row["combined_hit_queries"]
         assert 0 <= row["model_hit_rate"] <= 1 and 0 <= row["shared_with_human"]
+        for key in ("detection", "hit_query"):
+            low, high = row[f"{key}_increment_ci"]
+            assert low - 1e-6 <= row[f"{key}_increment"] <= high + 1e-6 and 0 < row[f"{key}_increment_p"] <= 1
+        assert row["reports"] == reports and 0 < row["campaigns"] <= reports
     assert result["config"]["dynamics"] == "removal"
     assert (out / "online.png").is_file()
     table = (out / "table.md").read_text()

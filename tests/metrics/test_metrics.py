@@ -40,6 +40,11 @@ def test_online_increment_by_hand(tiny_system):
     assert result["detection_increment"] == pytest.approx(0.5)
     assert result["hit_query_increment"] == pytest.approx(1.0)
     assert result["cumulative"] == {"base": [2], "combined": [2, 3]}  # after each report of the day
+    # each report's share of the day, which a campaign bootstrap resamples; it sums to the day's totals
+    assert result["per_report"] == {
+        "base": [{"report_id": "r0", "detections": 2, "hit_queries": 1, "queries": 1}],
+        "combined": [{"report_id": "r0", "detections": 2, "hit_queries": 1, "queries": 2},
+                     {"report_id": "r1", "detections": 1, "hit_queries": 1, "queries": 1}]}
     assert tiny_system.removed == 0  # the day is undone afterwards
 
 

@@ -18,6 +18,7 @@ from qx_env.stats import (
     minimal_detectable_difference,
     paired_comparison,
     rate_estimate,
+    relative_increment,
     sign_flip_p_value,
     verdict,
 )
@@ -84,6 +85,22 @@ def test_paired_comparison_of_an_arm_with_itself_and_with_a_better_one():
     assert better.difference > 0.5 and better.low > 0 and better.p_value < 0.01
     assert better.campaigns == 50 and better.reports == 200 and better.singletons == 0
     assert better.mdd == pytest.approx(2.8016 * better.se, rel=1e-3)
+
+
+def test_relative_increment_by_hand_and_against_its_own_campaigns():
+    # three campaigns: base detections 2+2, 3, 1 and combined 3+3, 3, 2: (11 - 8) / 8 = 0.375
+    campaigns = Campaigns.of(["a", "a", "b", "c"])
+    base, combined = [2, 2, 3, 1], [3, 3, 3, 2]
+    increment = relative_increment(base, combined, campaigns, rate="detections_increment")
+    assert increment.difference == pytest.approx(0.375) and increment.rate == "detections_increment"
+    assert increment.b.value == 1.0 and increment.a.value == pytest.approx(1.375)
+    # sign flips enumerate the 2^3 swaps of a campaign's base and combined counts: swapping b changes nothing,
+    # so 4 of 8 (a and c both kept or both swapped) are as extreme as 0.375
+    assert increment.p_value == pytest.approx(4 / 8)
+    # resampling campaigns: the interval stays within the campaigns' own increments (0, 0.5, 1)
+    assert 0 <= increment.low <= 0.375 <= increment.high <= 1
+    nothing = relative_increment(base, base, campaigns)
+    assert nothing.difference == 0 and nothing.p_value == 1.0
 
 
 def test_minimal_detectable_difference_and_adjustments_by_hand():
