@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 DEMO_SNAPSHOT ?= snapshots/demo-zh
 DEMO_ITEMS ?= 200000
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint results clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ demo: $(STAMP)
 # module fixtures are made once
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+# benchmarks/RESULTS.md from the published runs declared in benchmarks/published.json
+results: $(STAMP)
+	$(BIN)/python -m benchmarks.results
 
 lint: $(STAMP)
 	$(BIN)/ruff check --line-length 110 qx_env indexes policies training benchmarks tests

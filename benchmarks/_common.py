@@ -68,17 +68,55 @@ def parse_args(cls, description: str, argv=None):
     return parse_dataclass(cls, description, argv)
 
 
+def _command() -> str:
+    """How this process was started, as a user would type it: ``qx bench ...`` or ``python -m benchmarks.x ...``."""
+    import shlex
+    import sys
+
+    program = Path(sys.argv[0])
+    if program.name == "qx":
+        return shlex.join(["qx", *sys.argv[1:]])
+    if program.suffix == ".py" and program.parent.name == "benchmarks":
+        return shlex.join(["python", "-m", f"benchmarks.{program.stem}", *sys.argv[1:]])
+    return shlex.join([program.name, *sys.argv[1:]])
+
+
+def machine() -> dict:
+    """The machine a figure was measured on: platform, cores, memory, GPU (none without nvidia-smi) and the
+    load averages when the figure was written (the machines are shared: ratios measured in one run)."""
+    memory = None
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as info:
+            memory = round(int(next(line for line in info if line.startswith("MemTotal")).split()[1]) / 2**20, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        gpus = ""
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "memory_gib": memory, "gpus": [line.strip() for line in gpus.splitlines() if line.strip()],
+            "load_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
 def describe_run(args) -> dict:
-    """Machine, versions, config and git commit, stored beside every benchmark's figures."""
+    """Command, date, machine, versions, config and git commit (with whether the tree had uncommitted
+    changes), stored beside every benchmark's figures."""
+    from datetime import UTC, datetime
     from importlib.metadata import version
 
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True, check=False).stdout.strip())
     except OSError:
-        commit = None
+        commit, dirty = None, None
     return {
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "command": _command(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
         "versions": {p: version(p) for p in ("qx-env", "pyserini", "faiss-cpu", "networkx", "numpy", "gymnasium")},
         "git_commit": commit,
+        "git_dirty": dirty,
         "config": asdict(args),
     }
