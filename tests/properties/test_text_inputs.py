@@ -67,10 +67,22 @@ def env(indexed_snapshot):
 @CASES
 @given(st.one_of(TEXT, st.lists(TEXT, max_size=5)))
 def test_env_step_accepts_any_text(env, action):
-    env.reset(seed=0)
+    # any text, or list of texts, is a step: a valid observation, the budget spent by the queries searched
+    # (a text with nothing searchable is no query), a reward that is the sum of its terms, and each query's
+    # figures within the page it exposed
+    budget = env.reset(seed=0)[0]["budget"]
     obs, reward, *_, info = env.step(action)
     assert env.observation_space.contains(obs)
-    assert reward >= 0 and len(info["queries"]) <= (len(action) if isinstance(action, list) else 50)
+    searched = info["queries"]
+    # a text that starts like a model answer ("queries: a; b") is parsed as one
+    most = len(action) if isinstance(action, list) else max(1, len(parse_answer(action).queries))
+    assert len(searched) <= most and (info["well_formed"] or isinstance(action, str))
+    assert obs["budget"] == budget - len(searched) and info["totals"]["queries"] == len(searched)
+    assert all(q["query"].strip() for q in searched)
+    assert reward == pytest.approx(sum(info["reward_components"].values()))
+    for q in searched:
+        assert len(q["exposed_ids"]) <= env.k and set(q["toxic_ids"]) <= set(q["exposed_ids"])
+        assert q["toxic_hits"] == len(q["toxic_ids"]) and q["new_detections"] <= q["toxic_hits"]
 
 
 @CASES
