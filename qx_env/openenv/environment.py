@@ -14,6 +14,10 @@ from qx_env.errors import QxError
 from qx_env.openenv.models import ExploreAction, ExploreObservation, ExploreState
 
 
+class NoEpisodeError(QxError):
+    """A step before any reset (over plain HTTP: every ``/step``, whose environment is fresh)."""
+
+
 class ExploreEnvironment(Environment[ExploreAction, ExploreObservation, ExploreState]):
     """Explore-v0 behind OpenEnv: ``reset(seed=, episode_id=, report_id=)`` and ``step(ExploreAction)``.
 
@@ -46,6 +50,8 @@ class ExploreEnvironment(Environment[ExploreAction, ExploreObservation, ExploreS
         """Search the action's queries; the reward is the env's (its reward terms)."""
         if not isinstance(action, ExploreAction):
             raise QxError(f"an action is an ExploreAction, got {type(action).__name__}")
+        if not self.episode.started:
+            raise NoEpisodeError("no episode has started: reset before the first step")
         observation, reward, terminated, truncated, info = self.episode.step(action.query)
         state = self._state
         state.step_count += 1

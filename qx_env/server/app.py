@@ -1,5 +1,5 @@
-"""The retrieval server's HTTP app (FastAPI): ``POST /retrieve`` in the Search-R1 / verl / rllm,
-SkyRL and GEM (msgpack) shapes, sessions with their own removal state, ``/health``, ``/stats``
+"""The retrieval server's HTTP app (FastAPI): ``POST /retrieve`` in the Search-R1 / verl / rllm /
+SkyRL shape and GEM's (one msgpack query, a flat answer), sessions with their own removal state, ``/health``, ``/stats``
 and, only when enabled, a session's evaluation. Bad bodies are 4xx with ``{"error": "..."}``."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from qx_env.server.formats import (
     check_session_id,
     decode_body,
     encode,
-    hit_lists,
     parse_retrieve,
+    retrieve_result,
     wants_msgpack,
 )
 from qx_env.server.sessions import SessionStore
@@ -116,7 +116,7 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
             parsed = parse_retrieve(decode_body(body, as_msgpack), request.headers.get(SESSION_HEADER), config)
             exposed = await worker.search(parsed.session_id, parsed.queries)
             count[0] = len(parsed.queries)
-            content, media_type = encode({"result": hit_lists(exposed, snapshot, parsed.topk, parsed.return_scores)},
+            content, media_type = encode({"result": retrieve_result(parsed, exposed, snapshot, as_msgpack)},
                                          as_msgpack)
             return Response(content, media_type=media_type)
 

@@ -1,8 +1,15 @@
 """The wire formats of the retrieval server: request bodies in JSON or msgpack (GEM sends msgpack),
-the Search-R1 / verl / rllm request ``{"queries": [...], "topk": n, "return_scores": bool}``,
-SkyRL's single query ``{"query": "..."}``, and the answer ``{"result": [[hit, ...], ...]}``
-(one list per query). A hit is ``{"document": {"id", "contents"}, "score"}``, or the bare document
-when ``return_scores`` is false; nothing else of an item (no label, no cluster) ever goes out."""
+the Search-R1 / verl / rllm / SkyRL request ``{"queries": [...], "topk": n, "return_scores": bool}``
+answered ``{"result": [[hit, ...], ...]}`` (one list per query; a JSON ``{"query": "..."}`` is one such
+query), and GEM's single msgpack query ``{"query": "...", "topk": n, "return_scores": bool}`` answered
+as GEM's own server (``gem/tools/search_engine/retrieval_server.py``) does: ``{"result": [hit, ...]}``,
+one flat list, each hit ``{"document", "score"}`` (``score`` nil without ``return_scores``).
+
+A hit is ``{"document": {"id", "contents"}, "score"}``, or the bare document when ``return_scores`` is
+false. ``contents`` is ``title + "\\n" + text``, as in Search-R1's corpora: the peers' clients split it on
+the first newline into a title and a text (:func:`contents_of`); the title is the listing's opening
+words, so it tells nothing the text does not. Nothing else of an item (no label, category or cluster)
+ever goes out."""
 
 from __future__ import annotations
 
@@ -41,6 +48,8 @@ class RetrieveRequest:
     topk: int
     return_scores: bool
     session_id: str | None
+    single: bool = False
+    """The body named one ``query`` (not a ``queries`` list)."""
 
 
 def wants_msgpack(content_type: str, accept: str, body: bytes) -> bool:
@@ -134,22 +143,73 @@ def parse_retrieve(payload: Any, header_session: str | None, config: ServerConfi
     return_scores = payload.get("return_scores", False)
     if not isinstance(return_scores, bool):
         raise BadRequest(400, f"field 'return_scores' must be true or false, got {type(return_scores).__name__}")
-    return RetrieveRequest(tuple(queries), topk, return_scores, session_of(payload, header_session))
+    return RetrieveRequest(tuple(queries), topk, return_scores, session_of(payload, header_session),
+                           single=field == "query")
+
+
+#: Where a listing's opening words end: CJK punctuation, a newline, ASCII punctuation before a space,
+#: or a spaced dash or bar (``"Ninja AC unit - brand new - $250"``).
+TITLE_END = re.compile(r"[，。！？；：、～…\n\r]|[,.!?;:~](?=\s|$)|\s[-–—|/]\s")
+#: Longest title, in characters (a longer opening is cut at a space where it can be).
+TITLE_CHARS = 48
+
+
+def title_of(text: str) -> str:
+    """A listing's title: its opening words up to the first clause break, at most :data:`TITLE_CHARS`
+    characters, with no newline. It is cut from the text alone, so it carries nothing hidden."""
+    for piece in TITLE_END.split(text):
+        piece = " ".join(piece.split())
+        if any(c.isalnum() for c in piece):
+            break
+    else:
+        piece = " ".join(text.split())
+    if len(piece) > TITLE_CHARS:
+        cut = piece.rfind(" ", 0, TITLE_CHARS + 1)
+        piece = piece[:cut if cut >= TITLE_CHARS // 2 else TITLE_CHARS].rstrip()
+    return piece
+
+
+def contents_of(text: str) -> str:
+    """A document's ``contents``: the title, a newline, then the whole listing text (Search-R1's
+    ``"title"\\ntext`` layout, which Search-R1's, verl's and GEM's ``_passages2string`` split on the first
+    newline)."""
+    return f"{title_of(text)}\n{text}"
+
+
+def documents_of(positions: np.ndarray, snapshot: Snapshot, topk: int) -> list[dict]:
+    """The first ``topk`` exposed items as documents: ``id`` and ``contents``, nothing else."""
+    ids, texts = snapshot.ids, snapshot.texts
+    return [{"id": str(ids[p]), "contents": contents_of(texts[p])} for p in positions[:topk].tolist()]
 
 
 def hit_lists(exposed: list[np.ndarray], snapshot: Snapshot, topk: int, return_scores: bool) -> list[list[dict]]:
     """The ``result`` of an answer: per query, the first ``topk`` exposed items as documents. A score
     is ``1 / rank`` in the exposed order (the platform's ranking): raw risk scores are not served,
     since a ranker's scores may read the hidden labels (``oracle``)."""
-    ids, texts = snapshot.ids, snapshot.texts
     result = []
     for positions in exposed:
-        documents = [{"id": str(ids[p]), "contents": texts[p]} for p in positions[:topk].tolist()]
+        documents = documents_of(positions, snapshot, topk)
         if return_scores:
             result.append([{"document": d, "score": 1.0 / rank} for rank, d in enumerate(documents, 1)])
         else:
             result.append(documents)
     return result
+
+
+def gem_hits(positions: np.ndarray, snapshot: Snapshot, topk: int, return_scores: bool) -> list[dict]:
+    """The ``result`` for GEM's single msgpack query: one flat list of ``{"document", "score"}``, as
+    GEM's own server answers (its ``RetrievalWorker.forward``: ``score`` is ``None`` without
+    ``return_scores``)."""
+    documents = documents_of(positions, snapshot, topk)
+    return [{"document": d, "score": 1.0 / rank if return_scores else None} for rank, d in enumerate(documents, 1)]
+
+
+def retrieve_result(parsed: RetrieveRequest, exposed: list[np.ndarray], snapshot: Snapshot,
+                    as_msgpack: bool) -> list:
+    """A ``/retrieve`` answer's ``result``: GEM's flat list for one msgpack ``query``, else a list per query."""
+    if parsed.single and as_msgpack:
+        return gem_hits(exposed[0], snapshot, parsed.topk, parsed.return_scores)
+    return hit_lists(exposed, snapshot, parsed.topk, parsed.return_scores)
 
 
 def encode(payload: Any, as_msgpack: bool) -> tuple[bytes, str]:

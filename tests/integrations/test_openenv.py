@@ -10,6 +10,8 @@ import sys
 
 import httpx
 import pytest
+from openenv import GenericEnvClient
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from qx_env import QxError
@@ -110,8 +112,43 @@ def test_sessions_past_the_limit_are_refused(snapshot, queries):
         first.reset()
         with connect(running.url.replace("http://", "ws://") + "/ws") as second:  # the server speaks first
             reply = json.loads(second.recv(timeout=30))
-        assert reply["type"] == "error" and "capacity" in reply["data"]["message"].lower(), reply
+            with pytest.raises(ConnectionClosed) as closed:
+                second.recv(timeout=30)
+        assert reply["type"] == "error" and reply["data"]["code"] == "CAPACITY_REACHED", reply
+        assert reply["data"]["message"].startswith("server full: 1 of 1 sessions in use")
+        assert closed.value.rcvd.code == 1013 and "--max-sessions" in closed.value.rcvd.reason
         assert first.step(ExploreAction(query=queries[0])).observation.budget == 2
+
+
+@pytest.mark.parametrize("client_class", [ExploreClient, GenericEnvClient])
+def test_openenvs_own_client_beyond_the_limit_is_told_the_server_is_full(snapshot, queries, client_class):
+    """openenv's client sends its reset after the server closed: before, it raised only
+    ``ConnectionClosedOK: received 1000 (OK)``; now its error says the server is full and names the flag."""
+    with ServerThread(create_openenv_app(snapshot.path, max_sessions=1, **OPTIONS)) as running, \
+            client_class(base_url=running.url).sync() as first:
+        first.reset()
+        with pytest.raises((RuntimeError, ConnectionClosed)) as refused, \
+                client_class(base_url=running.url).sync() as second:
+            second.reset()
+        message = str(refused.value)
+        assert "server full: 1 of 1 sessions in use" in message and "--max-sessions" in message, message
+        assert "(OK)" not in message
+        if client_class is ExploreClient:
+            assert first.step(ExploreAction(query=queries[0])).observation.budget == 2
+        else:
+            assert first.step({"query": queries[0]}).observation["budget"] == 2
+
+
+def test_http_step_before_a_reset_is_a_4xx_that_says_why(server, queries):
+    """OpenEnv's plain HTTP routes make a fresh environment per request: a /step has had no reset."""
+    response = httpx.post(server.url + "/step", json={"action": {"query": queries[0]}}, timeout=30)
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("no episode has started: reset before the first step") and "/ws" in detail
+    unknown = httpx.post(server.url + "/reset", json={"report_id": "no-such-report"}, timeout=30)
+    assert unknown.status_code == 400 and "unknown report id" in unknown.json()["detail"], unknown.text
+    fine = httpx.post(server.url + "/reset", json={"seed": 3}, timeout=30)
+    assert fine.status_code == 200 and fine.json()["observation"]["budget"] == 3
 
 
 def test_the_module_command_refuses_a_missing_snapshot_in_one_line(tmp_path):

@@ -1,6 +1,8 @@
 """The ``openai`` policy against a real HTTP server on loopback that speaks the OpenAI
 chat-completions format (a small FastAPI app answering in the paper's format), through the real
-``openai`` client library: prompt and parsing, cache, retries, timeouts, garbage, concurrency."""
+``openai`` client library: prompt and parsing, cache, retries, timeouts, garbage, concurrency, and an
+endpoint that misbehaves on purpose (flaky, dying mid-run, off-format answers, a non-JSON 200) under
+``qx eval``: the URL in every failure, a counted warning, retries per request, a resumed run."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ import sys
 
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from indexes import build_indexes
 from policies import OpenAIPolicy, make_policy, messages
+from qx_env import Snapshot
+from qx_env.cli import main
+from qx_env.corpus import SynthConfig, synthesize
 from qx_env.errors import QxError
 from qx_env.parsers import ANSWER_PREFIXES
 from qx_env.server import ServerThread
@@ -31,12 +37,17 @@ class Endpoint:
         self.fail_next = 0  # answer 503 this many times
         self.delay = 0.0  # seconds before answering
         self.garbage = False
+        self.garbage_json = False  # a 200 whose body claims JSON and is not
+        self.flaky = False  # two of every three requests answer 503
+        self.dead_after: int | None = None  # answer 503 for good after this many answers
+        self.off_format = False  # every answer without the answer prefix
+        self.answers = 0  # 200 answers sent
         self.in_flight = 0
         self.most_in_flight = 0
 
     def reply(self, body: dict) -> str:
         report = body["messages"][-1]["content"].split("：", 1)[-1]
-        if report.startswith("MALFORMED"):
+        if report.startswith("MALFORMED") or self.off_format:
             return "我不知道"
         words = report.split()
         return ANSWER_PREFIXES["zh"] + ",".join(words[:2])
@@ -54,11 +65,19 @@ def make_app(endpoint: Endpoint) -> FastAPI:
         endpoint.most_in_flight = max(endpoint.most_in_flight, endpoint.in_flight)
         try:
             await asyncio.sleep(endpoint.delay)
+            overloaded = JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
             if endpoint.fail_next:
                 endpoint.fail_next -= 1
-                return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
+                return overloaded
+            if endpoint.flaky and len(endpoint.requests) % 3 != 0:
+                return overloaded
+            if endpoint.dead_after is not None and endpoint.answers >= endpoint.dead_after:
+                return overloaded
             if endpoint.garbage:
                 return PlainTextResponse("<html>proxy error page</html>")
+            if endpoint.garbage_json:
+                return Response(b"<html>proxy error page</html>", media_type="application/json")
+            endpoint.answers += 1
             choices = [{"index": i, "finish_reason": "stop",
                         "message": {"role": "assistant", "content": endpoint.reply(body)}}
                        for i in range(body.get("n", 1))]
@@ -90,7 +109,8 @@ def policy(endpoint, tmp_path, **options) -> OpenAIPolicy:
 
 
 def test_paper_prompt_and_answer_parsing_through_the_openai_client(endpoint, tmp_path):
-    queries = policy(endpoint, tmp_path, max_tokens=64).extract(TEXTS)
+    with pytest.warns(UserWarning, match=rf"1 of 3 answers from {endpoint.url} are not in the expected format"):
+        queries = policy(endpoint, tmp_path, max_tokens=64).extract(TEXTS)
     assert queries == [["红腹水虎", "小苗"], ["二手", "自行车"], []]  # the last answer has no prefix
     sent = sorted(endpoint.requests, key=lambda body: body["messages"][-1]["content"])
     assert sorted(r["messages"][-1]["content"] for r in sent) == sorted(messages(t, "zh")[-1]["content"] for t in TEXTS)
@@ -100,6 +120,7 @@ def test_paper_prompt_and_answer_parsing_through_the_openai_client(endpoint, tmp
     assert policy(endpoint, tmp_path).extract(["  "]) == [[]]  # nothing to ask about
 
 
+@pytest.mark.filterwarnings("ignore:policy 'openai'")
 def test_cache_makes_a_rerun_free_and_never_holds_the_key(endpoint, tmp_path):
     first = policy(endpoint, tmp_path).extract(TEXTS)
     asked = len(endpoint.requests)
@@ -177,3 +198,94 @@ def test_qx_extract_takes_the_openai_policy(endpoint, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "二手" in done.stdout and "自行车" in done.stdout
     assert SECRET not in done.stdout + done.stderr
+
+
+# ---- an endpoint that misbehaves on purpose ---------------------------------------------------------
+
+
+def test_a_200_with_a_body_that_is_not_json_names_the_url(endpoint, tmp_path):
+    endpoint.garbage_json = True
+    with pytest.raises(QxError, match=rf"^OpenAI-compatible endpoint {endpoint.url} answered something that is not "
+                                      r"a chat completion \(JSONDecodeError: Expecting value"):
+        policy(endpoint, tmp_path).extract(TEXTS[:1])
+    assert len(endpoint.requests) == 1  # a body the client cannot read is not asked for again
+
+
+@pytest.mark.filterwarnings("error:policy 'openai'")
+def test_off_format_answers_are_counted_in_a_warning(endpoint, tmp_path):
+    endpoint.off_format = True
+    made = policy(endpoint, tmp_path)
+    with pytest.warns(UserWarning, match=rf"3 of 3 answers from {endpoint.url} are not in the expected format "
+                                         r"\('提取的风险排查关键词集合如下.*e\.g\. '我不知道'"):
+        assert made.extract(TEXTS) == [[], [], []]
+    with pytest.warns(UserWarning, match="4 of 4 answers so far"):
+        assert made.candidates("另一条 报告", 2) == []
+    made.candidates("第三条 报告", 2)  # candidates warn once per policy, not once per report
+    assert (made.off_format, made.answered) == (5, 5)
+
+
+def test_each_request_is_retried_on_its_own_against_a_flaky_endpoint(endpoint, tmp_path):
+    """Two of every three requests answer 503: with the default retries every text still gets its answer."""
+    endpoint.flaky = True
+    texts = [f"商品 {i} 号 描述" for i in range(8)]
+    assert policy(endpoint, tmp_path, concurrency=1).extract(texts) == [["商品", str(i)] for i in range(8)]
+    assert len(endpoint.requests) == 3 * len(texts) and endpoint.answers == len(texts)
+    endpoint.flaky, endpoint.fail_next = False, 6  # a burst of six 503s in a row is ridden out by default
+    assert policy(endpoint, tmp_path).extract(["二手 自行车 九成新"]) == [["二手", "自行车"]]
+
+
+def test_back_off_doubles_with_jitter_is_capped_and_follows_retry_after(endpoint, tmp_path):
+    made = policy(endpoint, tmp_path, backoff=1)
+    assert 2.0 <= made._delay(3) <= 4.0 and made._delay(12) <= 30.0
+    assert made._delay(1, "2") == 2.0 and made._delay(1, "3600") == 30.0
+    assert 0.5 <= made._delay(1, "Wed, 21 Oct 2015 07:28:00 GMT") <= 1.0  # an HTTP date: back-off as usual
+
+
+def test_a_run_that_fails_keeps_every_answer_and_a_rerun_asks_only_for_the_rest(endpoint, tmp_path):
+    endpoint.dead_after = 5
+    texts = [f"商品 {i} 号 描述" for i in range(12)]
+    with pytest.raises(QxError, match=rf"^OpenAI-compatible endpoint {endpoint.url} failed: InternalServerError "
+                                      rf"\(HTTP 503\).*\(2 attempts\); stopped asking; 5 of 12 answers are kept in "
+                                      rf"{tmp_path / 'cache'} \(5 received this run\): run the same command again"):
+        policy(endpoint, tmp_path, concurrency=3, retries=1).extract(texts)
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == endpoint.answers == 5
+    endpoint.dead_after, asked = None, len(endpoint.requests)
+    assert policy(endpoint, tmp_path, concurrency=3).extract(texts) == [["商品", str(i)] for i in range(12)]
+    assert len(endpoint.requests) - asked == 7 and endpoint.answers == 12
+
+
+def test_with_the_cache_off_a_failed_run_says_nothing_was_kept(endpoint, tmp_path):
+    endpoint.dead_after = 1
+    with pytest.raises(QxError, match=r"stopped asking; the 1 answers received this run are not kept \(cache=off\)"):
+        policy(endpoint, tmp_path, concurrency=1, retries=0, cache="off").extract(TEXTS[:2])
+
+
+@pytest.fixture(scope="module")
+def keyword_snapshot(tmp_path_factory) -> Snapshot:
+    config = SynthConfig(language="zh", items=600, toxic_share=0.08, seed=3)
+    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("openai") / "zh"))
+    build_indexes(snapshot, modes=("keyword",), progress=False)
+    return snapshot
+
+
+def test_qx_eval_against_a_misbehaving_endpoint(endpoint, tmp_path, keyword_snapshot, capsys):
+    """What a user sees from ``qx eval --policy openai:...``: a dying endpoint stops the run with the URL
+    and how to resume; the rerun asks only for the rest, through a flaky endpoint, and warns (with a count)
+    that the answers are off format instead of printing an all-zero table in silence."""
+    reports = keyword_snapshot.reports_in("test").num_rows
+    assert reports >= 4
+    spec = (f"openai:base_url={endpoint.url},model=tiny-chat,api_key_env=QX_TEST_KEY,cache={tmp_path / 'c'},"
+            "backoff=0.01,concurrency=1")
+    argv = ["eval", str(keyword_snapshot.path), "--mode", "keyword", "--policy"]
+    endpoint.dead_after, endpoint.off_format = 2, True
+    assert main([*argv, spec + ",retries=1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"qx: error: OpenAI-compatible endpoint {endpoint.url} failed") and "\n" not in error
+    assert f"2 of {reports} answers are kept" in error and "run the same command again to resume" in error
+    endpoint.dead_after, endpoint.flaky, asked = None, True, len(endpoint.requests)
+    with pytest.warns(UserWarning, match=rf"{reports} of {reports} answers from {endpoint.url} are not in the "
+                                         "expected format"):
+        assert main([*argv, spec]) == 0
+    assert "| hit@100 |" in capsys.readouterr().out
+    assert endpoint.answers == reports  # the two kept answers were not asked for again
+    assert len(endpoint.requests) - asked <= 3 * (reports - 2)

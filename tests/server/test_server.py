@@ -20,6 +20,7 @@ from qx_env.corpus import SynthConfig, synthesize
 from qx_env.search import AuditedSearch, SearchSystem
 from qx_env.server import ServerConfig, ServerThread, create_app
 from qx_env.server.batching import SearchWorker
+from qx_env.server.formats import contents_of
 from qx_env.server.sessions import SessionStore
 
 #: Every key a response may carry: no label, cluster or other hidden field, ever.
@@ -86,7 +87,7 @@ def test_search_r1_request_answers_the_search_systems_top_k_and_nothing_hidden(c
     texts = dict(zip(snapshot.ids.tolist(), snapshot.texts))
     for hits in result:
         assert [hit["score"] for hit in hits] == [1 / rank for rank in range(1, len(hits) + 1)]
-        assert all(hit["document"]["contents"] == texts[hit["document"]["id"]] for hit in hits)
+        assert all(hit["document"]["contents"] == contents_of(texts[hit["document"]["id"]]) for hit in hits)
     assert any(result), "the annotated phrases should find something"
     assert keys(response.json()) <= ALLOWED_KEYS
 
