@@ -8,7 +8,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # The demo's default snapshot (the embedded synthetic marketplace).
 DEMO_SNAPSHOT ?= snapshots/demo-zh
-DEMO_ITEMS ?= 200000
+DEMO_ITEMS ?= 50000
 
 .PHONY: install demo test lint results clean
 

@@ -36,8 +36,9 @@ HUMAN = "annotation"
 class Args:
     snapshot: str = "snapshots/demo-zh"
     """Snapshot directory, remade by the demo."""
-    items: int = 200_000
-    """Synthetic items; at 0.3% toxic: 600 toxic items, 360 reports."""
+    items: int = 50_000
+    """Synthetic items; at 0.3% toxic: 150 toxic items, 90 reports (18 of them test). 50k keeps the demo
+    within 10 minutes on a 2-core machine (200k took 26: the semantic encoder and SFT scale with it)."""
     language: str = "zh"
     """Language of the synthetic marketplace: zh or en."""
     toxic_share: float = 0.0
@@ -248,6 +249,13 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
     blocks = [
         "# qx-env demo",
         snapshot_line,
+        "![query hit rate and hit@100 per policy and mode](modes.png)",
+        ("Look at this first: each policy's query hit rate (the share of its queries that expose at least one "
+         "toxic item in the top 100) in each retrieval mode, with its 95% interval over campaigns, beside "
+         "chance. What the demo shows is the whole pipeline working on one small world: snapshot, indexes, "
+         "search with removal, baselines, mined feedback, SFT and DPO of a tiny model, a day online. What it "
+         f"cannot show is which policy or mode is better: {splits.get('test', 0)} test reports leave intervals "
+         "tens of points wide. The decisive figures come from `qx bench suite` (benchmarks/RESULTS.md)."),
         "## Stages",
         markdown_table(["stage", "seconds"], [*([name, f"{s:.1f}"] for name, s in seconds.items()),
                                               ["total", f"{sum(seconds.values()):.1f}"]]),
@@ -255,7 +263,6 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
         ("Test split, k = 100, retrieval ranker, the reports' own items taken down first; "
          "the tiny models answer with greedy, grounded decoding."),
         modes.markdown(grid, k=100),
-        "![query hit rate and hit@100 per policy and mode](modes.png)",
         "## Training the tiny model",
         training_line,
         modes.markdown([r for r in grid if r["mode"] == "keyword"], k=100),

@@ -21,6 +21,7 @@ def test_demo_writes_the_report_and_its_plots(tmp_path, capsys):
                     "## A simulated day online (Table 7)", "## Reproduce"):
         assert heading in text
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert linked[0] == "modes.png" and text.index("modes.png") < text.index("## Stages")  # the picture first
     assert sorted(linked) == ["modes.png", "online.png", "training.png"]
     for name in linked:
         assert (out / name).stat().st_size > 1000
