@@ -23,7 +23,8 @@ BENCHMARKS = {
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
     "duplicates": ("benchmarks.near_duplicates", "near-duplicates by the graph's MinHash rule: real corpora vs synthetic"),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
-    "serve": ("benchmarks.serve", "the retrieval server under N concurrent clients: q/s, p50/p95, error rate"),
+    "serve": ("benchmarks.serve", ("the retrieval server under N concurrent clients, its own and verl's stock one: "
+              "q/s, p50/p95/p99, errors, client and server CPU")),
     "demo": ("benchmarks.demo", "the whole pipeline, snapshot to SFT+DPO and a simulated day: reports/demo/index.md"),
 }
 

@@ -14,9 +14,13 @@ from qx_env.errors import QxError
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A bound, listening socket (port 0: a free one); a clear error when the address is taken."""
+    """A bound, listening socket (port 0: a free one); a clear error when the address is taken.
+
+    Made with ``IPPROTO_TCP`` so that asyncio sets ``TCP_NODELAY`` on each accepted connection (it checks
+    the socket's protocol number, 0 by default): without it a keep-alive client waits about 40 ms per
+    answer, Nagle holding the body that follows the headers until the client's delayed ACK."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import subprocess
 import sys
 
@@ -252,6 +253,19 @@ def test_qx_serve_command_serves_on_loopback(snapshot, queries):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_accepted_connections_send_answers_without_waiting_for_an_ack(snapshot):
+    """Every connection the server accepts has TCP_NODELAY (asyncio sets it only on a socket made with
+    IPPROTO_TCP): without it a keep-alive client (httpx, aiohttp) waits for its delayed ACK, about 40 ms,
+    on every answer, since the body follows the headers in a second write."""
+    with ServerThread(create_app(snapshot)) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/health").status_code == 200
+        connections = server._server.server_state.connections
+        assert len(connections) == 1
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_qx_serve_refuses_bad_settings_in_one_line(snapshot):
