@@ -325,11 +325,28 @@ def write_results(rows: list[dict], out: Path, args, k: int, split_rule: str = "
     return table
 
 
+def require_reports(snapshot, split: str | Sequence[str], where: str) -> None:
+    """Refuse, in one line, a split that holds no report: nothing would be explored (every row 0.000)."""
+    from qx_env.errors import QxError
+    from qx_env.snapshot import SPLITS
+
+    names = name_list(split)
+    if snapshot.reports_in(names).num_rows:
+        return
+    counts = snapshot.reports.column("split").to_pylist()
+    held = ", ".join(f"{name} {counts.count(name):,}" for name in SPLITS)
+    some = [name for name in SPLITS if counts.count(name)]
+    fix = (f"pass --split {','.join(some)}, or re-split with `qx corpus split {where}`" if some
+           else "the snapshot has no report at all; compose it with more toxic items or a higher --report-share")
+    raise QxError(f"{where}: the {','.join(names)} split holds 0 reports (its reports: {held}); {fix}")
+
+
 def main(args: Args) -> dict:
     from indexes import ensure_indexes
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
+    require_reports(snapshot, args.split, args.snapshot)  # before any index is opened or built
     modes = parse_modes(args.modes)
     if args.ray or args.ray_address:
         from qx_env.distributed import start_ray

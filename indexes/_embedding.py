@@ -2,8 +2,9 @@
 
 The encoder is chosen by kind (``encoder``: ``auto``, ``use``, ``e5``, ``ngram`` or a local model
 directory; see :mod:`indexes._encoders`), and so is the relevance cut-off (``min_score``, unless
-given). Pretrained encodings are cached in ``DIR/indexes/encodings/`` keyed by the encoder and
-the texts, so a rebuild never encodes unchanged texts again. A flat index below
+given). Pretrained encodings are kept in a store shared by every snapshot, keyed by the encoder
+and each text (:mod:`indexes._encodings`; ``encodings_cache``, by default under the user's cache),
+so a background encoded for one snapshot is not encoded again for the next. A flat index below
 :data:`APPROXIMATE_ABOVE` items, HNSW above (overridable with ``kind``); on a GPU when faiss sees
 one (flat indexes; HNSW stays on the CPU).
 """
@@ -18,22 +19,25 @@ from tqdm.auto import tqdm
 
 from indexes._base import Index
 from indexes._encoders import Encoder, fit_and_encode, load_encoder
+from indexes._encodings import default_root
 from qx_env.errors import QxError
-from qx_env.files import inside
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
 KINDS = ("auto", "flat", "hnsw")
 APPROXIMATE_ABOVE = 200_000
 FAISS_FILE = "faiss.index"
-#: Beside the index directories of a saved snapshot: cached encodings (``.npy`` + checksum ``.json``).
-ENCODINGS_DIR = "encodings"
 #: HNSW graph degree, and the candidate list of a search. Recall@100 against exact search at 1M items
 #: (qx bench scale's 1M snapshot, n-gram vectors; 400 search_speed queries): 0.915 at efSearch 128,
 #: 0.951 at 256 (0.943 on 200 of them), 0.978 at 512, raw faiss 2,258 / 1,296 / 715 q/s on this 2-core
 #: machine; on 4-character spans of items 0.953 / 0.972 / 0.984. 512: a simulator's embedding mode
 #: should miss as few true neighbours as it can, and its env steps stay in the hundreds per second.
 HNSW_M, HNSW_EF_SEARCH = 32, 512
+
+
+def _reuse(cached: int, total: int) -> str:
+    """How the encodings were made: ``cached``, ``encoded``, or ``cached N of M`` (the rest encoded)."""
+    return "cached" if cached == total and total else "encoded" if not cached else f"cached {cached} of {total}"
 
 
 def use_gpu() -> bool:
@@ -58,13 +62,14 @@ class EmbeddingIndex(Index):
 
     @classmethod
     def _build(cls, snapshot: Snapshot, directory: Path, progress: bool, kind: str = "auto", dim: int = 128,
-               encoder: str | None = None, batch_size: int = 20_000, seed: int = 0, **_: Any) -> dict:
+               encoder: str | None = None, batch_size: int = 20_000, seed: int = 0,
+               encodings_cache: str | Path | None = None, **_: Any) -> dict:
         import faiss
 
         if kind not in KINDS:
             raise QxError(f"unknown embedding index kind {kind!r}; choose from {KINDS}")
         texts = snapshot.text_column  # read slice by slice: ten million texts as a list take 2.2 GiB
-        cache = inside(snapshot.path, "indexes", ENCODINGS_DIR) if snapshot.path is not None else None
+        cache = Path(encodings_cache).expanduser() if encodings_cache else default_root()
         model, reason, chunks, cached = fit_and_encode(encoder, texts, cache, dim=dim, seed=seed, progress=progress)
         if progress:
             tqdm.write(f"embedding: encoder {model.kind} ({reason}), cut-off {model.min_score}")
@@ -80,7 +85,7 @@ class EmbeddingIndex(Index):
         faiss.write_index(index, str(directory / FAISS_FILE))
         model.save(directory)
         return {"kind": chosen, "encoder": model.kind, "encoder_id": model.identity, "encoder_choice": reason,
-                "min_score": model.min_score, "dim": model.dim, "encodings": "cached" if cached else "encoded"}
+                "min_score": model.min_score, "dim": model.dim, "encodings": _reuse(cached, len(texts))}
 
     @classmethod
     def _open(cls, snapshot: Snapshot, directory: Path, meta: dict, min_score: float | None = None,

@@ -12,8 +12,9 @@
 
 Each kind carries its own relevance cut-off (:attr:`min_score`, measured by
 ``python -m benchmarks.encoders``): cosines mean different things per encoder. Encoders save as
-plain arrays and JSON, never pickle; pretrained encodings are cached per text set
-(:func:`encode_cached`), so rebuilding an index never re-encodes unchanged texts.
+plain arrays and JSON, never pickle; pretrained encodings are kept in a store shared by every
+snapshot, keyed by encoder and text (:func:`encode_cached`, :mod:`indexes._encodings`), so a text
+is encoded once per machine.
 """
 
 from __future__ import annotations
@@ -498,66 +499,50 @@ def make_encoder(spec: str | None, texts: Sequence[str], dim: int = 128, seed: i
 
 
 def fit_and_encode(spec: str | None, texts: Sequence[str], cache_dir: Path | None, dim: int = 128, seed: int = 0,
-                   progress: bool = False) -> tuple[Encoder, str, Iterator[np.ndarray], bool]:
+                   progress: bool = False) -> tuple[Encoder, str, Iterator[np.ndarray], int]:
     """:func:`make_encoder` then :func:`encode_cached`: the encoder, why it was chosen, the vectors
-    of ``texts`` as consecutive chunks, and whether they came from the cache. The n-gram encoder
+    of ``texts`` as consecutive chunks, and how many came from the store. The n-gram encoder
     encodes the texts it was fitted on from its fit (:meth:`NgramSvdEncoder.fit_transform_chunks`)."""
     kind, reason = choose_encoder(spec, len(texts))
     if kind in ("ngram", NgramSvdEncoder.kind):
         encoder, chunks = NgramSvdEncoder.fit_transform_chunks(texts, dim=dim, seed=seed, progress=progress)
-        return encoder, reason, chunks, False
+        return encoder, reason, chunks, 0
     encoder, reason = make_encoder(spec, texts, dim=dim, seed=seed)
     vectors, cached = encode_cached(encoder, texts, cache_dir, progress=progress)
     return encoder, reason, iter([vectors]), cached
 
 
-def texts_digest(texts: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    return digest.hexdigest()[:20]
-
-
 def encode_cached(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None, progress: bool = False,
-                  desc: str = "embedding: encode") -> tuple[np.ndarray, bool]:
-    """``encoder.encode(texts)`` in batches with a progress bar, read from or written to
-    ``cache_dir/<encoder identity>-<texts digest>.npy`` (with a ``.json`` holding its sha256) when
-    ``cache_dir`` is given and the encoder is not fitted on the texts (fitted encoders change with
-    every fit). Loaded with ``allow_pickle=False``; a file failing its checksum is encoded again.
-    Older caches of the same encoder in ``cache_dir`` are removed. Returns the vectors and whether
-    they came from the cache."""
+                  desc: str = "embedding: encode") -> tuple[np.ndarray, int]:
+    """``encoder.encode(texts)`` in batches with a progress bar, each text read from the shared
+    store of encodings under ``cache_dir`` when it is there (see :mod:`indexes._encodings`: keyed
+    by the encoder's identity and the text, checksummed, loaded without pickle) and the others
+    encoded and stored there, a shard every :data:`~indexes._encodings.SHARD_TEXTS` texts. Fitted
+    encoders, which change with every fit, and ``cache_dir=None`` use no store. A damaged shard is
+    warned about and encoded again. Returns the vectors and how many came from the store."""
     from tqdm.auto import tqdm
 
-    from qx_env.files import atomic_file, file_sha256, write_text_atomic
+    from indexes._encodings import SHARD_TEXTS, EncodingStore, text_keys
 
-    cacheable = cache_dir is not None and not isinstance(encoder, NgramSvdEncoder)
-    if cacheable:
-        stem = f"{encoder.identity}-{texts_digest(texts)}"
-        path, record = cache_dir / f"{stem}.npy", cache_dir / f"{stem}.json"
-        try:
-            meta = json.loads(record.read_text())
-            if meta.get("sha256") == file_sha256(path):
-                vectors = np.load(path, allow_pickle=False)
-                if vectors.shape == (len(texts), encoder.dim) and vectors.dtype == np.float32:
-                    return vectors, True
-        except (OSError, ValueError):
-            pass
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
-    bar = tqdm(total=len(texts), desc=desc, unit="text", disable=not progress)
-    for start in range(0, len(texts), ENCODE_BATCH):
-        vectors[start:start + ENCODE_BATCH] = encoder.encode(texts[start:start + ENCODE_BATCH])
-        bar.update(min(ENCODE_BATCH, len(texts) - start))
+    store = None if cache_dir is None or isinstance(encoder, NgramSvdEncoder) else \
+        EncodingStore(cache_dir, encoder.identity, encoder.dim)
+    keys = text_keys(texts) if store is not None else None
+    found = store.lookup(keys, vectors) if store is not None else np.zeros(len(texts), bool)
+    missing = np.flatnonzero(~found)
+    bar = tqdm(total=len(missing), desc=desc, unit="text", disable=not progress or not len(missing))
+    for shard in range(0, len(missing), SHARD_TEXTS):
+        rows = missing[shard:shard + SHARD_TEXTS]
+        for start in range(0, len(rows), ENCODE_BATCH):
+            batch = rows[start:start + ENCODE_BATCH]
+            contiguous = int(batch[-1]) - int(batch[0]) + 1 == len(batch)
+            vectors[batch] = encoder.encode(texts[int(batch[0]):int(batch[-1]) + 1] if contiguous
+                                            else [texts[int(i)] for i in batch])
+            bar.update(len(batch))
+        if store is not None:
+            store.add(keys[rows], vectors[rows])
     bar.close()
-    if cacheable:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        for old in cache_dir.glob(f"{encoder.identity}-*"):
-            old.unlink(missing_ok=True)
-        with atomic_file(path) as staging, open(staging, "wb") as handle:
-            np.save(handle, vectors, allow_pickle=False)
-        write_text_atomic(record, json.dumps({"sha256": file_sha256(path), "encoder": encoder.identity,
-                                              "texts": len(texts), "dim": encoder.dim}))
-    return vectors, False
+    return vectors, int(found.sum())
 
 
 def load_encoder(directory: Path) -> Encoder:

@@ -11,6 +11,22 @@ from qx_env.corpus import SynthConfig, synthesize
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def encodings_cache(tmp_path_factory):
+    """Pretrained encodings go to a store of this test session (indexes/_encodings.py), not the user's cache:
+    a test never reads encodings an earlier run left."""
+    import os
+
+    root = tmp_path_factory.mktemp("encodings-cache")
+    previous = os.environ.get("QX_ENCODINGS_CACHE")
+    os.environ["QX_ENCODINGS_CACHE"] = str(root)
+    yield root
+    if previous is None:
+        os.environ.pop("QX_ENCODINGS_CACHE", None)
+    else:
+        os.environ["QX_ENCODINGS_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def synth_config() -> SynthConfig:
     return SynthConfig(language="zh", items=3000, toxic_share=0.05, hard_negative_share=0.08, seed=7)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from pathlib import Path
@@ -12,17 +13,21 @@ from qx_env.corpus.compose import (
     AUTO_SYNTH_MAX,
     BACKGROUNDS,
     BAD_LINES,
+    DEFAULT_SINGLETON_SHARE,
     FORMATS,
     MAX_SEED,
     NEAR_DUPLICATE,
+    data_files,
     summary_lines,
 )
+from qx_env.errors import CorpusSourceError
 from qx_env.flags import comma_list
 from qx_env.snapshot import SPLIT_RULES, SPLITS, Snapshot, SplitRule, check_target, describe
 
 DEFAULT_DATA_DIR = Path("../shared/data")
-#: Keys of an --input's own label mapping, and the syntax that gives them.
-_INPUT_KEYS = ("toxic", "normal")
+#: Keys an --input takes after its name: its own label mapping, its row filter, its encoding.
+_INPUT_KEYS = ("toxic", "normal", "keep", "encoding")
+_INPUT_SYNTAX = ":toxic=V,V, :normal=V,V, :keep=V,V and/or :encoding=NAME"
 _INPUT_SPEC = re.compile(r"^(?P<path>.+?)(?P<keys>(?::[A-Za-z_]+=[^:]*)+)$")
 
 
@@ -102,10 +107,15 @@ def register(tools: argparse._SubParsersAction) -> None:
                                + ". A text found with both labels is kept once, as toxic (counted in the summary).")
     source = comp.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe over the corpora in --data-dir")
-    source.add_argument("--input", type=_input_spec, action="append", metavar="FILE[:toxic=V,..][:normal=V,..]",
-                        help="a CSV/TSV/JSON/JSONL/Parquet/TXT file (repeatable), read with the column flags; "
-                        "':toxic=1,2' and/or ':normal=0' after it give that file its own label mapping "
-                        "instead of --toxic-values/--normal-values")
+    source.add_argument("--input", type=_input_spec, action="append",
+                        metavar="FILE[:toxic=V,..][:normal=V,..][:keep=V,..][:encoding=NAME]",
+                        help="a CSV/TSV/JSON/JSONL/Parquet/TXT file (repeatable), read with the column flags; a "
+                        "directory (its data files, by suffix) or a shell-style pattern such as 'data/*.csv' "
+                        "(quoted; expanded by qx, refused when it matches nothing) names several. After it, "
+                        "':toxic=1,2' and/or ':normal=0' give its own label mapping instead of "
+                        "--toxic-values/--normal-values; ':keep=0' keeps only the rows whose label value is "
+                        "listed (a benign background file: only its normal rows; the rows left out are counted "
+                        "in the summary); ':encoding=gbk' its own encoding instead of --encoding")
     comp.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder of the real corpora")
     comp.add_argument("--text-col", default="text", help="column holding the text")
     comp.add_argument("--label-col", default="label", help="column holding the label (0/1 unless mapped)")
@@ -116,23 +126,34 @@ def register(tools: argparse._SubParsersAction) -> None:
     comp.add_argument("--normal-values", default="", help="comma-separated label values meaning normal; with "
                       "--toxic-values, a value in neither list is refused (without it, other values are normal)")
     comp.add_argument("--category-col", default=None, help="column holding the category (else the file name)")
+    comp.add_argument("--group-col", default=None, metavar="COLUMN",
+                      help="column of the corpus's own family ids (a post and its rewritten twins): toxic rows "
+                      "sharing a value, in any --input, are one family and their reports share a split (families "
+                      "are also joined across categories where two texts are near-duplicates)")
     comp.add_argument("--format", default=None, choices=FORMATS, help="input format when the suffix does not tell")
-    comp.add_argument("--encoding", default="utf-8", help="text encoding of the --input files (e.g. gbk, gb18030)")
+    comp.add_argument("--encoding", default="utf-8", help="text encoding of the --input files (e.g. gbk, gb18030); "
+                      "FILE:encoding=NAME gives one file its own")
     comp.add_argument("--bad-lines", choices=BAD_LINES, default="error",
                       help="a CSV/TSV line with too many fields or a JSONL line that is not JSON: refuse the file "
                       "(error) or drop the line, reporting the count and first line numbers (skip)")
     comp.add_argument("--lang", choices=("zh", "en"), default=None,
-                      help="corpus language (presets: their own)")
+                      help="corpus language (presets: their own); checked by script: an input whose letters are "
+                      "over 30%% Chinese (Han) characters is refused under en, one under 30%% under zh")
     comp.add_argument("--toxic-share", type=_toxic_share, default=None,
                       help="plant the toxic items into the background at this share, keeping whole clusters "
-                      "and singletons at random (presets: 0.003, a published prevalence; --input: 'source', "
-                      "the files' own share)")
+                      "(families first, see --singleton-share) (presets: 0.003, a published prevalence; "
+                      "--input: 'source', the files' own share)")
     comp.add_argument("--background", choices=BACKGROUNDS, default=None,
                       help="normal items: the sources' benign rows (real), synthetic marketplace normals "
                       "(synth) or both (presets: both; --input: real)")
     comp.add_argument("--background-items", type=_background_items, default=None,
                       help="synthetic normals for --background synth|both: a number, or auto (what none "
                       f"means there): enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
+    comp.add_argument("--singleton-share", type=float, default=DEFAULT_SINGLETON_SHARE,
+                      help="with --toxic-share: whole families (clusters of 2+) are planted first, until they hold "
+                      "all but this share of the toxic items, then singletons fill the rest, so singletons are at "
+                      "most this share where the sources have families enough (default: the synthetic "
+                      "marketplace's 24%%, measured on fbs_sms)")
     comp.add_argument("--cluster-size", type=int, default=20,
                       help="mean size of toxic near-duplicate clusters (at least 1)")
     comp.add_argument("--near-duplicate", type=float, default=NEAR_DUPLICATE,
@@ -194,24 +215,65 @@ def _values(text: str) -> tuple[str, ...]:
     return tuple(comma_list(text))
 
 
-def _input_spec(text: str) -> tuple[Path, dict[str, tuple[str, ...]]]:
-    """``FILE[:toxic=V,V][:normal=V,V]``: a path and its own label mapping (an existing file is a
-    path as it is, colons included)."""
+def _input_spec(text: str) -> tuple[str, dict[str, tuple[str, ...]]]:
+    """``FILE[:toxic=V,V][:normal=V,V][:keep=V,V][:encoding=NAME]``: a path (or directory, or
+    pattern) and its own options (an existing path is a path as it is, colons included)."""
     match = _INPUT_SPEC.match(text)
     if Path(text).exists() or not match:
-        return Path(text), {}
-    mapping: dict[str, tuple[str, ...]] = {}
+        return text, {}
+    options: dict[str, tuple[str, ...]] = {}
     for part in match["keys"].split(":")[1:]:
         key, _, value = part.partition("=")
         if key not in _INPUT_KEYS:
             raise argparse.ArgumentTypeError(
-                f"{text!r}: unknown per-input key {key!r}; after the file name give :toxic=V,V and/or :normal=V,V")
-        if key in mapping:
+                f"{text!r}: unknown per-input key {key!r}; after the file name give {_INPUT_SYNTAX}")
+        if key in options:
             raise argparse.ArgumentTypeError(f"{text!r}: {key}= is given twice")
         if not _values(value):
-            raise argparse.ArgumentTypeError(f"{text!r}: {key}= needs at least one label value, e.g. {key}=1")
-        mapping[key] = _values(value)
-    return Path(match["path"]), mapping
+            example = "gbk" if key == "encoding" else "0" if key == "keep" else "1"
+            raise argparse.ArgumentTypeError(f"{text!r}: {key}= needs at least one value, e.g. {key}={example}")
+        if key == "encoding" and len(_values(value)) != 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: encoding= takes one encoding, got {value!r}")
+        options[key] = _values(value)
+    return match["path"], options
+
+
+def _input_sources(args: argparse.Namespace) -> list[Source]:
+    """One source per file the --input flags name (directories and patterns expanded); a file named
+    twice is refused, and files of one name in different folders are told apart by their folder."""
+    files: list[tuple[Path, dict]] = []
+    seen: dict[Path, str] = {}
+    for spec, own in args.input:
+        for path in data_files(spec):
+            resolved = path.resolve()
+            if resolved in seen:
+                raise CorpusSourceError(f"{path} is named twice (by --input {seen[resolved]!r} and {spec!r}); "
+                                        f"name each file once")
+            seen[resolved] = spec
+            files.append((path, own))
+    names = [path.name for path, _ in files]
+    if len(set(names)) < len(names):
+        common = Path(os.path.commonpath([str(p.resolve().parent) for p, _ in files]))
+        names = [str(path.resolve().relative_to(common)) for path, _ in files]
+    sources = []
+    for (path, own), name in zip(files, names):
+        keep = ()
+        if "keep" in own:
+            if args.label_from_filename:
+                raise CorpusSourceError(f"{path}: keep= filters by the label column, and --label-from-filename "
+                                        f"reads none; leave the file out instead")
+            keep = ((args.label_col, own["keep"]),)
+        mapped = "toxic" in own or "normal" in own
+        sources.append(Source(
+            path=str(path), text_col=args.text_col, name=name,
+            label_col=None if args.label_from_filename else args.label_col,
+            label_from_filename=args.label_from_filename,
+            toxic_values=own.get("toxic", ()) if mapped else _values(args.toxic_values),
+            normal_values=own.get("normal", ()) if mapped else _values(args.normal_values),
+            category_col=args.category_col, category=None if args.category_col else path.stem,
+            format=args.format, encoding=own.get("encoding", (args.encoding,))[0], bad_lines=args.bad_lines,
+            keep=keep, group_col=args.group_col))
+    return sources
 
 
 def run_compose(args: argparse.Namespace) -> int:
@@ -221,22 +283,13 @@ def run_compose(args: argparse.Namespace) -> int:
         sources = get_preset(args.preset)
         data_dir = args.data_dir
     else:
-        sources = [
-            Source(path=str(path), text_col=args.text_col,
-                   label_col=None if args.label_from_filename else args.label_col,
-                   label_from_filename=args.label_from_filename,
-                   toxic_values=own.get("toxic", ()) if own else _values(args.toxic_values),
-                   normal_values=own.get("normal", ()) if own else _values(args.normal_values),
-                   category_col=args.category_col, category=None if args.category_col else path.stem,
-                   format=args.format, encoding=args.encoding, bad_lines=args.bad_lines)
-            for path, own in args.input
-        ]
+        sources = _input_sources(args)
         data_dir = None
     snapshot = compose(sources, data_dir=data_dir, language=args.lang, seed=args.seed,
                        report_share=args.report_share, toxic_share=args.toxic_share,
                        cluster_size=args.cluster_size, split_fractions=args.splits, progress=not args.quiet,
                        background=args.background, background_items=args.background_items,
-                       near_duplicate=args.near_duplicate)
+                       near_duplicate=args.near_duplicate, singleton_share=args.singleton_share)
     code = _finish(snapshot, args, started)
     if not args.quiet:
         print("\ncomposition (also in meta.json, generator.composition):")

@@ -42,6 +42,10 @@ def register(tools: argparse._SubParsersAction) -> None:
                        help="embedding encoder: auto (the pretrained multilingual use encoder up to "
                             "300k items, n-gram above), use, e5 (x86-64), ngram (fitted on the snapshot), "
                             "or a local Hugging Face model directory")
+    build.add_argument("--encodings-cache", type=Path, default=None, metavar="DIR",
+                       help="store of pretrained encodings shared by every snapshot, keyed by encoder and text "
+                            "(a background encoded once is reused); default $QX_ENCODINGS_CACHE, else "
+                            "~/.cache/qx-env/encodings (under $QX_CACHE_DIR or $XDG_CACHE_HOME when set)")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(run=run_build)
 
@@ -60,7 +64,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     modes = resolve_modes(args.modes)
     snapshot = Snapshot.load(args.snapshot)
-    options = {"embedding": {"kind": args.embedding_kind, "encoder": args.encoder}}
+    options = {"embedding": {"kind": args.embedding_kind, "encoder": args.encoder,
+                             "encodings_cache": args.encodings_cache}}
     started = time.perf_counter()
     built = build_indexes(snapshot, modes=modes, progress=not args.quiet, **options)
     print(f"{'mode':<10}{'build s':>9}{'MiB':>9}  params")

@@ -63,4 +63,4 @@ def test_encoders_benchmark_writes_tables_and_relations_hold(tmp_path):
     assert saved["config"]["corpus"] == 400 and len(saved["quality"]) == 4
     table = (out / "table.md").read_text()
     assert "### Speed" in table and "| zh | use |" in table
-    assert list((out / "cache").glob("use-*.npy"))  # pretrained encodings are cached for a rerun
+    assert list((out / "cache").glob("use-*/*.vectors.npy"))  # pretrained encodings are cached for a rerun

@@ -79,17 +79,18 @@ def test_each_kind_brings_its_cut_off():
 
 
 def test_encodings_are_cached_checksummed_and_reused(use, tmp_path, monkeypatch, snapshot_factory):
+    store = tmp_path / "store"
+    monkeypatch.setenv("QX_ENCODINGS_CACHE", str(store))
     texts = [f"{t}，编号{i}" for i, t in enumerate(TEXTS * 4)]
     snapshot = snapshot_factory(texts, path=tmp_path / "snap")
     index = EmbeddingIndex.build(snapshot, encoder="use", progress=False)
     params = index.meta["params"]
     assert params["encoder"] == "use" and params["encodings"] == "encoded" and params["dim"] == 512
     assert params["min_score"] == UseEncoder.min_score and index.min_score == UseEncoder.min_score
-    cache = snapshot.path / "indexes" / "encodings"
-    (npy,) = cache.glob("use-*.npy")
-    stored = np.load(npy, allow_pickle=False)
+    (record,) = (store / use.identity).glob("*.json")
+    assert json.loads(record.read_text())["texts"] == len(texts)
+    stored = np.load(record.with_suffix(".vectors.npy"), allow_pickle=False)
     np.testing.assert_allclose(stored, index.vectors(), atol=1e-6)
-    assert json.loads(npy.with_suffix(".json").read_text())["texts"] == len(texts)
 
     def refuse(self, batch):
         raise AssertionError("re-encoded unchanged texts")
@@ -99,12 +100,59 @@ def test_encodings_are_cached_checksummed_and_reused(use, tmp_path, monkeypatch,
     assert again.meta["params"]["encodings"] == "cached"
     np.testing.assert_allclose(again.vectors(), stored, atol=1e-6)
     monkeypatch.undo()
-    npy.write_bytes(npy.read_bytes()[:-16])  # truncated: fails its checksum, so it is encoded again
-    vectors, cached = encode_cached(use, texts, cache)
-    assert not cached and np.allclose(vectors, stored, atol=1e-6)
     # An explicit cut-off overrides the kind's own; a query finds its own text.
     opened = EmbeddingIndex.open(snapshot, min_score=0.0)
     assert opened.min_score == 0.0 and opened.search(texts[3], 3).positions[0] == 3
+
+
+def test_a_background_encoded_once_is_reused_by_another_snapshot(use, tmp_path, snapshot_factory, capsys):
+    from qx_env.cli import main
+
+    store = tmp_path / "store"
+    background = [f"{t}，编号{i}" for i, t in enumerate(TEXTS * 4)]
+    first = snapshot_factory(background + ["加微信领取彩金一号"], path=tmp_path / "a")
+    assert main(["index", "build", str(first.path), "--modes", "embedding", "--encoder", "use",
+                 "--encodings-cache", str(store), "--quiet"]) == 0
+    assert "'encodings': 'encoded'" in capsys.readouterr().out
+    # the same background in another order beside other toxic texts: only those are encoded
+    second = snapshot_factory(["日赚三千联系客服", *background[::-1], "博彩注册送彩金"], path=tmp_path / "b")
+    encoded: list[str] = []
+    original = UseEncoder.encode
+
+    def counting(self, batch):
+        encoded.extend(batch)
+        return original(self, batch)
+
+    UseEncoder.encode = counting
+    try:
+        index = EmbeddingIndex.build(second, encoder="use", encodings_cache=store, progress=False)
+    finally:
+        UseEncoder.encode = original
+    assert sorted(encoded) == ["博彩注册送彩金", "日赚三千联系客服"]
+    assert index.meta["params"]["encodings"] == f"cached {len(background)} of {len(background) + 2}"
+    np.testing.assert_allclose(index.vectors(), use.encode(second.texts), atol=1e-5)
+    assert len(list((store / use.identity).glob("*.json"))) == 2
+
+
+def test_a_damaged_cache_entry_is_refused_and_encoded_again(use, tmp_path):
+    texts = [f"{t}，第{i}条" for i, t in enumerate(TEXTS * 2)]
+    vectors, cached = encode_cached(use, texts, tmp_path)
+    assert cached == 0
+    (record,) = (tmp_path / use.identity).glob("*.json")
+    npy = record.with_suffix(".vectors.npy")
+    damaged = bytearray(npy.read_bytes())
+    damaged[-5] ^= 0xFF  # one flipped byte: the file still loads, its checksum fails
+    npy.write_bytes(bytes(damaged))
+    with pytest.warns(UserWarning, match=r"encodings cache .* is damaged \(vectors fail their checksum\): not used, "
+                      r"its texts are encoded again .*qx index build DIR --modes embedding"):
+        again, cached = encode_cached(use, texts, tmp_path)
+    assert cached == 0 and np.allclose(again, vectors, atol=1e-6)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stored anew: read back whole, without a warning
+        third, cached = encode_cached(use, texts, tmp_path)
+    assert cached == len(texts) and np.allclose(third, vectors, atol=1e-6)
 
 
 def test_fitted_encoders_are_not_cached(tmp_path):

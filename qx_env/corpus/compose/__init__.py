@@ -4,13 +4,14 @@ from qx_env.corpus.compose._clusters import NEAR_DUPLICATE
 from qx_env.corpus.compose._compose import (
            AUTO_SYNTH_MAX,
            BACKGROUNDS,
+           DEFAULT_SINGLETON_SHARE,
            MAX_SEED,
            compose,
            get_preset,
            summary_lines,
 )
 from qx_env.corpus.compose._presets import PRESETS, Preset
-from qx_env.corpus.compose._sources import BAD_LINES, FORMATS, Source, normalize_text, read_source
+from qx_env.corpus.compose._sources import BAD_LINES, FORMATS, Source, data_files, normalize_text, read_source
 
-__all__ = ["AUTO_SYNTH_MAX", "BACKGROUNDS", "BAD_LINES", "FORMATS", "MAX_SEED", "NEAR_DUPLICATE", "PRESETS", "Preset", "Source", "compose",
-           "get_preset", "normalize_text", "read_source", "summary_lines"]
+__all__ = ["AUTO_SYNTH_MAX", "BACKGROUNDS", "BAD_LINES", "DEFAULT_SINGLETON_SHARE", "FORMATS", "MAX_SEED", "NEAR_DUPLICATE", "PRESETS", "Preset", "Source", "compose",
+           "data_files", "get_preset", "normalize_text", "read_source", "summary_lines"]

@@ -84,3 +84,82 @@ def _cluster(texts, categories, language, seed, cluster_size, near_duplicate) ->
         assignment = KMeans(n_clusters=min(k, len(rows)), n_init=2, random_state=seed).fit_predict(matrix)
         labels[rows] = [f"{category}/{a}" for a in assignment]
     return labels.tolist()
+
+
+def _cross_category_pairs(texts: Sequence[str], categories: np.ndarray, language: str,
+                          near_duplicate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)`` of texts of different categories at least ``near_duplicate`` similar
+    (character n-gram TF-IDF fitted on all the texts, as :func:`cluster_texts` within one)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer, ngrams = ("char", (1, 3)) if language == "zh" else ("char_wb", (3, 5))
+    matrix = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=1, sublinear_tf=True).fit_transform(texts)
+    n = matrix.shape[0]
+    step = max(1, _BLOCK // max(n, 1))
+    firsts, seconds = [], []
+    for start in range(0, n, step):
+        block = (matrix[start:start + step] @ matrix.T).toarray()
+        rows, cols = np.nonzero(block >= near_duplicate)
+        rows = rows + start
+        keep = (rows < cols) & (categories[rows] != categories[cols])
+        firsts.append(rows[keep])
+        seconds.append(cols[keep])
+    return (np.concatenate(firsts), np.concatenate(seconds)) if firsts else (np.zeros(0, int), np.zeros(0, int))
+
+
+def join_families(labels: Sequence[str], texts: Sequence[str], categories: Sequence[str], language: str,
+                  near_duplicate: float = NEAR_DUPLICATE, groups: Sequence[str | None] | None = None
+                  ) -> tuple[list[str], dict]:
+    """Join the clusters of :func:`cluster_texts` (made within each category) into families that a
+    split must not cut: two clusters are one family when a text of one and a text of the other, of
+    different categories, are near-duplicates (a post and its disguised twin filed under another
+    category or file), or when two of their texts share a ``groups`` value (a corpus's own ids; ``None``
+    or ``""`` is no group). A joined family takes the id of its largest cluster (ties: the first id in
+    sorted order). Returns the new labels and what was joined."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels = np.asarray(labels, dtype=object)
+    categories = np.asarray(categories, dtype=object)
+    ids, index = np.unique(labels.astype(str), return_inverse=True)
+    info = {"near_duplicate_pairs_across_categories": 0, "grouped_rows": 0, "clusters_joined": 0,
+            "families_made": 0}
+    if len(labels) < 2:
+        return labels.tolist(), info
+    firsts, seconds = [np.zeros(0, int)], [np.zeros(0, int)]
+    if len(set(categories)) > 1:
+        with _one_thread():
+            a, b = _cross_category_pairs(list(texts), categories, language, near_duplicate)
+        firsts.append(a)
+        seconds.append(b)
+        info["near_duplicate_pairs_across_categories"] = len(a)
+    if groups is not None:
+        values = np.array(["" if g is None or (isinstance(g, float) and math.isnan(g)) else str(g) for g in groups],
+                          dtype=object)
+        named = np.flatnonzero(values != "")
+        info["grouped_rows"] = len(named)
+        if len(named):
+            order = named[np.argsort(values[named], kind="stable")]
+            same = values[order[1:]] == values[order[:-1]]  # consecutive rows of one group
+            firsts.append(order[:-1][same])
+            seconds.append(order[1:][same])
+    a, b = np.concatenate(firsts), np.concatenate(seconds)
+    graph = coo_matrix((np.ones(len(a)), (index[a], index[b])), shape=(len(ids), len(ids)))
+    count, component = connected_components(graph, directed=False)
+    if count == len(ids):
+        return labels.tolist(), info
+    sizes = np.bincount(index, minlength=len(ids))
+    # each family's id: its largest cluster's (ids are sorted, so the first among equals wins)
+    best: dict[int, int] = {}
+    for cluster in np.lexsort((np.arange(len(ids)), -sizes)):
+        best.setdefault(int(component[cluster]), int(cluster))
+    members = np.bincount(component, minlength=count)
+    info["clusters_joined"] = int(members[members > 1].sum())
+    info["families_made"] = int((members > 1).sum())
+    return [str(ids[best[int(component[i])]]) for i in index], info
+
+
+def _one_thread():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)

@@ -6,12 +6,14 @@ Presets are lists of sources; the generic loader is a source made from command-l
 from __future__ import annotations
 
 import codecs
+import glob
 import json
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qx_env.errors import CorpusSourceError
@@ -23,6 +25,19 @@ _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jso
 FILE_COLUMN = "file"
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) +(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
 _SPACES = re.compile(r"\s+")
+#: Han characters (CJK Unified Ideographs, Extension A, Compatibility) and letters of any script.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+#: Share of a source's letters that are Han characters below which ``--lang zh`` is refused, and
+#: above which ``--lang en`` is. Measured on shared/data (2026-12): the Chinese files hold 0.60-0.99
+#: (fbs_sms lowest, its NAME/URL/CELLPHONE masks are Latin; chineseharm_bench 0.71-0.98,
+#: online_shopping_10_cats 0.99, cold 0.98), the English SMS Spam Collection 0.000; 0.3 leaves
+#: half the lowest Chinese share as margin.
+HAN_SHARE_BOUNDARY = 0.3
+#: Texts of a source measured for its script (the first ones; a file is one language).
+_SCRIPT_SAMPLE = 20_000
+#: Characters that make an ``--input`` a shell-style pattern, expanded by qx.
+_GLOB_CHARS = re.compile(r"[*?[]")
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,8 @@ class Source:
     (``spam.txt`` -> ``spam``), mapped like a label column. ``bad_lines`` is ``"error"`` (a CSV/TSV
     line with too many fields, or a JSONL line that is not JSON, refuses the file) or ``"skip"``
     (such lines are dropped, counted and their line numbers kept in ``frame.attrs["bad_lines"]``).
+    ``group_col`` names a column of the corpus's own family ids (a post and its rewritten twins):
+    toxic rows sharing a value, in any source, are kept in one split (see ``join_families``).
     """
 
     path: str
@@ -57,6 +74,7 @@ class Source:
     encoding: str = "utf-8"
     label_from_filename: bool = False
     bad_lines: str = "error"
+    group_col: str | None = None
 
     def resolve(self, data_dir: Path | None) -> Path:
         path = Path(self.path)
@@ -160,7 +178,8 @@ def _read_frame(path: Path, fmt: str, encoding: str = "utf-8", bad_lines: str = 
             detail = f"byte 0x{exc.object[exc.start:exc.start + 1].hex()} at offset {exc.start}"
         else:
             detail = str(exc)
-        hint = "e.g. --encoding gbk (or gb18030) for Chinese text saved on Windows, --encoding latin-1 for Western"
+        hint = ("e.g. --encoding gbk (or gb18030) for Chinese text saved on Windows, --encoding latin-1 for Western; "
+                "--input FILE:encoding=gbk sets it for that file only")
         raise CorpusSourceError(
             f"{path}: cannot decode it as {encoding} ({detail}); give the file's encoding, {hint}"
         ) from None
@@ -212,6 +231,12 @@ def _column(frame: pd.DataFrame, name: str, role: str, path: Path) -> pd.Series:
     return frame[name]
 
 
+def _groups(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    """The group column as stripped strings, a missing value as ``""`` (no group)."""
+    values = _column(frame, column, "group", path)
+    return values.where(values.notna(), "").astype(str).str.strip().to_numpy()
+
+
 def normalize_text(text: str, join_cjk: bool = False) -> str:
     """Strip byte-order marks and control characters, collapse whitespace."""
     if not text.isprintable():  # a byte-order mark (U+FEFF) is not printable either
@@ -244,18 +269,70 @@ def label_mapping(values: dict[str, int], source: Source) -> dict[str, dict]:
     return mapped
 
 
+def data_files(spec: str | Path) -> list[Path]:
+    """The files an ``--input`` names: a file as it is; a directory's data files (those with a
+    suffix of a known format, hidden ones skipped, not recursive), sorted; a shell-style pattern
+    (``*``, ``?``, ``[...]``) expanded by qx, sorted, a matched directory expanded as above. A
+    directory without data files or a pattern matching nothing is refused."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() in _SUFFIX_FORMATS)
+        if not files:
+            raise CorpusSourceError(
+                f"{path}: the directory holds no data file (suffixes {', '.join(sorted(_SUFFIX_FORMATS))}); "
+                f"name the files, or a pattern such as {path / '*.csv'}"
+            )
+        return files
+    if _GLOB_CHARS.search(str(spec)):
+        matched = sorted(Path(p) for p in glob.glob(str(path)))
+        if not matched:
+            raise CorpusSourceError(f"--input {str(spec)!r} matches no file")
+        return [f for m in matched for f in (data_files(m) if m.is_dir() else [m])]
+    raise CorpusSourceError(f"source file {path} does not exist")
+
+
+def han_share(texts: pd.Series) -> float | None:
+    """Share of the letters of ``texts`` (their first :data:`_SCRIPT_SAMPLE`) that are Han characters;
+    ``None`` when they hold no letter."""
+    sample = "".join(texts.iloc[:_SCRIPT_SAMPLE].tolist())
+    letters = len(_LETTER.findall(sample))
+    return len(_HAN.findall(sample)) / letters if letters else None
+
+
+def check_script(frame: pd.DataFrame, language: str, name: str) -> None:
+    """Refuse a source whose script contradicts ``language`` (see :data:`HAN_SHARE_BOUNDARY`)."""
+    share = han_share(frame["text"])
+    if share is None:
+        return
+    if language == "en" and share > HAN_SHARE_BOUNDARY:
+        raise CorpusSourceError(
+            f"{name}: {share:.1%} of its letters are Chinese (Han) characters, but --lang is en "
+            f"(refused above {HAN_SHARE_BOUNDARY:.0%}); pass --lang zh"
+        )
+    if language == "zh" and share < HAN_SHARE_BOUNDARY:
+        raise CorpusSourceError(
+            f"{name}: only {share:.1%} of its letters are Chinese (Han) characters, but --lang is zh "
+            f"(refused below {HAN_SHARE_BOUNDARY:.0%}); pass --lang en"
+        )
+
+
 def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
     """Read a source into a frame with columns ``text, label, category, source, source_row``.
 
     ``frame.attrs`` records the data decisions for the summary: ``label_values`` (rows per label
     value), ``label_map`` (see :func:`label_mapping`), ``empty_rows`` (rows dropped for an empty
-    text) and ``bad_lines`` (``{"count", "first"}`` with ``bad_lines="skip"``)."""
+    text), ``filtered_rows`` (``{"rule", "dropped"}``, rows the ``keep`` filter left out) and
+    ``bad_lines`` (``{"count", "first"}`` with ``bad_lines="skip"``)."""
     path = source.resolve(data_dir)
     skipped: list[int] = []
     frame = _read_frame(path, source.file_format(path), source.encoding, source.bad_lines, skipped)
+    before = len(frame)
     for column, allowed in source.keep:
         values = _column(frame, column, "row filter", path)
-        frame = frame[values.astype(str).isin([str(v) for v in allowed])]
+        frame = frame[values.astype(str).str.strip().isin([str(v).strip() for v in allowed])]
     texts = _column(frame, source.text_col, "text", path).astype(str)
     label_values: dict[str, int] = {}
     if source.label_col is not None or source.label_from_filename:
@@ -277,6 +354,7 @@ def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
         "category": categories.to_numpy(),
         "source": source.name or path.name,
         "source_row": frame.index.to_numpy(),
+        "group": _groups(frame, source.group_col, path) if source.group_col is not None else None,
     })
     empty = out["text"].str.len() == 0
     if len(out) and empty.all():
@@ -288,6 +366,9 @@ def read_source(source: Source, data_dir: Path | None = None) -> pd.DataFrame:
     out.attrs["label_values"] = label_values
     out.attrs["label_map"] = label_mapping(label_values, source) if label_values else {}
     out.attrs["empty_rows"] = int(empty.sum())
+    if source.keep:
+        rule = "; ".join(f"{column} in {[str(v) for v in allowed]}" for column, allowed in source.keep)
+        out.attrs["filtered_rows"] = {"rule": rule, "dropped": before - len(frame)}
     if source.bad_lines == "skip":
         out.attrs["bad_lines"] = {"count": len(skipped), "first": skipped[:_BAD_LINES_SHOWN]}
     return out
