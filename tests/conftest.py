@@ -28,6 +28,19 @@ def encodings_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def keyword_snapshot(tmp_path_factory):
+    """1,500 synthetic zh items at 6% toxic (seed 5), keyword index built: the small world of the integration,
+    server-bench and endpoint-policy tests."""
+    from indexes import build_indexes
+    from qx_env import Snapshot
+
+    config = SynthConfig(language="zh", items=1500, toxic_share=0.06, seed=5)
+    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("keyword-world") / "zh"))
+    build_indexes(snapshot, modes=("keyword",), progress=False)
+    return snapshot
+
+
+@pytest.fixture(scope="session")
 def synth_config() -> SynthConfig:
     return SynthConfig(language="zh", items=3000, toxic_share=0.05, hard_negative_share=0.08, seed=7)
 

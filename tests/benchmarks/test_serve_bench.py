@@ -9,17 +9,12 @@ import json
 import pytest
 
 from benchmarks import serve
-from indexes import build_indexes
 from qx_env import Snapshot
-from qx_env.corpus import SynthConfig, synthesize
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory) -> Snapshot:
-    config = SynthConfig(language="zh", items=1500, toxic_share=0.06, seed=5)
-    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("bench-serve") / "zh"))
-    build_indexes(snapshot, modes=("keyword",), progress=False)
-    return snapshot
+def snapshot(keyword_snapshot) -> Snapshot:
+    return keyword_snapshot
 
 
 def test_both_clients_get_a_row_and_every_request_is_counted_by_the_server(snapshot, tmp_path, capsys):

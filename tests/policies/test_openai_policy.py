@@ -15,11 +15,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from indexes import build_indexes
 from policies import OpenAIPolicy, make_policy, messages
-from qx_env import Snapshot
 from qx_env.cli import main
-from qx_env.corpus import SynthConfig, synthesize
 from qx_env.errors import QxError
 from qx_env.parsers import ANSWER_PREFIXES
 from qx_env.server import ServerThread
@@ -258,14 +255,6 @@ def test_with_the_cache_off_a_failed_run_says_nothing_was_kept(endpoint, tmp_pat
     endpoint.dead_after = 1
     with pytest.raises(QxError, match=r"stopped asking; the 1 answers received this run are not kept \(cache=off\)"):
         policy(endpoint, tmp_path, concurrency=1, retries=0, cache="off").extract(TEXTS[:2])
-
-
-@pytest.fixture(scope="module")
-def keyword_snapshot(tmp_path_factory) -> Snapshot:
-    config = SynthConfig(language="zh", items=600, toxic_share=0.08, seed=3)
-    snapshot = Snapshot.load(synthesize(config, progress=False).save(tmp_path_factory.mktemp("openai") / "zh"))
-    build_indexes(snapshot, modes=("keyword",), progress=False)
-    return snapshot
 
 
 def test_qx_eval_against_a_misbehaving_endpoint(endpoint, tmp_path, keyword_snapshot, capsys):
