@@ -1,6 +1,12 @@
 """A tiny local causal LM (no downloads): a small Qwen2-architecture model and a byte-level BPE
 tokenizer trained on the snapshot's texts and the prompt templates, saved in Hugging Face format,
-so the LLM policy, SFT and DPO run end to end on a CPU."""
+so the LLM policy, SFT, DPO and GRPO (with the search tool too) run end to end on a CPU.
+
+Its chat template is Qwen2.5's as trl ships it (``trl.chat_template_utils.qwen2_5_chat_template``), so
+trl recognises it: it renders tools and ``<tool_call>`` turns, trl parses the model's tool calls
+(``add_response_schema``), and SFT on tool conversations masks the tool answers out of the loss (trl's
+training variant of the same template). The paper's prompts (a system message first) render exactly
+as with the plain ChatML template of earlier versions, still available as ``chat_template="chatml"``."""
 
 from __future__ import annotations
 
@@ -14,12 +20,31 @@ from qx_env.errors import QxError
 from qx_env.parsers import ANSWER_PREFIXES
 from qx_env.snapshot import Snapshot
 
-#: A ChatML template (as Qwen uses), so trl's conversational datasets work unchanged.
+#: The plain ChatML template of earlier versions (``chat_template="chatml"``): no tools.
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+#: The tool-call tags of the qwen2.5 template, one token each (``tool_tokens``), as in Qwen2.5's own tokenizer.
+TOOL_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
+#: The chat templates a tiny model can be built with; the first is the default.
+CHAT_TEMPLATES = ("qwen2.5", "chatml")
+
+
+def chat_template_text(name: str) -> str:
+    """The text of the chat template ``name`` (:data:`CHAT_TEMPLATES`): ``qwen2.5`` is trl's own copy of
+    Qwen2.5's, which renders tools and tool calls; ``chatml`` the plain ChatML template."""
+    if name == "chatml":
+        return CHAT_TEMPLATE
+    if name != "qwen2.5":
+        raise QxError(f"unknown chat template {name!r}; choose from {', '.join(CHAT_TEMPLATES)}")
+    try:
+        from trl.chat_template_utils import qwen2_5_chat_template
+    except ImportError as exc:
+        raise QxError(f"the qwen2.5 chat template comes from trl >= 1.0 ({exc}); upgrade trl or build with "
+                      "--chat-template chatml (no tools)") from None
+    return qwen2_5_chat_template
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,12 @@ class TinyModelConfig:
     """Longest sequence in tokens."""
     seed: int = 0
     """Seed of the initial weights."""
+    tool_tokens: bool = False
+    """Add the tool-call tags as tokens of their own, as Qwen2.5's tokenizer has them, so a tool call is shorter to
+    learn (on in qx model tiny; off by default in Python, where the tokenizer stays that of earlier versions)."""
+    chat_template: str = CHAT_TEMPLATES[0]
+    """Chat template: qwen2.5 (renders the search tool and tool calls, as trl's GRPO tool loop needs) or chatml
+    (the plain template of earlier versions, no tools)."""
 
 
 def _training_texts(texts: Iterable[str]):
@@ -52,8 +83,9 @@ def _training_texts(texts: Iterable[str]):
     yield from texts
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def build_tokenizer(texts: Iterable[str], vocab_size: int, template: str = CHAT_TEMPLATES[0],
+                    added_tokens: Sequence[str] = ()):
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
@@ -64,7 +96,8 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int):
     tokenizer.train_from_iterator(_training_texts(texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None, unk_token=None)
-    fast.chat_template = CHAT_TEMPLATE
+    fast.add_tokens([AddedToken(token, special=False, normalized=False) for token in added_tokens])
+    fast.chat_template = chat_template_text(template)
     return fast
 
 
@@ -78,8 +111,10 @@ def build_tiny_model(source: Snapshot | Sequence[str], out: str | Path, config: 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "config.json").is_file():
         raise QxError(f"{out} exists, is not empty and is not a model directory; choose another --out")
+    chat_template_text(config.chat_template)  # an unknown name is refused before the tokenizer is trained
     texts = source.texts if isinstance(source, Snapshot) else source
-    tokenizer = build_tokenizer([*extra_texts, *texts], config.vocab_size)
+    tokenizer = build_tokenizer([*extra_texts, *texts], config.vocab_size, config.chat_template,
+                                TOOL_TOKENS if config.tool_tokens else ())
     model_config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
         num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.kv_heads,
@@ -94,6 +129,6 @@ def build_tiny_model(source: Snapshot | Sequence[str], out: str | Path, config: 
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "qx_tiny_model.json").write_text(json.dumps(
-        {**asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
+        {**asdict(config), "parameters": sum(p.numel() for p in model.parameters()), "extra_texts": len(extra_texts),
          "snapshot_fingerprint": source.fingerprint if isinstance(source, Snapshot) and source.path else None}, indent=2))
     return out

@@ -6,18 +6,18 @@ pair, train DPO), ``evaluate_model`` and ``model_policy_spec`` (the ``llm`` spec
 ``plot_training`` draws the run cards' curves."""
 
 from training._classifier import ClassifierArgs, train_classifier
-from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, write_jsonl
+from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, tool_call_rows, write_jsonl
 from training._feedback import FEEDBACK_SCHEMA, mine_feedback, read_feedback
 from training._grpo import EnvironmentRewards, GRPOArgs, train_grpo
 from training._loop import BASELINES, LoopArgs, dpo_round, evaluate_model, model_policy_spec, train_loop
 from training._plots import plot_training
 from training._ray import mine_feedback_ray, start_ray
 from training._train import TrainArgs, train_dpo, train_sft
-from training._trl_environment import SearchEnvironment, tool_rows
+from training._trl_environment import SearchEnvironment, tool_rows, tool_texts
 
 __all__ = [
     "BASELINES", "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "SearchEnvironment",
     "TrainArgs", "dpo_round", "evaluate_model", "mine_feedback", "mine_feedback_ray", "model_policy_spec", "pair_rows",
-    "plot_training", "qualified", "read_feedback", "read_jsonl", "sft_rows", "start_ray", "tool_rows",
+    "plot_training", "qualified", "read_feedback", "read_jsonl", "sft_rows", "start_ray", "tool_call_rows", "tool_rows", "tool_texts",
     "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",
 ]

@@ -6,12 +6,16 @@
 - Preference pairs (eq. 4): answers whose queries reach toxic ratio >= tau are chosen, those below
   rejected; from single reports and long-context samples, several policies and candidates, ranked
   by margin.
+- Tool calls (the warm start for GRPO with the search tool): the TRL environment's own prompt, a
+  policy's queries as calls of its search tool, the tool's answers and a final answer.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,7 +26,7 @@ from qx_env.parsers import format_answer, qualified_length
 from qx_env.rewards import pooled_toxic_ratio
 from qx_env.snapshot import Snapshot
 
-__all__ = ["pair_rows", "qualified", "read_jsonl", "sft_rows", "write_jsonl"]
+__all__ = ["pair_rows", "qualified", "read_jsonl", "sft_rows", "tool_call_rows", "write_jsonl"]
 
 LONG_CONTEXT_REPORTS = 20
 JOINERS = {"zh": "，", "en": ", "}
@@ -122,3 +126,59 @@ def _pairs_for(prompt, report_ids, candidates, tau, max_pairs, language) -> list
         "chosen_ratio": round(c[0], 4), "rejected_ratio": round(r[0], 4), "margin": round(c[0] - r[0], 4),
         "chosen_policy": c[1], "rejected_policy": r[1], "report_ids": report_ids,
     } for c, r in pairs[:max_pairs]]
+
+
+def tool_call_rows(snapshot: Snapshot, policies: str | Sequence[str] = "annotation", split: str | Sequence[str] = "train",
+                   calls: int = 1, **options: Any) -> list[dict]:
+    """SFT rows that teach a model to call the search tool of :class:`training.SearchEnvironment`, one per
+    report of ``split`` with a rewarded query: the prompt the TRL environment gives (:func:`training.tool_rows`'
+    instruction with ``reset``'s report appended, as ``GRPOTrainer`` appends it), then up to ``calls`` of the
+    queries of ``policies`` (policy specs, or one; ``annotation``: the auditors'), each an assistant tool call
+    followed by the tool's answer from a real episode, then the queries in the paper's answer format. A
+    report's queries of qualified length (from every policy, in order) are each searched on a fresh episode and the ``calls`` with the most reward (> 0) kept, best first; the
+    answers come from replaying them in one episode. ``options``: the environment's (``modes``, ``k``,
+    ``budget``, ``reward``, ``observe_results``, ``result_chars``, ...); GRPO should use the same, as the
+    tool's answers depend on them. Each row carries the tool schemas (``tools``, JSON) its prompt renders."""
+    from policies import make_policy
+    from training._trl_environment import SearchEnvironment, tool_rows
+
+    if calls < 1:
+        raise QxError(f"calls must be at least 1, got {calls}")
+    if calls > options.get("budget", 5):
+        raise QxError(f"calls ({calls}) exceed the episode's budget ({options.get('budget', 5)} searches)")
+    specs = [policies] if isinstance(policies, str) else list(policies)
+    if not specs:
+        raise QxError("tool-call rows need at least one policy whose queries are the calls")
+    extractors = [make_policy(spec, snapshot) for spec in specs]
+    for spec, extractor in zip(specs, extractors):
+        if extractor.uses_labels:
+            raise QxError(f"policy {spec!r} reads the hidden labels; its queries are no training data")
+    language = snapshot.language
+    rows = tool_rows(snapshot, split)
+    texts = snapshot.report_texts(snapshot.reports_in(split))
+    pooled = [[q for answer in answers for q in answer] for answers in zip(*(e.extract(texts) for e in extractors))]
+    env = SearchEnvironment(snapshot.path, split=split, **options)
+    tools = json.dumps(SearchEnvironment.tool_schemas(), ensure_ascii=False)
+    out = []
+    for row, queries in zip(rows, pooled):
+        scored = []
+        for order, query in enumerate(dict.fromkeys(q for q in queries if qualified_length(q, language))):
+            env.reset(**row)
+            env.search(query)
+            if env.get_reward() > 0:
+                scored.append((-env.get_reward(), order, query))
+        chosen = [query for _, _, query in sorted(scored)[:calls]]
+        if not chosen:
+            continue
+        report = env.reset(**row)
+        last = row["prompt"][-1]
+        prompt = [*row["prompt"][:-1], {**last, "content": last["content"] + report}]  # as GRPOTrainer appends it
+        completion, name = [], env.search.__name__
+        for query in chosen:
+            call = {"type": "function", "function": {"name": name, "arguments": {"query": query}}}
+            completion += [{"role": "assistant", "content": "", "tool_calls": [call]},
+                           {"role": "tool", "name": name, "content": env.search(query)}]
+        completion += _completion(chosen, language)
+        out.append({"prompt": prompt, "completion": completion, "tools": tools, "report_ids": [row["report_id"]],
+                    "kind": "tool", "reward": env.get_reward()})
+    return out

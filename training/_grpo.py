@@ -1,7 +1,12 @@
 """On-policy RL against the environment itself: trl's GRPOTrainer, whose rewards step the simulated
 search engine. Each sampled answer is parsed, its queries searched (the reports' own items taken
 down, static dynamics), and rewarded for the toxic items it finds; a second reward term penalises
-an answer that is not in the paper's format. trl logs each reward term separately."""
+an answer that is not in the paper's format. trl logs each reward term separately.
+
+With ``tools=True`` the rollouts instead call the search tool: trl's ``environment_factory`` is
+:class:`training.SearchEnvironment`, each rollout one episode on its report (removal dynamics), and
+the reward is the episode's (``reward``). A fresh model calls no tool; warm-start it with SFT on
+:func:`training.tool_call_rows` (``qx mine toolcalls``) made with the same environment options."""
 
 from __future__ import annotations
 
@@ -32,6 +37,19 @@ class GRPOArgs(TrainArgs):
     """Tokens per sampled answer."""
     temperature: float = 1.0
     """Sampling temperature of the answers."""
+    tools: bool = False
+    """Rollouts call the search tool (training.SearchEnvironment as trl's environment_factory) and earn their
+    episode's reward, instead of answering once in the paper's format."""
+    max_tool_calls: int = 2
+    """With --tools: tool-calling rounds per rollout (trl's max_tool_calling_iterations)."""
+    budget: int = 5
+    """With --tools: searches per episode (as in qx mine toolcalls)."""
+    reward: str = "new_toxic"
+    """With --tools: the episode's reward spec, as ExploreEnv's (as in qx mine toolcalls)."""
+    observe_results: int = 3
+    """With --tools: result texts the tool shows per search (as in qx mine toolcalls)."""
+    result_chars: int = 200
+    """With --tools: characters of each result text shown (as in qx mine toolcalls)."""
 
 
 class EnvironmentRewards:
@@ -89,13 +107,15 @@ class EnvironmentRewards:
 def train_grpo(args: GRPOArgs):
     """GRPO from ``args.base`` on the prompts of the split's reports."""
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from policies import messages
     from qx_env.snapshot import Snapshot
 
     if not args.snapshot:
         raise QxError("GRPO needs --snapshot: the environment it is rewarded by")
+    if args.tools:
+        return _train_grpo_tools(args)
     snapshot = Snapshot.load(args.snapshot)
     reports = snapshot.reports_in(args.split)
     texts = snapshot.report_texts(reports)
@@ -104,15 +124,54 @@ def train_grpo(args: GRPOArgs):
     rewards = EnvironmentRewards(snapshot, args.modes, args.k)
     args.data = str(snapshot.path / "reports.parquet")
     with reproducible(args.seed, args.threads) as settings:
-        tokenizer, model = _load(args)
-        tokenizer.padding_side = "left"
-        common = _common(args)
-        common.pop("max_length")
-        config = GRPOConfig(**common, num_generations=args.num_generations,
-                            max_completion_length=args.max_completion_length, temperature=args.temperature,
-                            generation_batch_size=max(args.num_generations, args.batch_size), beta=args.beta,
-                            log_completions=False)
+        tokenizer, model, config = _grpo_setup(args)
         trainer = GRPOTrainer(model=model, reward_funcs=rewards.reward_funcs, args=config,
                               train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                               peft_config=_peft_config(args))
         return _run(trainer, args, "grpo", len(rows), settings, extra={"samples": rewards.samples})
+
+
+def _grpo_setup(args: GRPOArgs, **config):
+    """The tokenizer (left padding), model and GRPOConfig every GRPO run shares; ``config`` adds options."""
+    from trl import GRPOConfig
+
+    tokenizer, model = _load(args)
+    tokenizer.padding_side = "left"
+    common = _common(args)
+    common.pop("max_length")
+    return tokenizer, model, GRPOConfig(**common, num_generations=args.num_generations,
+                                        max_completion_length=args.max_completion_length,
+                                        temperature=args.temperature,
+                                        generation_batch_size=max(args.num_generations, args.batch_size),
+                                        beta=args.beta, log_completions=False, **config)
+
+
+def tool_environment_options(args: GRPOArgs) -> dict:
+    """The :class:`training.SearchEnvironment` options of a ``--tools`` run."""
+    return {"modes": args.modes, "k": args.k, "split": args.split, "budget": args.budget, "reward": args.reward,
+            "observe_results": args.observe_results, "result_chars": args.result_chars, "seed": args.seed}
+
+
+def _train_grpo_tools(args: GRPOArgs):
+    """GRPO whose rollouts call the search tool: trl's ``environment_factory`` with :class:`SearchEnvironment`."""
+    import os
+
+    from datasets import Dataset
+    from trl import GRPOTrainer
+    from trl.chat_template_utils import supports_tool_calling
+
+    from qx_env.snapshot import Snapshot
+    from training._trl_environment import SearchEnvironment, tool_rows
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # environment_factory is experimental in trl 1.x
+    factory = SearchEnvironment.factory(args.snapshot, **tool_environment_options(args))
+    rows = tool_rows(args.snapshot, args.split)
+    args.data = str(Snapshot.load(args.snapshot).path / "reports.parquet")
+    with reproducible(args.seed, args.threads) as settings:
+        tokenizer, model, config = _grpo_setup(args, max_tool_calling_iterations=args.max_tool_calls)
+        if not supports_tool_calling(tokenizer):
+            raise QxError(f"{args.base}: its chat template renders no tool calls; build the model with `qx model tiny` "
+                          "(qwen2.5 template) or use a model whose template supports tools")
+        trainer = GRPOTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                              peft_config=_peft_config(args), environment_factory=factory)
+        return _run(trainer, args, "grpo", len(rows), settings, extra={"environment": tool_environment_options(args)})

@@ -209,15 +209,24 @@ def _run(trainer, args: TrainArgs, kind: str, rows: int, settings: dict, extra: 
 
 
 def train_sft(args: TrainArgs) -> Path:
-    """Supervised fine-tuning on prompt/completion rows (loss on the completion only)."""
+    """Supervised fine-tuning on prompt/completion rows (loss on the completion only). Rows with tool turns
+    (``qx mine toolcalls``: a ``tools`` column and tool answers in the completion) train on the assistant's
+    turns only (trl's assistant-only loss), never on the tools' answers; their model's chat template must
+    render tool calls."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
+    from trl.chat_template_utils import supports_tool_calling
 
     rows = read_jsonl(args.data, ("prompt", "completion"))
-    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    with_tools = any(m.get("role") == "tool" for r in rows for m in r["completion"])
+    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"],
+                                  **({"tools": r.get("tools")} if with_tools else {})} for r in rows])
     with reproducible(args.seed, args.threads) as settings:
         tokenizer, model = _load(args)
-        config = SFTConfig(**_common(args), completion_only_loss=True)
+        if with_tools and not supports_tool_calling(tokenizer):
+            raise QxError(f"{args.data} holds tool calls, but the chat template of {args.base} renders no tool calls; "
+                          "build the model with `qx model tiny` (qwen2.5 template) or use one whose template supports tools")
+        config = SFTConfig(**_common(args), completion_only_loss=True, assistant_only_loss=with_tools)
         trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=_peft_config(args))
         return _run(trainer, args, "sft", len(rows), settings)

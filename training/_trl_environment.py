@@ -13,6 +13,7 @@ report id, so the rollouts of one group start alike.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ TOOL_INSTRUCTIONS = {
           "detected as violations and how many searches are left.",
 }
 REPORT_PREFIXES = {"zh": "\n\n被举报的商品：", "en": "\n\nThe reported listing: "}
+#: The first line of the tool's answer to a search; the texts of the first results follow, one a line.
+ANSWER_HEAD = "{query!r}: {exposed} items exposed, {toxic} detected as violations; {left} search(es) left."
 
 
 def tool_rows(snapshot, split: str | Sequence[str] = "train") -> list[dict[str, Any]]:
@@ -40,6 +43,32 @@ def tool_rows(snapshot, split: str | Sequence[str] = "train") -> list[dict[str, 
     instruction = TOOL_INSTRUCTIONS[snapshot.language]
     return [{"prompt": [{"role": "user", "content": instruction}], "report_id": report_id}
             for report_id in snapshot.reports_in(split).column("report_id").to_pylist()]
+
+
+def tool_texts(language: str) -> list[str]:
+    """The search tool's conversation as Qwen2.5's chat template (trl's copy, the tiny model's default)
+    renders it: the tools block, the instruction, a call, the tool's answer and a final answer, around
+    placeholders where reports and queries go, one text per turn without the ChatML markers (a tokenizer's
+    special tokens). A tokenizer trained on copies of it beside a snapshot's texts (``qx model tiny
+    --tool-texts``) spends few tokens on the tool prompt."""
+    from transformers.utils.chat_template_utils import render_jinja_template
+    from trl.chat_template_utils import qwen2_5_chat_template
+
+    from qx_env.parsers import format_answer
+
+    if language not in TOOL_INSTRUCTIONS:
+        raise QxError(f"no tool instruction for language {language!r}; choose from {', '.join(TOOL_INSTRUCTIONS)}")
+    call = {"type": "function", "function": {"name": "search", "arguments": {"query": "..."}}}
+    conversation = [
+        {"role": "user", "content": TOOL_INSTRUCTIONS[language] + REPORT_PREFIXES[language] + "..."},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "name": "search", "content": ANSWER_HEAD.format(query="...", exposed=0, toxic=0, left=0)
+                                                      + "\n1. ..."},
+        {"role": "assistant", "content": format_answer(["..."], language)},
+    ]
+    rendered = render_jinja_template([conversation], tools=SearchEnvironment.tool_schemas(),
+                                     chat_template=qwen2_5_chat_template)[0][0]
+    return [piece for piece in re.split(r"<\|im_(?:start|end)\|>", rendered) if piece.strip()]
 
 
 class SearchEnvironment:
@@ -71,6 +100,19 @@ class SearchEnvironment:
 
         cls(snapshot, **options)
         return functools.partial(cls, snapshot, **options)
+
+    @classmethod
+    def tool_schemas(cls) -> list[dict[str, Any]]:
+        """The JSON schemas of the tools, as trl renders them into the prompt: the public methods besides
+        ``reset`` and ``get_reward`` (the ones ``GRPOTrainer`` picks), through transformers' ``get_json_schema``.
+        SFT rows carry them (:func:`training.tool_call_rows`), so SFT sees the prompt GRPO renders."""
+        import inspect
+
+        from transformers.utils import get_json_schema
+
+        bare = cls.__new__(cls)  # bound methods, as trl passes them: no self in the schema, no snapshot opened
+        return [get_json_schema(getattr(bare, name)) for name, _ in inspect.getmembers(cls, predicate=inspect.isfunction)
+                if name not in ("reset", "get_reward") and not name.startswith("_")]
 
     def reset(self, **row: Any) -> str:
         """Start an episode on ``row["report_id"]`` from the snapshot (the reported items taken down);
@@ -104,8 +146,8 @@ class SearchEnvironment:
         if not searched:
             return f"{query!r} has nothing to search; {self._budget} search(es) left."
         last = observation["history"][-1]
-        head = (f"{last['query']!r}: {last['exposed']} items exposed, {last['toxic']} detected as violations; "
-                f"{observation['budget']} search(es) left.")
+        head = ANSWER_HEAD.format(query=last["query"], exposed=last["exposed"], toxic=last["toxic"],
+                                  left=observation["budget"])
         lines = [head]
         lines += [f"{rank}. {text[: self.result_chars]}" for rank, text in
                   enumerate(observation.get("results", ()), start=1)]

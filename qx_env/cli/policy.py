@@ -1,4 +1,4 @@
-"""``qx extract``: run a policy on texts and print its queries."""
+"""``qx extract``: run a policy on texts and print its queries; ``qx model tiny``: a tiny local model."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from pathlib import Path
 from policies import TinyModelConfig
 from qx_env.errors import QxError
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
+
+#: Copies of the tool conversation's texts ``qx model tiny`` trains the tokenizer on by default: on a 20k-item zh
+#: snapshot (vocabulary 8,000) the tool prompt of one report fell from 968 tokens to 325 (the same at 64 copies),
+#: the listings' characters per token from 2.49 to 2.45.
+TOOL_TEXT_COPIES = 32
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -25,7 +30,11 @@ def register(tools: argparse._SubParsersAction) -> None:
     tiny = commands.add_parser("tiny", help="build a tiny Qwen2-architecture model and tokenizer (no download)")
     tiny.add_argument("--snapshot", type=Path, required=True, help="snapshot whose texts train the tokenizer")
     tiny.add_argument("--out", type=Path, required=True, help="directory to write the model and tokenizer to")
-    add_dataclass_flags(tiny, TinyModelConfig)
+    add_dataclass_flags(tiny, TinyModelConfig, defaults={"tool_tokens": True})
+    tiny.add_argument("--tool-texts", type=int, default=TOOL_TEXT_COPIES, metavar="N",
+                      help="copies of the search tool's conversation (training.tool_texts) the tokenizer also learns "
+                           "from, so the tool prompt of qx train grpo --tools takes about a third of the tokens "
+                           "(0: none, as build_tiny_model)")
     tiny.set_defaults(run=run_tiny)
 
 
@@ -36,7 +45,15 @@ def run_tiny(args: argparse.Namespace) -> int:
     from qx_env.snapshot import Snapshot
 
     config = dataclass_from_flags(TinyModelConfig, args)
-    path = build_tiny_model(Snapshot.load(args.snapshot), args.out, config)
+    if args.tool_texts < 0:
+        raise QxError(f"--tool-texts must be 0 or more, got {args.tool_texts}")
+    snapshot = Snapshot.load(args.snapshot)
+    extra = []
+    if args.tool_texts:
+        from training import tool_texts
+
+        extra = tool_texts(snapshot.language) * args.tool_texts
+    path = build_tiny_model(snapshot, args.out, config, extra_texts=extra)
     info = json.loads((path / "qx_tiny_model.json").read_text())
     print(f"wrote {path}: {info['parameters']:,} parameters, vocabulary {config.vocab_size:,}")
     return 0

@@ -1,5 +1,5 @@
-"""``qx mine feedback|sft|pairs`` and ``qx train sft|dpo``: preference data from simulated
-search feedback, and training policies on it."""
+"""``qx mine feedback|sft|pairs|toolcalls`` and ``qx train sft|dpo|grpo|loop``: preference data from
+simulated search feedback, tool-call conversations, and training policies on them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qx_env.cli.search import add_build_missing
+from qx_env.errors import QxError
 from qx_env.flags import SpecList, add_dataclass_flags, dataclass_from_flags
 
 
@@ -37,6 +38,36 @@ class MineArgs:
     """An existing Ray cluster, e.g. 10.0.0.5:6379."""
     out: str
     """Feedback log directory (resumed if it exists)."""
+
+
+@dataclass(kw_only=True)
+class ToolCallArgs:
+    """``qx mine toolcalls``'s flags (besides the snapshot). The environment's options must be the ones
+    ``qx train grpo --tools`` is given: the tool's answers depend on them."""
+
+    policies: SpecList = ("annotation",)
+    """Policy specs whose queries are the tool calls, comma-separated, e.g. annotation (the auditors') or
+    annotation,tfidf:top=5 (a report's queries pooled in that order)."""
+    split: tuple[str, ...] = ("train",)
+    """Splits whose reports are the prompts, comma-separated."""
+    calls: int = 1
+    """Tool calls per conversation: the report's queries with the most reward, best first."""
+    modes: tuple[str, ...] = ("keyword",)
+    """Retrieval modes the tool searches in, comma-separated (as qx train grpo --modes)."""
+    k: int = 100
+    """Items exposed per search (as qx train grpo -k)."""
+    budget: int = 5
+    """Searches per episode (as qx train grpo --budget)."""
+    reward: str = "new_toxic"
+    """The episode's reward spec (as qx train grpo --reward); only queries earning > 0 are kept."""
+    observe_results: int = 3
+    """Result texts the tool shows per search (as qx train grpo --observe-results)."""
+    result_chars: int = 200
+    """Characters of each result text shown (as qx train grpo --result-chars)."""
+    seed: int = 0
+    """Mixed with the report id into the auditor's seed (as qx train grpo --seed)."""
+    out: str
+    """JSONL file to write (atomically)."""
 
 
 def _specs(mine: MineArgs, policy: list[str] | None) -> list[str]:
@@ -70,6 +101,13 @@ def register(tools: argparse._SubParsersAction) -> None:
             sub.add_argument("--tau", type=float, default=0.05, help="toxic ratio at or above which an answer is chosen (eq. 4)")
             sub.add_argument("--max-pairs", type=int, default=4, help="pairs per prompt, largest margins first")
             sub.set_defaults(run=run_pairs)
+
+    toolcalls = commands.add_parser("toolcalls", help="SFT conversations that call the search tool (a warm start "
+                                    "for qx train grpo --tools)")
+    toolcalls.add_argument("snapshot", type=Path, help="snapshot directory (with its indexes)")
+    add_dataclass_flags(toolcalls, ToolCallArgs)
+    add_build_missing(toolcalls)
+    toolcalls.set_defaults(run=run_toolcalls)
 
     train = tools.add_parser("train", help="train a policy model (trl + peft)")
     kinds = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -128,6 +166,28 @@ def run_sft_data(args: argparse.Namespace) -> int:
     write_jsonl(rows, args.out)
     long = sum(r["kind"] == "long" for r in rows)
     print(f"wrote {args.out}: {len(rows) - long:,} single-report and {long:,} long-context samples")
+    return 0
+
+
+def run_toolcalls(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from qx_env.snapshot import Snapshot
+    from training import tool_call_rows, write_jsonl
+
+    options = asdict(dataclass_from_flags(ToolCallArgs, args))
+    out, policies, split = options.pop("out"), options.pop("policies"), options.pop("split")
+    snapshot = Snapshot.load(args.snapshot)
+    _check_indexes(snapshot, options["modes"], args)
+    reports = snapshot.reports_in(split).num_rows
+    rows = tool_call_rows(snapshot, policies, split, **options)
+    if not rows:
+        raise QxError(f"no report of {','.join(split)} has a query of {','.join(policies)} that earns "
+                      f"{options['reward']} > 0; nothing written")
+    write_jsonl(rows, out)
+    calls = sum(m["role"] == "tool" for r in rows for m in r["completion"])
+    print(f"wrote {out}: {len(rows):,} conversations ({calls:,} tool calls) from {reports:,} reports; "
+          f"{reports - len(rows):,} without a rewarded query left out; mean reward {sum(r['reward'] for r in rows) / len(rows):.2f}")
     return 0
 
 

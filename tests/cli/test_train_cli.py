@@ -55,6 +55,6 @@ def test_train_stderr_carries_no_future_warning(tiny_model, tmp_path):
                         tmp_path / "pairs.jsonl")
     done = subprocess.run([sys.executable, "-W", "default", "-m", "qx_env", "train", "dpo", "--base", str(tiny_model),
                            "--data", str(pairs), "--out", str(tmp_path / "dpo"), "--no-lora", "--max-steps", "1",
-                           "--batch-size", "2", "--max-length", "64"], capture_output=True, text=True, timeout=300, check=False)
+                           "--batch-size", "2", "--max-length", "256"], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Warning" not in done.stderr, done.stderr[-2000:]
