@@ -25,8 +25,9 @@ LAYERS: dict[str, int] = {
     "indexes": 2,
     # 3 - the search platform: retrieve -> rank -> expose -> audit -> remove
     **dict.fromkeys(("qx_env.rankers", "qx_env.search"), 3),
-    # 4 - measures on the platform: answer parsing, metrics, reward terms
-    **dict.fromkeys(("qx_env.parsers", "qx_env.metrics", "qx_env.rewards", "qx_env.stats", "qx_env.runs"), 4),
+    # 4 - measures on the platform: answer parsing, metrics, reward terms, weeks online
+    **dict.fromkeys(("qx_env.parsers", "qx_env.metrics", "qx_env.rewards", "qx_env.stats", "qx_env.runs",
+                     "qx_env.online"), 4),
     # 5 - the Gymnasium environment
     "qx_env.envs": 5,
     # 6 - policies, 7 - training, 8 - benchmarks

@@ -20,6 +20,8 @@ BENCHMARKS = {
     "fuzz": ("benchmarks.fuzz", "fuzz the answer parser and the Lucene query builder for a bounded time"),
     "load": ("benchmarks.load", "the env in async vector workers: steps/s and memory of every process over time"),
     "online": ("benchmarks.online", "a simulated day with removal: human vs human + model queries (Table 7)"),
+    "weeks": ("benchmarks.weeks", ("weeks online against sellers who reword after takedowns: human vs human + "
+              "model queries per week, live toxic listings, drift")),
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
     "duplicates": ("benchmarks.near_duplicates", "near-duplicates by the graph's MinHash rule: real corpora vs synthetic"),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),

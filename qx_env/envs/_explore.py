@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from indexes import MAX_QUERY_CHARS
+from qx_env.envs._adaptive import AdaptiveClock, is_adaptive
 from qx_env.envs._spaces import UnicodeText
 from qx_env.errors import QxError
 from qx_env.metrics import offline_metrics
@@ -43,8 +44,11 @@ class ExploreEnv(gym.Env[dict, Action]):
     ``match`` and ``build`` configure the :class:`SearchSystem` (or pass ``system`` to share one). ``budget``
     queries per episode (terminated when spent), ``max_steps`` steps (truncated). ``dynamics``:
     ``static``, ``removal``, ``delayed`` or a :class:`Dynamics`; ``persist`` keeps removals across
-    episodes. ``action_format``: ``auto`` (a string with the answer prefix is an answer, else one
-    query), ``query`` or ``answer`` (strings must be answers; a malformed one earns the format penalty).
+    episodes. ``adaptive`` (or ``{"kind": "adaptive", ...}`` with :class:`qx_env.online.OnlineConfig` fields):
+    weeks online, episodes being the reports the platform files as its days go by and campaigns rewording what
+    queries take down (:mod:`qx_env.envs._adaptive`; reset with a seed starts a run on that seed's timeline).
+    ``action_format``: ``auto`` (a string with the answer prefix is an answer, else one query), ``query`` or
+    ``answer`` (strings must be answers; a malformed one earns the format penalty).
     ``hide_reported``: the split's reported items are already known and taken down, so a query
     that only finds its own report earns nothing (as on the platform).
     """
@@ -65,6 +69,10 @@ class ExploreEnv(gym.Env[dict, Action]):
         if observe_results < 0:
             raise QxError(f"observe_results must be >= 0, got {observe_results}")
         self.snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.load(snapshot)
+        #: Weeks online under adaptive dynamics (None otherwise); the items searched are then its world's.
+        self.clock = AdaptiveClock(self.snapshot, dynamics, split) if is_adaptive(dynamics) else None
+        if self.clock is not None:
+            self.snapshot, dynamics = self.clock.world.snapshot, "removal"
         if system is None:
             resolve_modes(modes)
             if k < 1:
@@ -116,6 +124,10 @@ class ExploreEnv(gym.Env[dict, Action]):
 
     @property
     def audit(self) -> AuditedSearch:
+        if self.clock is not None:
+            if self.clock.platform is None:
+                self.clock.restart(self.system, None)
+            return self.clock.platform.audit
         if self._audit is None:
             self._audit = AuditedSearch(self.system, self.dynamics, known=self._known)
         return self._audit
@@ -136,14 +148,23 @@ class ExploreEnv(gym.Env[dict, Action]):
             self._order = self.np_random.permutation(len(self._report_ids))
             self._cursor = 0
         report_id = options.get("report_id")
-        if report_id is not None:
+        if self.clock is not None:
+            if report_id is not None:
+                raise QxError("under adaptive dynamics the clock files the reports: reset takes no report_id")
+            if seed is not None or self.clock.platform is None:
+                self.clock.restart(self.system, seed)
+            report_id, self._report_text = self.clock.next_report(self.system)
+            self._report = self._report_index[report_id]
+        elif report_id is not None:
             if report_id not in self._report_index:
                 raise QxError(f"unknown report id {report_id!r} in this split")
             self._report = self._report_index[report_id]
         else:
             self._report = int(self._order[self._cursor % len(self._order)])
             self._cursor += 1
-        self.audit.reset(rng=self.np_random)
+        if self.clock is None:
+            self._report_text = self._report_texts[self._report]
+            self.audit.reset(rng=self.np_random)
         self._remaining = self.budget
         self._steps = 0
         self._history: list[dict] = []
@@ -205,7 +226,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         return offline_metrics(self._outcomes, self.k)
 
     def _run(self, query: str) -> QueryOutcome:
-        outcome = self.audit.run(query)
+        outcome = self.clock.run(query) if self.clock is not None else self.audit.run(query)
         self._last = outcome
         self._outcomes.append(outcome)
         self._history.append({"query": query[:MAX_QUERY_CHARS], "exposed": len(outcome.exposed),
@@ -231,7 +252,7 @@ class ExploreEnv(gym.Env[dict, Action]):
 
     def _observation(self) -> dict:
         observation = {
-            "report": self._report_texts[self._report],
+            "report": self._report_text,
             "budget": int(self._remaining),
             "history": tuple(dict(h) for h in self._history[-MAX_HISTORY:]),
         }
@@ -244,7 +265,7 @@ class ExploreEnv(gym.Env[dict, Action]):
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self._report is None:
             return None
-        lines = [f"report {self._report_ids[self._report]}: {self._report_texts[self._report][:200]}",
+        lines = [f"report {self._report_ids[self._report]}: {self._report_text[:200]}",
                  f"budget left {self._remaining}"]
         lines += [f"  {h['query']!r}: {h['exposed']} exposed, {h['toxic']} toxic" for h in self._history]
         return "\n".join(lines)

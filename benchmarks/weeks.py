@@ -1,0 +1,278 @@
+"""Weeks online against sellers who adapt (issue 31): human queries alone vs human + each model's, week by
+week over a platform whose listings arrive every day and whose campaigns reword what gets them taken down.
+
+Each seed draws a timeline (arrivals, campaign lifetimes, report days) over the same world (the snapshot's
+items and the dormant versions sellers can reword into, indexed once). For each seed the human-only run and
+one human + model run per model go through :func:`qx_env.online.simulate_weeks`; the increments of
+detections and hit queries, per week and over the period, are paired over campaigns (seeds as strata,
+:func:`qx_env.stats.relative_increment`). Writes results.json, table.md and weeks.png (weekly detections per
+source, live toxic listings, drift).
+
+    python -m benchmarks.weeks --snapshot snapshots/demo-zh --models tfidf,textrank --days 140
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
+from qx_env.files import write_text_atomic
+from qx_env.flags import SpecList
+
+
+@dataclass
+class Args:
+    snapshot: str = "snapshots/demo-zh"
+    """Snapshot directory (the world's base items and reports)."""
+    models: SpecList = ("tfidf",)
+    """Policy specs whose queries follow the auditors' on each report, one run each, comma-separated."""
+    split: tuple[str, ...] = ("test",)
+    """Report split(s) filed during the run, comma-separated."""
+    mode: str = "keyword"
+    """Retrieval mode: keyword, embedding, graph or hybrid (keyword:match=bm25 for bm25 matching)."""
+    ranker: str = "retrieval"
+    """Ranker spec of the search system."""
+    k: int = 100
+    """Items exposed per query."""
+    days: int = 140
+    """Days of the run (140: the paper's 20 weeks)."""
+    backlog_share: float = 0.5
+    """Share of independent listings live on day 0 (qx_env.online.OnlineConfig)."""
+    campaign_lifetime_days: float = 28.0
+    """Mean campaign lifetime in days."""
+    report_rate: float = 0.2
+    """Daily chance a live reportable listing is reported."""
+    adapt: bool = True
+    """Sellers reword phrases that got their listings taken down."""
+    adapt_rate: float = 1.0
+    """Chance a campaign rewords a phrase a takedown named."""
+    max_variants: int = 3
+    """Variants per phrase made up front (dormant in the index)."""
+    dynamics: str = "removal"
+    """removal, or delayed (with --delay)."""
+    delay: int = 0
+    """Delayed dynamics: steps between detection and removal."""
+    seeds: tuple[int, ...] = (0,)
+    """Timeline seeds, comma-separated: each a world of the paired statistics (a stratum)."""
+    world: str = ""
+    """Directory of the world snapshot (base items + dormant versions); default SNAPSHOT/online, which the
+    environment's adaptive dynamics use too."""
+    out: str = "reports/bench/weeks"
+    """Output directory: results.json, table.md, weeks.png."""
+
+
+HUMAN = "human"
+COUNTS = ("detections", "hit_queries")
+
+
+def online_config(args: Args):
+    from qx_env.online import OnlineConfig
+
+    return OnlineConfig(days=args.days, backlog_share=args.backlog_share,
+                        campaign_lifetime_days=args.campaign_lifetime_days, report_rate=args.report_rate,
+                        adapt=args.adapt, adapt_rate=args.adapt_rate, max_variants=args.max_variants)
+
+
+def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], week: int | None = None
+                   ) -> dict[str, list]:
+    """Per report (of either arm, per seed), its campaign, seed, and each count alone and with the model
+    (0 where the report was not filed in that arm: a listing taken down earlier is never reported)."""
+    columns: dict[str, list] = {"campaign": [], "world": [], **{f"{arm}_{c}": [] for arm in ("base", "combined")
+                                                                for c in COUNTS}}
+    for seed in alone:
+        rows = {}
+        for arm, result in (("base", alone[seed]), ("combined", together[seed])):
+            for r in result.per_report:
+                if week is None or r["week"] == week:
+                    rows.setdefault(r["report_id"], {"campaign": r["campaign"]})[arm] = r
+        for report in sorted(rows):
+            columns["campaign"].append(rows[report]["campaign"])
+            columns["world"].append(str(seed))
+            for arm in ("base", "combined"):
+                for count in COUNTS:
+                    columns[f"{arm}_{count}"].append(rows[report].get(arm, {}).get(count, 0))
+    return columns
+
+
+def increments(columns: Mapping[str, list]) -> dict:
+    """Each count's relative increment with its campaign bootstrap interval and sign-flip p-value."""
+    from qx_env.stats import Campaigns, relative_increment
+
+    campaigns = Campaigns.of(columns["campaign"], columns["world"])
+    out = {}
+    for count in COUNTS:
+        base, combined = sum(columns[f"base_{count}"]), sum(columns[f"combined_{count}"])
+        c = relative_increment(columns[f"base_{count}"], columns[f"combined_{count}"], campaigns)
+        out[count] = {"human": base, "combined": combined,
+                      "increment": combined / base - 1 if base else None,
+                      "low": c.low if base else None, "high": c.high if base else None,
+                      "p_value": c.p_value, "campaigns": c.campaigns, "reports": c.reports}
+    return out
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def weekly(results: Mapping[int, object], key: str, source: str | None = None) -> list[float | None]:
+    """A week-row figure averaged over seeds (``source``: that source's own count)."""
+    weeks = len(next(iter(results.values())).weeks)
+    pick = (lambda w: w["by_source"][source][key]) if source else (lambda w: w[key])
+    return [_mean([pick(r.weeks[i]) for r in results.values()]) for i in range(weeks)]
+
+
+def run(args: Args) -> dict:
+    """Every seed's human-only run and human + model runs; the rows of the period and of each week."""
+    from tqdm.auto import tqdm
+
+    from benchmarks.modes import search_system
+    from policies import make_policy
+    from qx_env.online import ANNOTATION, build_world, make_timeline, simulate_weeks
+    from qx_env.search import Dynamics
+    from qx_env.snapshot import Snapshot
+
+    started = time.perf_counter()
+    base = Snapshot.load(args.snapshot)
+    config = online_config(args)
+    world = build_world(base, config, args.world or Path(args.snapshot) / "online")
+    system = search_system(world.snapshot, args.mode, args.ranker, args.k)
+    ready = time.perf_counter() - started
+    dynamics = Dynamics(kind=args.dynamics, delay=args.delay)
+    policies = {spec: make_policy(spec, base) for spec in args.models}
+    alone, together = {}, {spec: {} for spec in policies}
+    for seed in tqdm(args.seeds, desc="seeds"):
+        timeline = make_timeline(base, config, seed)
+        alone[seed] = simulate_weeks(world, timeline, system, {HUMAN: ANNOTATION}, dynamics, args.split, seed=seed,
+                                     progress=True)
+        for spec, policy in policies.items():
+            sources = {HUMAN: ANNOTATION, spec: policy.extract}
+            together[spec][seed] = simulate_weeks(world, timeline, system, sources, dynamics, args.split, seed=seed,
+                                                  progress=True)
+    weeks = len(alone[args.seeds[0]].weeks)
+    models = {}
+    for spec in policies:
+        models[spec] = {
+            "period": increments(paired_columns(alone, together[spec])),
+            "weeks": [{"week": w, **increments(paired_columns(alone, together[spec], w))} for w in range(1, weeks + 1)],
+            "live_toxic": weekly(together[spec], "live_toxic"), "drift": weekly(together[spec], "drift"),
+            "detections": weekly(together[spec], "detections"),
+            "model_detections": weekly(together[spec], "detections", spec),
+            "rewordings": sum(len(r.rewordings) for r in together[spec].values()),
+        }
+    human = {"live_toxic": weekly(alone, "live_toxic"), "drift": weekly(alone, "drift"),
+             "detections": weekly(alone, "detections"),
+             "rewordings": sum(len(r.rewordings) for r in alone.values())}
+    return {"human": human, "models": models, "weeks": weeks, "world_items": len(world.snapshot),
+            "base_items": len(base), "dormant_versions": len(world.snapshot) - len(base),
+            "campaigns": len(make_timeline(base, config, args.seeds[0]).campaigns),
+            "seconds": {"world_and_indexes": round(ready, 1), "total": round(time.perf_counter() - started, 1)},
+            "lineage": alone[args.seeds[0]].lineage, "config": config.as_dict()}
+
+
+def _percent(row: dict) -> str:
+    if row["increment"] is None:
+        return "n/a (human found none)"
+    return f"{100 * row['increment']:+.1f}% [{100 * row['low']:+.1f}%, {100 * row['high']:+.1f}%]"
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:.2f}" if isinstance(value, float) and not float(value).is_integer() \
+        else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def markdown(result: dict) -> str:
+    """The period table (one row per model) and each model's weekly table."""
+    human = result["human"]
+    period = markdown_table(
+        ["model", "detections: human / + model", "detection increment [95% CI]", "hit queries: human / + model",
+         "hit query increment [95% CI]", "live toxic at the end: human / + model", "mean drift: human / + model",
+         "rewordings: human / + model", "campaigns, reports"],
+        [[spec, f"{m['period']['detections']['human']} / {m['period']['detections']['combined']}",
+          _percent(m["period"]["detections"]),
+          f"{m['period']['hit_queries']['human']} / {m['period']['hit_queries']['combined']}",
+          _percent(m["period"]["hit_queries"]),
+          f"{_number(human['live_toxic'][-1])} / {_number(m['live_toxic'][-1])}",
+          f"{_number(_mean(human['drift']))} / {_number(_mean(m['drift']))}",
+          f"{human['rewordings']} / {m['rewordings']}",
+          f"{m['period']['detections']['campaigns']}, {m['period']['detections']['reports']}"]
+         for spec, m in result["models"].items()])
+    parts = ["## Over the period", "", period]
+    for spec, m in result["models"].items():
+        rows = [[w["week"], f"{w['detections']['human']} / {w['detections']['combined']}", _percent(w["detections"]),
+                 f"{w['hit_queries']['human']} / {w['hit_queries']['combined']}", _percent(w["hit_queries"]),
+                 f"{_number(human['live_toxic'][i])} / {_number(m['live_toxic'][i])}",
+                 f"{_number(human['drift'][i])} / {_number(m['drift'][i])}"] for i, w in enumerate(m["weeks"])]
+        parts += ["", f"## Week by week: human vs human + {spec}", "", markdown_table(
+            ["week", "detections", "detection increment [95% CI]", "hit queries", "hit query increment [95% CI]",
+             "live toxic at week end", "drift"], rows)]
+    return "\n".join(parts)
+
+
+def plot(result: dict, args: Args, path: Path) -> Path:
+    """Three panels over the weeks: detections per source, live toxic listings, drift (gaps: no effective query
+    the week before)."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    weeks = list(range(1, result["weeks"] + 1))
+    human = result["human"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lines = [("human alone", human, "black", "--", None)] + [
+        (f"human + {spec}", m, colors[i % len(colors)], "-", spec)
+        for i, (spec, m) in enumerate(result["models"].items())]
+    for label, figures, color, style, spec in lines:
+        axes[0].plot(weeks, figures["detections"], style, color=color, linewidth=2 if spec is None else 1.5,
+                     label=label)
+        if spec is not None:
+            axes[0].plot(weeks, figures["model_detections"], ":", color=color, label=f"{spec}'s own queries")
+        axes[1].plot(weeks, figures["live_toxic"], style, color=color, label=label)
+        axes[2].plot(weeks, [math.nan if v is None else v for v in figures["drift"]], style, color=color, marker=".",
+                     label=label)
+    titles = ("toxic items detected per week", "live toxic listings at week end",
+              "drift: last week's effective queries\nthat still expose a toxic item")
+    ylabels = ("toxic items detected (mean over seeds)", "live toxic listings", "share of queries")
+    for axis, title, ylabel in zip(axes, titles, ylabels):
+        axis.set_title(title, fontsize=11)
+        axis.set_xlabel("week", fontsize=11)
+        axis.set_ylabel(ylabel, fontsize=11)
+        axis.legend(fontsize=9)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[2].set_ylim(-0.02, 1.02)
+    figure.suptitle(f"weeks online: {args.snapshot}, {','.join(args.split)} reports, {args.days} days, "
+                    f"{args.mode}, k={args.k}, sellers {'adapt' if args.adapt else 'do not adapt'}, "
+                    f"seeds {','.join(map(str, args.seeds))}", fontsize=11)
+    figure.tight_layout()
+    return save_figure_atomic(figure, path)
+
+
+def main(args: Args) -> dict:
+    from qx_env.errors import QxError
+
+    if not args.models:
+        raise QxError("give at least one model policy with --models (e.g. tfidf)")
+    if not args.seeds:
+        raise QxError("give at least one timeline seed with --seeds")
+    result = run(args)
+    out = Path(args.out)
+    table = markdown(result)
+    write_text_atomic(out / "results.json", json.dumps({**result, **describe_run(args)}, indent=2,
+                                                      ensure_ascii=False))
+    write_text_atomic(out / "table.md", table + "\n")
+    plot(result, args, out / "weeks.png")
+    print(table)
+    print(f"\n{result['base_items']:,} items + {result['dormant_versions']:,} dormant versions, {result['campaigns']} "
+          f"campaigns; world and indexes ready in {result['seconds']['world_and_indexes']} s, all in "
+          f"{result['seconds']['total']} s")
+    print(f"wrote {out / 'results.json'}, {out / 'table.md'} and {out / 'weeks.png'}")
+    return result
+
+
+if __name__ == "__main__":
+    main(parse_args(Args, __doc__.splitlines()[0]))
