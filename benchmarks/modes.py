@@ -122,7 +122,7 @@ def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100):
     from qx_env.search import SearchSystem
 
     name, match = parse_mode(mode)
-    return SearchSystem(snapshot, modes=name, k=k, candidates=max(k, 1000), ranker=ranker, match=match)
+    return SearchSystem(snapshot, modes=name, k=k, ranker=ranker, match=match)
 
 
 def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str], rankers: list[str],

@@ -24,7 +24,7 @@ class OraclePolicy(Policy):
         self.top, self.pool = top, pool
         self._ngram = NgramPolicy(snapshot, top=pool)
         self._tfidf = TfidfPolicy(snapshot, top=pool)
-        self._system = SearchSystem(snapshot, modes=mode, k=k, candidates=max(k, 1000))
+        self._system = SearchSystem(snapshot, modes=mode, k=k)
         self._text_positions: dict[str, list[int]] = {}
         for position, text in enumerate(snapshot.texts):
             self._text_positions.setdefault(text, []).append(position)

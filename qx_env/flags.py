@@ -127,6 +127,15 @@ def _list_of(hint: Any) -> _ListOf | None:
     return _ListOf(arguments[0], split)
 
 
+def _optional_element(hint: Any) -> type | None:
+    """``X`` of an ``X | None`` annotation whose ``X`` is a flag element type (a flag whose default is none)."""
+    arguments = get_args(hint)
+    if len(arguments) == 2 and type(None) in arguments:
+        element = next(a for a in arguments if a is not type(None))
+        return element if element in _ELEMENTS else None
+    return None
+
+
 def _flag_text(value: Any) -> str:
     """How a value is written on the command line: a tuple as its comma-separated elements."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
@@ -144,7 +153,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, defaults: di
         helptext = docs.get(field.name, "").replace("%", "%%")  # argparse %-formats help
         default = (defaults or {}).get(field.name, field.default)
         hint = hints.get(field.name)
-        convert = _list_of(hint) or (hint if hint in _ELEMENTS else None)
+        convert = _list_of(hint) or (hint if hint in _ELEMENTS else None) or _optional_element(hint)
         if default is MISSING:
             parser.add_argument(flag, required=True, type=convert, help=helptext)
         elif isinstance(default, bool):

@@ -128,7 +128,7 @@ def mine_feedback(snapshot: Snapshot, policies: Sequence[str], out: str | Path, 
     todo = [(i, rows) for i, rows in chunks if not (out / _part_name(i)).is_file()]
     if not todo:
         return out
-    system = SearchSystem(snapshot, modes=modes, k=k, candidates=max(k, 1000))
+    system = SearchSystem(snapshot, modes=modes, k=k)
     positions = [snapshot.position_of[i] for i in reports.column("item_id").to_pylist()]
     audit = AuditedSearch(system, "static", known=positions)
     made = [make_policy(spec, snapshot) for spec in policies]

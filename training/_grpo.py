@@ -70,7 +70,7 @@ class EnvironmentRewards:
         unknown = [t for t in terms if t not in REWARDS]
         if unknown or not terms:
             raise QxError(f"unknown GRPO reward term(s) {unknown or '(none given)'}; choose from {', '.join(REWARDS)}")
-        self.system = SearchSystem(snapshot, modes=modes, k=k, candidates=max(k, 1000))
+        self.system = SearchSystem(snapshot, modes=modes, k=k)
         reported = [snapshot.position_of[i] for i in snapshot.reports.column("item_id").to_pylist()]
         self.audit = AuditedSearch(self.system, "static", known=reported)
         self.samples: list[tuple[str, tuple[str, ...], int]] = []  # last answers, for the run card

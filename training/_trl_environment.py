@@ -81,7 +81,7 @@ class SearchEnvironment:
     """
 
     def __init__(self, snapshot: str | os.PathLike, modes: str | Sequence[str] = "keyword", k: int = 100,
-                 candidates: int = 1000, ranker: str = "retrieval", match: str = "exact", budget: int = 5,
+                 candidates: int | None = None, ranker: str = "retrieval", match: str = "exact", budget: int = 5,
                  reward: str = "new_toxic", dynamics: str | Mapping[str, Any] = "removal",
                  split: str | Sequence[str] = "train", observe_results: int = 3, result_chars: int = 200,
                  seed: int = 0, build: bool = False) -> None:

@@ -14,12 +14,11 @@ from qx_env.flags import comma_list
 
 
 def _system_flags(parser: argparse.ArgumentParser) -> None:
-    from qx_env.cli.search import add_build_missing, add_system_flags
+    from qx_env.cli.search import add_system_flags
 
     parser.add_argument("snapshot", type=Path, help="snapshot directory")
     add_system_flags(parser)
     parser.add_argument("--split", type=comma_list, default="test", help="train, dev, test or a comma list")
-    add_build_missing(parser)
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -126,13 +125,15 @@ def run_play(args: argparse.Namespace) -> int:
     from indexes import MAX_QUERY_CHARS
     from qx_env.envs import ExploreEnv
     from qx_env.parsers import ANSWER_PREFIXES, has_answer_prefix, search_queries
+    from qx_env.search import SearchSettings
 
     _at_least("--episodes", args.episodes, 0, " (0: until input ends)")
     _at_least("--show", args.show, 0)
     _at_least("--seed", args.seed, 0)
-    env = ExploreEnv(args.snapshot, modes=args.mode, k=args.k, candidates=max(args.k, args.candidates),
-                     ranker=args.ranker, match=args.match, budget=args.budget, dynamics=args.dynamics,
-                     reward=args.reward, split=args.split, build=args.build_missing)
+    settings = SearchSettings.from_flags(args)
+    env = ExploreEnv(args.snapshot, modes=settings.modes, k=settings.k, candidates=settings.candidates,
+                     ranker=settings.ranker, match=settings.match, budget=args.budget, dynamics=args.dynamics,
+                     reward=args.reward, split=args.split, build=settings.build)
     interactive = sys.stdin.isatty()
     if interactive:
         try:
@@ -208,7 +209,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from qx_env import __version__
     from qx_env.files import file_sha256
     from qx_env.metrics import evaluate_queries
-    from qx_env.search import SearchSystem
+    from qx_env.search import SearchSettings
     from qx_env.snapshot import Snapshot
 
     snapshot = Snapshot.load(args.snapshot)
@@ -224,8 +225,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise QxError(f"split {','.join(splits)!r} of {args.snapshot} has no reports (reports by split: "
                       f"{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}): nothing to evaluate; "
                       f"choose another --split")
-    system = SearchSystem(snapshot, modes=args.mode, k=args.k, candidates=max(args.k, args.candidates),
-                          ranker=args.ranker, match=args.match, build=args.build_missing)  # before a policy reads an index
+    system = SearchSettings.from_flags(args).system(snapshot)  # before a policy reads an index
     timings: dict[str, float] = {}
     if args.annotations:
         source: dict = {"annotations": True}

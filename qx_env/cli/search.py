@@ -18,14 +18,12 @@ def add_build_missing(parser: argparse.ArgumentParser) -> None:
 
 
 def add_system_flags(parser: argparse.ArgumentParser) -> None:
-    """The search system's flags (:class:`~qx_env.search.SearchSystem`), the same on every command that searches."""
-    parser.add_argument("--mode", type=comma_list, default="keyword",
-                        help="keyword, embedding, graph, hybrid, or a comma list")
-    parser.add_argument("--match", choices=("exact", "bm25"), default="exact", help="keyword matching rule")
-    parser.add_argument("--ranker", default="retrieval", metavar="SPEC",
-                        help="retrieval, risk, oracle[:auc=0.8], lm:path=DIR[,kind=judge] or scores:path=DIR")
-    parser.add_argument("-k", type=int, default=100, help="items exposed per query")
-    parser.add_argument("--candidates", type=int, default=1000, help="items retrieved per mode before ranking")
+    """The search system's flags, the same on every command that searches (:meth:`SearchSettings.add_flags`),
+    and ``--build-missing``."""
+    from qx_env.search import SearchSettings
+
+    SearchSettings.add_flags(parser)
+    add_build_missing(parser)
 
 
 def register(tools: argparse._SubParsersAction) -> None:
@@ -55,7 +53,6 @@ def register(tools: argparse._SubParsersAction) -> None:
     add_system_flags(search)
     search.add_argument("--show", type=int, default=10, help="rows printed per query")
     search.add_argument("--show-labels", action="store_true", help="print the hidden labels too")
-    add_build_missing(search)
     search.set_defaults(run=run_search)
 
 
@@ -77,11 +74,10 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from qx_env.search import SearchSystem
+    from qx_env.search import SearchSettings
 
     snapshot = Snapshot.load(args.snapshot)
-    system = SearchSystem(snapshot, modes=args.mode, k=args.k, candidates=max(args.candidates, args.k),
-                          ranker=args.ranker, match=args.match, build=args.build_missing, progress=True)
+    system = SearchSettings.from_flags(args).system(snapshot, progress=True)
     texts, labels = snapshot.texts, snapshot.labels
     for query in args.queries:
         hits = system.search(query)

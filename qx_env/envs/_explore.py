@@ -24,7 +24,7 @@ from qx_env.errors import QxError
 from qx_env.metrics import offline_metrics
 from qx_env.parsers import has_answer_prefix, parse_answer, search_queries
 from qx_env.rewards import Reward
-from qx_env.search import AuditedSearch, Dynamics, SearchSystem, resolve_modes
+from qx_env.search import AuditedSearch, Dynamics, SearchSettings, SearchSystem
 from qx_env.snapshot import Snapshot
 from qx_env.types import OfflineMetrics, QueryOutcome, StepOutcome
 
@@ -56,7 +56,7 @@ class ExploreEnv(gym.Env[dict, Action]):
     metadata: ClassVar[dict] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, snapshot: str | os.PathLike | Snapshot, modes: str | Sequence[str] = ("keyword",),
-                 k: int = 100, candidates: int = 1000, ranker: str = "retrieval", match: str = "exact",
+                 k: int = 100, candidates: int | None = None, ranker: str = "retrieval", match: str = "exact",
                  budget: int = 5, max_steps: int | None = None, reward: str | Mapping[str, float] = "new_toxic",
                  dynamics: str | Mapping[str, Any] | Dynamics = "static", persist: bool = False,
                  split: str | Sequence[str] = "test", observe_results: int = 0, action_format: str = "auto",
@@ -73,15 +73,12 @@ class ExploreEnv(gym.Env[dict, Action]):
         self.clock = AdaptiveClock(self.snapshot, dynamics, split) if is_adaptive(dynamics) else None
         if self.clock is not None:
             self.snapshot, dynamics = self.clock.world.snapshot, "removal"
-        if system is None:
-            resolve_modes(modes)
-            if k < 1:
-                raise QxError(f"k must be at least 1, got {k}")
         self._system = system
-        self._system_options = {"modes": modes, "k": k, "candidates": max(k, candidates), "ranker": ranker,
-                                "match": match, "build": build}
+        #: How the env's search system searches (checked now; the system itself opens on first use).
+        self.search_settings = system.settings if system is not None else SearchSettings(
+            modes=modes, k=k, candidates=candidates, ranker=ranker, match=match, build=build)
         self._audit: AuditedSearch | None = None
-        self.k = system.k if system is not None else k
+        self.k = self.search_settings.k
         self.budget = budget
         self.max_steps = max_steps or budget
         self.reward_fn = Reward.parse(reward)
@@ -119,7 +116,7 @@ class ExploreEnv(gym.Env[dict, Action]):
         """The search system, opened on first use: an env made only to read its spaces (as
         ``AsyncVectorEnv`` does in the parent process) opens no index and starts no JVM."""
         if self._system is None:
-            self._system = SearchSystem(self.snapshot, **self._system_options)
+            self._system = SearchSystem.from_settings(self.snapshot, self.search_settings)
         return self._system
 
     @property

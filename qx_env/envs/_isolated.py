@@ -18,20 +18,20 @@ from qx_env.envs._explore import ExploreEnv
 from qx_env.errors import QxError
 from qx_env.flags import name_list
 from qx_env.rewards import Reward
-from qx_env.search import Dynamics, SearchSystem
+from qx_env.search import Dynamics, SearchSettings, SearchSystem
 from qx_env.snapshot import Snapshot
 
 _BACKENDS: dict[tuple, tuple[Any, Any, threading.Lock]] = {}
 _BACKENDS_LOCK = threading.Lock()
 
 
-def shared_backend(snapshot: str, system_options: tuple) -> tuple[Any, Any, threading.Lock]:
-    """The snapshot, search system and lock shared in this process by episodes with these options."""
-    key = (snapshot, system_options)
+def shared_backend(snapshot: str, settings: SearchSettings) -> tuple[Any, Any, threading.Lock]:
+    """The snapshot, search system and lock shared in this process by episodes with these settings."""
+    key = (snapshot, settings)
     with _BACKENDS_LOCK:
         if key not in _BACKENDS:
             loaded = Snapshot.load(snapshot)
-            _BACKENDS[key] = (loaded, SearchSystem(loaded, **dict(system_options)), threading.Lock())
+            _BACKENDS[key] = (loaded, SearchSystem.from_settings(loaded, settings), threading.Lock())
         return _BACKENDS[key]
 
 
@@ -52,7 +52,7 @@ class IsolatedEpisode:
     """
 
     def __init__(self, snapshot: str | os.PathLike, modes: str | Sequence[str] = "keyword", k: int = 100,
-                 candidates: int = 1000, ranker: str = "retrieval", match: str = "exact", build: bool = False,
+                 candidates: int | None = None, ranker: str = "retrieval", match: str = "exact", build: bool = False,
                  seed: int = 0, **env_options: Any) -> None:
 
         path = getattr(snapshot, "path", snapshot)
@@ -65,9 +65,9 @@ class IsolatedEpisode:
         Reward.parse(env_options.get("reward", "new_toxic"))  # refused now, not in the middle of a rollout
         Dynamics.parse(env_options.get("dynamics", "static"))
         self.snapshot = str(Path(path).resolve())
-        self.system_options = (("modes", tuple(name_list(modes))),
-                               ("k", k), ("candidates", max(k, candidates)), ("ranker", ranker), ("match", match),
-                               ("build", build))
+        #: The shared search system's settings (:class:`SearchSettings`, checked now).
+        self.search_settings = SearchSettings(modes=modes, k=k, candidates=candidates, ranker=ranker, match=match,
+                                              build=build)
         self.env_options = env_options
         self.seed = seed
         self._env = None
@@ -80,7 +80,7 @@ class IsolatedEpisode:
         self.__dict__.update(state)
 
     def _backend(self):
-        snapshot, system, lock = shared_backend(self.snapshot, self.system_options)
+        snapshot, system, lock = shared_backend(self.snapshot, self.search_settings)
         if self._env is None:
             self._env = ExploreEnv(snapshot, system=system, **self.env_options)
         return system, lock

@@ -12,6 +12,7 @@ from qx_env.flags import comma_list
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags, build the app and serve it until interrupted."""
     from qx_env.openenv.app import MAX_SESSIONS
+    from qx_env.search import SearchSettings
 
     parser = argparse.ArgumentParser(prog="python -m qx_env.openenv", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -20,9 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: a free one)")
     parser.add_argument("--max-sessions", type=int, default=MAX_SESSIONS,
                         help="concurrent WebSocket sessions (at least the generation batch size)")
-    parser.add_argument("--mode", type=comma_list, default="keyword",
-                        help="retrieval modes, comma-separated (keyword, embedding, graph, hybrid)")
-    parser.add_argument("-k", type=int, default=100, help="items exposed per query")
+    SearchSettings.add_flags(parser)
     parser.add_argument("--budget", type=int, default=5, help="queries per episode")
     parser.add_argument("--reward", default="new_toxic", help="reward terms, e.g. new_toxic+0.1*query_cost")
     parser.add_argument("--dynamics", default="removal", help="static, removal or delayed")
@@ -34,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         from qx_env.openenv.app import create_openenv_app
         from qx_env.server.running import listen, serve_forever
 
-        app = create_openenv_app(args.snapshot, max_sessions=args.max_sessions, modes=args.mode, k=args.k,
+        settings = SearchSettings.from_flags(args)
+        app = create_openenv_app(args.snapshot, max_sessions=args.max_sessions, modes=settings.modes, k=settings.k,
+                                 candidates=settings.candidates, ranker=settings.ranker, match=settings.match,
                                  budget=args.budget, reward=args.reward, dynamics=args.dynamics, split=args.split,
                                  observe_results=args.observe_results)
         sock = listen(args.host, args.port)

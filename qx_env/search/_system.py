@@ -11,6 +11,7 @@ import numpy as np
 from indexes import HYBRID, GraphIndex, Index, ensure_indexes, reciprocal_rank_fusion, resolve_modes
 from qx_env.errors import QxError
 from qx_env.rankers import Ranker, make_ranker
+from qx_env.search._settings import SearchSettings
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits
 
@@ -36,14 +37,16 @@ class SearchSystem:
     """
 
     def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
-                 candidates: int = 1000, ranker: str | Ranker = "retrieval", match: str = "exact",
+                 candidates: int | None = None, ranker: str | Ranker = "retrieval", match: str = "exact",
                  build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None,
                  embedding_min_score: float | None = EMBEDDING_MIN_SCORE) -> None:
-        if k < 1 or candidates < k:
-            raise QxError(f"need 1 <= k <= candidates, got k={k}, candidates={candidates}")
+        #: The settings, checked in one place (:class:`SearchSettings`); candidates None: the larger of k and 1,000.
+        self.settings = SearchSettings(modes=modes, k=k, candidates=candidates, match=match, build=build,
+                                       ranker=ranker if isinstance(ranker, str) else ranker.name,
+                                       embedding_min_score=embedding_min_score)
         self.snapshot = snapshot
-        self.modes = resolve_modes(modes)
-        self.k, self.candidates, self.match = k, candidates, match
+        self.modes = self.settings.modes
+        self.k, self.candidates, self.match = self.settings.k, self.settings.retrieved, match
         self.embedding_min_score = embedding_min_score
         self.alive = np.ones(len(snapshot), dtype=bool)
         options = {"keyword": {"match": match}, "embedding": {"min_score": embedding_min_score},
@@ -54,9 +57,18 @@ class SearchSystem:
         #: Whether retrieval seeds the graph with its own keyword and embedding hits (same result, one
         #: search per mode; see GraphIndex.can_reuse): fixed by the modes, candidates and indexes.
         self._graph_reuses_hits = "graph" in self.modes and isinstance(graph, GraphIndex) and graph.can_reuse(
-            {m: self.indexes[m] for m in self.modes if m != "graph"}, candidates)
+            {m: self.indexes[m] for m in self.modes if m != "graph"}, self.candidates)
         self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
         self._risk = self.ranker.scores()
+
+    @classmethod
+    def from_settings(cls, snapshot: Snapshot, settings: SearchSettings, progress: bool = False,
+                      **options: Any) -> SearchSystem:
+        """The system of ``settings`` over ``snapshot`` (``options``: ``ranker`` as an object, ``ranker_options``)."""
+        arguments = {"modes": settings.modes, "k": settings.k, "candidates": settings.candidates,
+                     "ranker": settings.ranker, "match": settings.match, "build": settings.build,
+                     "embedding_min_score": settings.embedding_min_score}
+        return cls(snapshot, progress=progress, **{**arguments, **options})
 
     # ---- removal ------------------------------------------------------------------------------
     def remove(self, positions: Iterable[int] | np.ndarray) -> int:

@@ -68,8 +68,7 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
     ``build``: build missing indexes (with a warning) instead of refusing."""
     config = config or ServerConfig()
     if system is None:
-        system = SearchSystem(snapshot, modes=config.modes, k=config.k, candidates=config.candidates,
-                              ranker=config.ranker, match=config.match, build=build)
+        system = SearchSystem.from_settings(snapshot, config.search_settings(build))
     elif system.k < config.k:
         raise QxError(f"the search system exposes k={system.k}, fewer than the server's k={config.k}")
     store = SessionStore(system, config)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from indexes import MAX_QUERY_CHARS
 from qx_env.errors import QxError
 from qx_env.flags import name_list
-from qx_env.search import Dynamics
+from qx_env.search import Dynamics, SearchSettings
 from qx_env.specs import spec_options, split_spec
 
 
@@ -24,8 +24,8 @@ class ServerConfig:
     """Retrieval modes, comma-separated (keyword, embedding, graph) or hybrid."""
     k: int = 100
     """Items a query exposes to the simulated auditor (the platform's top k); responses carry the first topk."""
-    candidates: int = 1000
-    """Items retrieved per mode before ranking."""
+    candidates: int | None = None
+    """Items retrieved per mode before ranking (default: the larger of k and 1,000)."""
     ranker: str = "retrieval"
     """Ranker spec: retrieval, risk, oracle[:auc=0.8], lm:path=DIR or scores:path=DIR."""
     match: str = "exact"
@@ -63,8 +63,7 @@ class ServerConfig:
         self.modes, self.split = tuple(name_list(self.modes)), tuple(name_list(self.split))
         if not 0 <= self.port <= 65535:
             raise QxError(f"port must be in [0, 65535], got {self.port}")
-        if self.k < 1 or self.candidates < self.k:
-            raise QxError(f"need 1 <= k <= candidates, got k={self.k}, candidates={self.candidates}")
+        self.search_settings()  # the search settings' own checks
         if not 1 <= self.topk <= self.k:
             raise QxError(f"topk must be in [1, k={self.k}], got {self.topk}")
         for name in ("max_sessions", "max_body_bytes", "max_queries", "max_query_chars", "max_batch"):
@@ -73,6 +72,11 @@ class ServerConfig:
         if self.session_ttl <= 0:
             raise QxError(f"session-ttl must be positive, got {self.session_ttl}")
         self.parsed_dynamics()
+
+    def search_settings(self, build: bool = False) -> SearchSettings:
+        """How the server's search system searches (``build``: build missing indexes)."""
+        return SearchSettings(modes=self.modes, k=self.k, candidates=self.candidates, ranker=self.ranker,
+                              match=self.match, build=build)
 
     def parsed_dynamics(self) -> Dynamics:
         """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``)."""

@@ -47,7 +47,7 @@ def test_bad_arguments(indexed_snapshot):
         SearchSystem(indexed_snapshot, modes=("sparse",))
     with pytest.raises(QxError, match="unknown ranker"):
         SearchSystem(indexed_snapshot, ranker="magic", build=False)
-    with pytest.raises(QxError, match="k <= candidates"):
+    with pytest.raises(QxError, match=r"candidates \(10\) must be at least k \(100\)"):
         SearchSystem(indexed_snapshot, k=100, candidates=10)
     with pytest.raises(QxError, match="oracle auc"):
         OracleRanker(indexed_snapshot, auc=1.5)
