@@ -18,9 +18,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first: the pinned CPU build lies on disk here, so later requirements are already met.
-$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
+# Then the verifiers taskset id `qx-explore` (a module verifiers imports by that name; see its pyproject.toml).
+$(STAMP): setup.cfg pyproject.toml qx_env/adapters/qx-explore/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q torch==2.13.0
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e qx_env/adapters/qx-explore
 	touch $@
 
 # The whole pipeline (benchmarks/demo.py): snapshot, indexes, baselines in every mode, mining,

@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     # 6 - policies, 7 - training, 8 - benchmarks
     "policies": 6, "training": 7, "benchmarks": 8,
     # 9 - faces onto everything: the command line, the HTTP servers
-    **dict.fromkeys(("qx_env.cli", "qx_env.__main__", "qx_env.server", "qx_env.openenv"), 9),
+    **dict.fromkeys(("qx_env.cli", "qx_env.__main__", "qx_env.server", "qx_env.openenv", "qx_env.adapters"), 9),
 }
 
 

@@ -1,7 +1,7 @@
-"""Explore-v0 as an OpenEnv environment (``openenv-core``): typed actions and observations, the
-server-side :class:`ExploreEnvironment` (one per session, each with its own removal state over one
-shared search system), the app made with OpenEnv's ``create_fastapi_app`` and a client. Names load on
-first use, so ``import qx_env`` does not import openenv."""
+"""Explore-v0 as an OpenEnv environment (the ``openenv`` package; openenv-core 0.3 works too): typed
+actions and observations, the server-side :class:`ExploreEnvironment` (one per session, each with its own
+removal state over one shared search system), the app made with OpenEnv's ``create_fastapi_app`` and a
+client. Names load on first use, so ``import qx_env`` does not import openenv."""
 
 from __future__ import annotations
 
