@@ -8,7 +8,12 @@ detections and hit queries, per week and over the period, are paired over campai
 :func:`qx_env.stats.relative_increment`). Writes results.json, table.md and weeks.png (weekly detections per
 source, live toxic listings, drift).
 
+With ``--retrain seqlabel --retrain-every N`` the model also meets time: two more arms run beside the auditors,
+the policy trained on the reports filed in the first N weeks and kept, and the same policy trained again every
+N weeks on every report filed so far (:class:`qx_env.online.Retrain`); a table compares them week by week.
+
     python -m benchmarks.weeks --snapshot snapshots/demo-zh --models tfidf,textrank --days 140
+    python -m benchmarks.weeks --snapshot snapshots/demo-zh --models tfidf --retrain seqlabel --retrain-every 4
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +64,13 @@ class Args:
     """Delayed dynamics: steps between detection and removal."""
     seeds: tuple[int, ...] = (0,)
     """Timeline seeds, comma-separated: each a world of the paired statistics (a stratum)."""
+    retrain: str = ""
+    """A policy that learns from annotated reports (seqlabel[:epochs=..,hidden=..]), trained on the reports filed
+    so far: one arm trains it on the first --retrain-every weeks' reports and keeps it, one trains it again every
+    --retrain-every weeks. Empty: no such arms."""
+    retrain_every: int = 4
+    """Weeks between trainings of --retrain (4: a modelling choice, five trainings over the paper's 20 weeks; the
+    paper does not publish a retraining schedule)."""
     world: str = ""
     """Directory of the world snapshot (base items + dormant versions); default SNAPSHOT/online, which the
     environment's adaptive dynamics use too."""
@@ -68,6 +80,47 @@ class Args:
 
 HUMAN = "human"
 COUNTS = ("detections", "hit_queries")
+#: Policies :func:`report_learner` trains on filed reports (their text as posted, the auditors' marks).
+LEARNERS = ("seqlabel",)
+
+
+def report_learner(spec: str, language: str) -> Callable[[Sequence], object]:
+    """The ``fit`` of a :class:`qx_env.online.Retrain` source: the policy of ``spec`` (one of :data:`LEARNERS`)
+    trained on the reports filed so far, or None (keep the current one) while no filed report holds a phrase
+    the auditors marked on it."""
+    from policies import OPTION_BOUNDS, SeqLabelPolicy
+    from qx_env.errors import QxError
+    from qx_env.specs import spec_options, split_spec
+
+    name, arguments = split_spec(spec)
+    if name not in LEARNERS:
+        raise QxError(f"--retrain takes a policy that learns from annotated reports ({', '.join(LEARNERS)}), "
+                      f"got {name!r}")
+    options = spec_options("policy", name, arguments, SeqLabelPolicy.__init__, OPTION_BOUNDS)
+    if "path" in options:
+        raise QxError("--retrain trains its policy on the reports filed so far: a saved model (path=) is not one")
+
+    def fit(reports: Sequence) -> object:
+        if not any(p and p.lower() in r.text.lower() for r in reports for p in r.annotations):
+            return None
+        return SeqLabelPolicy.trained_on([r.text for r in reports], [list(r.annotations) for r in reports], language,
+                                         **options)
+
+    return fit
+
+
+def retrain_arms(args: Args, language: str) -> dict:
+    """The two arms of ``--retrain``: trained on the first ``retrain_every`` weeks and kept; trained again every
+    ``retrain_every`` weeks. Empty without ``--retrain``."""
+    from qx_env.online import Retrain
+
+    if not args.retrain:
+        return {}
+    every = args.retrain_every
+    fit = report_learner(args.retrain, language)
+    name = args.retrain.partition(":")[0]
+    return {f"{name} fixed after week {every}": Retrain(fit, every, until=every),
+            f"{name} retrained every {every} weeks": Retrain(fit, every)}
 
 
 def online_config(args: Args):
@@ -139,36 +192,42 @@ def run(args: Args) -> dict:
 
     started = time.perf_counter()
     base = Snapshot.load(args.snapshot)
+    retraining = retrain_arms(args, base.language)  # a bad --retrain is refused before the world is built
     config = online_config(args)
     world = build_world(base, config, args.world or Path(args.snapshot) / "online")
     system = search_system(world.snapshot, args.mode, args.ranker, args.k)
     ready = time.perf_counter() - started
     dynamics = Dynamics(kind=args.dynamics, delay=args.delay)
-    policies = {spec: make_policy(spec, base) for spec in args.models}
-    alone, together = {}, {spec: {} for spec in policies}
+    arms = {spec: make_policy(spec, base).extract for spec in args.models} | retraining
+    alone, together = {}, {arm: {} for arm in arms}
     for seed in tqdm(args.seeds, desc="seeds"):
         timeline = make_timeline(base, config, seed)
         alone[seed] = simulate_weeks(world, timeline, system, {HUMAN: ANNOTATION}, dynamics, args.split, seed=seed,
                                      progress=True)
-        for spec, policy in policies.items():
-            sources = {HUMAN: ANNOTATION, spec: policy.extract}
+        for spec, source in arms.items():
+            sources = {HUMAN: ANNOTATION, spec: source}
             together[spec][seed] = simulate_weeks(world, timeline, system, sources, dynamics, args.split, seed=seed,
                                                   progress=True)
     weeks = len(alone[args.seeds[0]].weeks)
     models = {}
-    for spec in policies:
+    for spec in arms:
         models[spec] = {
             "period": increments(paired_columns(alone, together[spec])),
             "weeks": [{"week": w, **increments(paired_columns(alone, together[spec], w))} for w in range(1, weeks + 1)],
             "live_toxic": weekly(together[spec], "live_toxic"), "drift": weekly(together[spec], "drift"),
             "detections": weekly(together[spec], "detections"),
             "model_detections": weekly(together[spec], "detections", spec),
+            "model_hit_queries": weekly(together[spec], "hit_queries", spec),
+            "model_queries": weekly(together[spec], "queries", spec),
+            "model_shared": weekly(together[spec], "shared", spec),
+            "fits": [{"seed": seed, **fit} for seed, r in together[spec].items() for fit in r.fits],
             "rewordings": sum(len(r.rewordings) for r in together[spec].values()),
         }
     human = {"live_toxic": weekly(alone, "live_toxic"), "drift": weekly(alone, "drift"),
              "detections": weekly(alone, "detections"),
              "rewordings": sum(len(r.rewordings) for r in alone.values())}
-    return {"human": human, "models": models, "weeks": weeks, "world_items": len(world.snapshot),
+    return {"human": human, "models": models, "weeks": weeks, "retrain": list(retraining),
+            "world_items": len(world.snapshot),
             "base_items": len(base), "dormant_versions": len(world.snapshot) - len(base),
             "campaigns": len(make_timeline(base, config, args.seeds[0]).campaigns),
             "seconds": {"world_and_indexes": round(ready, 1), "total": round(time.perf_counter() - started, 1)},
@@ -211,7 +270,31 @@ def markdown(result: dict) -> str:
         parts += ["", f"## Week by week: human vs human + {spec}", "", markdown_table(
             ["week", "detections", "detection increment [95% CI]", "hit queries", "hit query increment [95% CI]",
              "live toxic at week end", "drift"], rows)]
+    if result["retrain"]:
+        title = ("## The model in time: its own queries' detections and hit queries per week (mean over seeds), "
+                 "kept after its first training vs trained again")
+        parts += ["", title, "", retrain_table(result)]
     return "\n".join(parts)
+
+
+def retrain_table(result: dict) -> str:
+    """Week by week, the kept model against the retrained one: each model's own detections, hit queries and
+    queries (with those the auditors had asked first on the same report, counted as theirs), mean over seeds,
+    and the weeks each was trained at the end of."""
+    fixed, again = (result["models"][arm] for arm in result["retrain"])
+
+    def trained(m: dict, week: int) -> str:
+        fits = [f for f in m["fits"] if f["week"] == week and f["new"]]
+        return f"trained on {_number(sum(f['reports'] for f in fits) / len(fits))} reports" if fits else ""
+
+    rows = [[week, _number(fixed["model_detections"][i]), _number(again["model_detections"][i]),
+             _number(fixed["model_hit_queries"][i]), _number(again["model_hit_queries"][i]),
+             f"{_number(fixed['model_queries'][i])} ({_number(fixed['model_shared'][i])})",
+             f"{_number(again['model_queries'][i])} ({_number(again['model_shared'][i])})",
+             trained(fixed, week), trained(again, week)] for i, week in enumerate(range(1, result["weeks"] + 1))]
+    return markdown_table(["week", f"detections: {result['retrain'][0]}", f"detections: {result['retrain'][1]}",
+                           "hit queries: kept", "hit queries: retrained", "own queries (asked first by the auditors): kept",
+                           "own queries (asked first by the auditors): retrained", "kept model", "retrained model"], rows)
 
 
 def plot(result: dict, args: Args, path: Path) -> Path:
@@ -255,8 +338,10 @@ def plot(result: dict, args: Args, path: Path) -> Path:
 def main(args: Args) -> dict:
     from qx_env.errors import QxError
 
-    if not args.models:
-        raise QxError("give at least one model policy with --models (e.g. tfidf)")
+    if not args.models and not args.retrain:
+        raise QxError("give at least one model policy with --models (e.g. tfidf) or one to retrain with --retrain")
+    if args.retrain and (isinstance(args.retrain_every, bool) or args.retrain_every < 1):
+        raise QxError(f"--retrain-every must be a whole number of weeks of at least 1, got {args.retrain_every!r}")
     if not args.seeds:
         raise QxError("give at least one timeline seed with --seeds")
     result = run(args)

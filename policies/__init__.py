@@ -3,7 +3,15 @@ from a spec string, e.g. ``make_policy("tfidf:top=3", snapshot)``. Policies that
 transformers (``seqlabel``, ``llm``) are imported on first use. A policy fitted on a snapshot that is
 made without one raises :class:`SnapshotRequired`."""
 
-from policies._base import POLICIES, Policy, SnapshotRequired, make_policy, policy_names, register
+from policies._base import (
+    OPTION_BOUNDS,
+    POLICIES,
+    Policy,
+    SnapshotRequired,
+    make_policy,
+    policy_names,
+    register,
+)
 from policies._extractive import AnnotationPolicy, NgramPolicy, TextRankPolicy, TfidfPolicy
 from policies._openai import OpenAIPolicy
 from policies._oracle import OraclePolicy
@@ -14,7 +22,7 @@ from policies._tiny_model import TinyModelConfig, build_tiny_model
 _LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "qx_env.models", "SeqLabelPolicy": "policies._seqlabel"}
 
 __all__ = [
-    "INPUT_PREFIXES", "INSTRUCTIONS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
+    "INPUT_PREFIXES", "INSTRUCTIONS", "OPTION_BOUNDS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
     "Policy", "RandomSpanPolicy", "SeqLabelPolicy", "SnapshotRequired", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "build_tiny_model",
     "load_causal_lm", "make_policy", "messages", "policy_names", "register",
 ]

@@ -92,15 +92,32 @@ class SeqLabelPolicy(Policy):
         self.language = snapshot.language
         reports = snapshot.reports_in("train")
         texts = snapshot.report_texts(reports)
-        annotations = reports.column("annotations").to_pylist()
+        self._train(texts, reports.column("annotations").to_pylist(), epochs, embedding, hidden, batch_size, lr, seed)
+        if directory is not None:
+            self.save(directory)
+
+    @classmethod
+    def trained_on(cls, texts: list[str], annotations: list[list[str]], language: str, epochs: int = 20,
+                   embedding: int = 64, hidden: int = 64, batch_size: int = 32, lr: float = 0.01, max_tokens: int = 256,
+                   seed: int = 0, top: int = 5) -> SeqLabelPolicy:
+        """A model trained on ``texts`` and their annotated phrases instead of a snapshot's training split (e.g.
+        the reports filed so far on a platform that moves, :class:`qx_env.online.Retrain`); a text that holds
+        none of its phrases is skipped. The same examples and seed give the same model."""
+        policy = cls.__new__(cls)
+        Policy.__init__(policy, None)
+        policy.max_tokens, policy.top, policy.language = max_tokens, top, language
+        policy._train(texts, annotations, epochs, embedding, hidden, batch_size, lr, seed)
+        return policy
+
+    # ---- training ---------------------------------------------------------------------------
+    def _train(self, texts: list[str], annotations: list[list[str]], epochs: int, embedding: int, hidden: int,
+               batch_size: int, lr: float, seed: int) -> None:
+        """:meth:`fit` on the examples whose text holds one of its annotated phrases."""
         examples = [(t, a) for t, a in zip(texts, annotations) if any(p and p.lower() in t.lower() for p in a)]
         if not examples:
             raise QxError("policy 'seqlabel' found no training report whose annotations occur in its text")
         self.fit([t for t, _ in examples], [a for _, a in examples], epochs, embedding, hidden, batch_size, lr, seed)
-        if directory is not None:
-            self.save(directory)
 
-    # ---- training ---------------------------------------------------------------------------
     def _encode(self, text: str) -> list[int]:
         return [self.vocab.get(token, 1) for token, _, _ in units(text, self.language)[: self.max_tokens]]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from qx_env.envs._adaptive import refuse_adaptive
 from qx_env.envs._explore import ExploreEnv
 from qx_env.errors import QxError
 from qx_env.flags import name_list
@@ -63,6 +64,8 @@ class IsolatedEpisode:
         if "split" in env_options:
             env_options["split"] = name_list(env_options["split"])
         Reward.parse(env_options.get("reward", "new_toxic"))  # refused now, not in the middle of a rollout
+        refuse_adaptive(env_options.get("dynamics"),
+                        "an isolated episode (OpenEnv sessions, the TRL SearchEnvironment)")
         Dynamics.parse(env_options.get("dynamics", "static"))
         self.snapshot = str(Path(path).resolve())
         #: The shared search system's settings (:class:`SearchSettings`, checked now).

@@ -12,6 +12,7 @@ import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.online._platform import Platform
+from qx_env.online._retrain import FiledReport, Retrain
 from qx_env.online._timeline import Timeline
 from qx_env.online._world import OnlineWorld
 from qx_env.parsers import search_queries
@@ -19,21 +20,24 @@ from qx_env.search import Dynamics, SearchSystem
 
 #: The source that is the auditors' marks on each report (as they read on the listing's live version).
 ANNOTATION = "annotation"
-#: A source: :data:`ANNOTATION`, or a function from the day's reported listings' texts to each one's queries
-#: (a policy's ``extract``).
-Source = str | Callable[[list[str]], Sequence[Sequence[str]]]
+#: A source: :data:`ANNOTATION`, a function from the day's reported listings' texts to each one's queries
+#: (a policy's ``extract``), or a :class:`~qx_env.online.Retrain` (a policy trained on the reports filed so far).
+Source = str | Callable[[list[str]], Sequence[Sequence[str]]] | Retrain
 
 
 @dataclass
 class WeeksResult:
     """Per week (``weeks``), per report (``per_report``, each with its campaign: the unit of the paired
-    statistics) and every rewording (``rewordings``), with the lineage record of the world (``lineage``)."""
+    statistics), every rewording (``rewordings``) and every training of a :class:`~qx_env.online.Retrain` source
+    (``fits``: source, week, last day, reports it saw, whether it gave a new policy), with the lineage record
+    of the world (``lineage``)."""
 
     days: int
     sources: list[str]
     weeks: list[dict] = field(default_factory=list)
     per_report: list[dict] = field(default_factory=list)
     rewordings: list[dict] = field(default_factory=list)
+    fits: list[dict] = field(default_factory=list)
     lineage: list[dict] = field(default_factory=list)
     #: The world position each base item came online as (-1: never); not part of the JSON.
     posted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
@@ -48,7 +52,7 @@ class WeeksResult:
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in ("days", "sources", "weeks", "per_report", "rewordings",
-                                                       "lineage")}
+                                                       "fits", "lineage")}
 
     def to_json(self) -> str:
         """The result as JSON: the same run gives the same bytes."""
@@ -66,8 +70,10 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
     default the auditors' marks) query as :func:`qx_env.metrics.simulate_day` does: a query an earlier source
     asked is counted as that source's (``shared``), detections are taken down under ``dynamics``, and
     takedowns reach the sellers. ``drift`` of week w: the share of week w-1's effective queries that still
-    expose a toxic item at the end of week w. The same inputs and seed give the same result, byte for byte
-    (:meth:`WeeksResult.to_json`)."""
+    expose a toxic item at the end of week w. A :class:`~qx_env.online.Retrain` source is trained at the end of
+    the weeks it is due on every report filed so far (its text as posted, the auditors' marks on it) and asks
+    that policy's queries from the next day. The same inputs and seed give the same result, byte for byte
+    (:meth:`WeeksResult.to_json`; a fit that is itself deterministic)."""
     from tqdm.auto import trange
 
     sources = dict(sources) if sources is not None else {"human": ANNOTATION}
@@ -77,17 +83,21 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
     if days > timeline.days:
         raise QxError(f"the clock would run past the timeline: {days} days asked, the timeline has {timeline.days}")
     for name, source in sources.items():
-        if not (source == ANNOTATION or callable(source)):
-            raise QxError(f"source {name!r} must be {ANNOTATION!r} or a function from texts to queries, got {source!r}")
+        if not (source == ANNOTATION or callable(source) or isinstance(source, Retrain)):
+            raise QxError(f"source {name!r} must be {ANNOTATION!r}, a function from texts to queries or a Retrain, "
+                          f"got {source!r}")
     platform = Platform(world, timeline, system, dynamics, split, seed)
     result = WeeksResult(days, list(sources), lineage=world.lineage.as_records())
     week = _Week(sources)
     effective_before: list[str] = []
+    current = {name: source.initial if isinstance(source, Retrain) else source for name, source in sources.items()}
+    filed_so_far: list[FiledReport] = []
     for day in trange(days, desc="days online", disable=not progress):
         filed = platform.open_day()
         week.toxic_arrivals += int(platform.labels[platform.arrived].sum())
-        asked = {name: _queries(source, [platform.text(i) for i in filed], [platform.marks(i) for i in filed])
-                 for name, source in sources.items()}
+        texts, marks = [platform.text(i) for i in filed], [platform.marks(i) for i in filed]
+        filed_so_far += [FiledReport(timeline.report_ids[i], day, t, tuple(m)) for i, t, m in zip(filed, texts, marks)]
+        asked = {name: _queries(source, texts, marks) for name, source in current.items()}
         for slot, i in enumerate(filed):
             row = {"day": day, "week": day // 7 + 1, "report_id": timeline.report_ids[i],
                    "campaign": platform.campaigns[i], "detections": 0, "hit_queries": 0, "queries": 0}
@@ -108,16 +118,31 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
         week.reports += len(filed)
         if day % 7 == 6 or day == days - 1:
             result.weeks.append(week.close(day, platform, effective_before))
+            if day < days - 1:
+                _retrain(sources, current, day // 7 + 1, day, filed_so_far, result.fits)
             effective_before = week.effective
             week = _Week(sources)
     result.rewordings, result.posted = platform.sellers.events, platform.posted
     return result
 
 
-def _queries(source: Source, texts: list[str], marks: list[list[str]]) -> list[Sequence[str]]:
+def _retrain(sources: Mapping[str, Source], current: dict, week: int, day: int, filed: list[FiledReport],
+             fits: list[dict]) -> None:
+    """Train each :class:`Retrain` source due at the end of ``week`` on the reports filed so far."""
+    for name, source in sources.items():
+        if isinstance(source, Retrain) and source.due(week):
+            extract = source.refit(filed)
+            if extract is not None:
+                current[name] = extract
+            fits.append({"source": name, "week": week, "day": day, "reports": len(filed), "new": extract is not None})
+
+
+def _queries(source: Source | None, texts: list[str], marks: list[list[str]]) -> list[Sequence[str]]:
     """Each of the day's reports' queries from ``source``."""
     if source == ANNOTATION:
         return marks
+    if source is None:  # a Retrain source before its first policy asks nothing
+        return [[] for _ in texts]
     if not texts:
         return []
     proposed = list(source(texts))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.weeks import Args, main
+from qx_env.errors import QxError
 
 
 def test_bench_weeks_writes_its_table_plot_and_figures(campaign_snapshot, tmp_path):
@@ -23,3 +26,35 @@ def test_bench_weeks_writes_its_table_plot_and_figures(campaign_snapshot, tmp_pa
     assert "Over the period" in table and "human + tfidf" in table
     assert result["dormant_versions"] > 0
     assert result["world_items"] == len(campaign_snapshot) + result["dormant_versions"]
+
+
+def test_bench_weeks_keeps_and_retrains_a_model_trained_on_the_filed_reports(campaign_snapshot, tmp_path):
+    """``--retrain seqlabel --retrain-every 1`` over three weeks: the kept arm trained once (end of week 1), the
+    retrained one at the end of weeks 1 and 2, each on every report filed by then; a table compares them."""
+    args = Args(snapshot=str(campaign_snapshot.path), models=(), retrain="seqlabel:epochs=5",
+                retrain_every=1, split=("train", "dev", "test"), days=21, seeds=(0,), out=str(tmp_path / "run"))
+    result = main(args)
+    kept, again = result["retrain"]
+    assert kept == "seqlabel fixed after week 1" and again == "seqlabel retrained every 1 weeks"
+    fits = {arm: [(f["week"], f["new"]) for f in result["models"][arm]["fits"]] for arm in (kept, again)}
+    assert fits == {kept: [(1, True)], again: [(1, True), (2, True)]}
+    reports = [f["reports"] for f in result["models"][again]["fits"]]
+    assert 0 < reports[0] < reports[1]
+    assert result["models"][kept]["fits"][0]["reports"] == reports[0]
+    # the same model in week 2; the kept arm asked nothing in week 1 (nothing learned yet)
+    assert result["models"][kept]["model_detections"][:2] == result["models"][again]["model_detections"][:2]
+    assert result["models"][kept]["model_detections"][0] == 0
+    table = (tmp_path / "run" / "table.md").read_text(encoding="utf-8")
+    assert "The model in time" in table and "trained on" in table
+
+
+def test_bench_weeks_retrains_only_a_learner_and_refuses_bad_schedules(campaign_snapshot, tmp_path):
+    base = {"snapshot": str(campaign_snapshot.path), "models": (), "days": 7, "out": str(tmp_path / "run")}
+    with pytest.raises(QxError, match="learns from annotated reports"):
+        main(Args(**base, retrain="tfidf"))
+    with pytest.raises(QxError, match="saved model"):
+        main(Args(**base, retrain=f"seqlabel:path={tmp_path / 'model'}"))
+    with pytest.raises(QxError, match="retrain-every"):
+        main(Args(**base, retrain="seqlabel", retrain_every=0))
+    with pytest.raises(QxError, match="--models .* or one to retrain"):
+        main(Args(**base))

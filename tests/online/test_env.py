@@ -70,3 +70,17 @@ def test_bad_adaptive_input_is_refused(campaign_snapshot):
         ExploreEnv(campaign_snapshot, dynamics={"kind": "adaptive", "speed": 2})
     with pytest.raises(QxError, match="report_rate"):
         ExploreEnv(campaign_snapshot, dynamics={"kind": "adaptive", "report_rate": -0.2})
+
+
+@pytest.mark.parametrize("dynamics", ["adaptive", ADAPTIVE])
+def test_isolated_episodes_refuse_adaptive_dynamics_naming_what_they_take(campaign_snapshot, dynamics):
+    """OpenEnv sessions and the TRL SearchEnvironment keep each episode's removals apart: one clear error that
+    names the dynamics they take and where adaptive ones run, before any world is built."""
+    from qx_env.envs import IsolatedEpisode
+    from training import SearchEnvironment
+
+    for make in (lambda: IsolatedEpisode(campaign_snapshot.path, dynamics=dynamics, split=SPLITS),
+                 lambda: SearchEnvironment(str(campaign_snapshot.path), dynamics=dynamics, split=SPLITS)):
+        with pytest.raises(QxError, match=r"static, removal or delayed dynamics, not adaptive.*ExploreEnv"):
+            make()
+    assert IsolatedEpisode(campaign_snapshot.path, dynamics="removal", split=SPLITS, build=True).open().env.clock is None
