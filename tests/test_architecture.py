@@ -30,10 +30,12 @@ LAYERS: dict[str, int] = {
                      "qx_env.online"), 4),
     # 5 - the Gymnasium environment
     "qx_env.envs": 5,
-    # 6 - policies, 7 - training, 8 - benchmarks
-    "policies": 6, "training": 7, "benchmarks": 8,
-    # 9 - faces onto everything: the command line, the HTTP servers
-    **dict.fromkeys(("qx_env.cli", "qx_env.__main__", "qx_env.server", "qx_env.openenv", "qx_env.adapters"), 9),
+    # 6 - the environment as the peers take it: qx serve's dialects, OpenEnv, TRL's environment_factory, verifiers
+    "qx_env.adapters": 6,
+    # 7 - policies, 8 - training, 9 - benchmarks
+    "policies": 7, "training": 8, "benchmarks": 9,
+    # 10 - faces onto everything: the command line
+    **dict.fromkeys(("qx_env.cli", "qx_env.__main__"), 10),
 }
 
 

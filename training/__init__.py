@@ -5,6 +5,7 @@ The iterative loop's parts are public for the benchmarks that run them one at a 
 pair, train DPO), ``evaluate_model`` and ``model_policy_spec`` (the ``llm`` spec of a trained model);
 ``plot_training`` draws the run cards' curves."""
 
+from qx_env.adapters import SearchEnvironment, tool_rows, tool_texts
 from training._classifier import ClassifierArgs, train_classifier
 from training._datasets import pair_rows, qualified, read_jsonl, sft_rows, tool_call_rows, write_jsonl
 from training._feedback import FEEDBACK_SCHEMA, mine_feedback, read_feedback
@@ -13,7 +14,6 @@ from training._loop import BASELINES, LoopArgs, dpo_round, evaluate_model, model
 from training._plots import plot_training
 from training._ray import mine_feedback_ray, start_ray
 from training._train import TrainArgs, train_dpo, train_sft
-from training._trl_environment import SearchEnvironment, tool_rows, tool_texts
 
 __all__ = [
     "BASELINES", "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "SearchEnvironment",

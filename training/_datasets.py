@@ -140,7 +140,7 @@ def tool_call_rows(snapshot: Snapshot, policies: str | Sequence[str] = "annotati
     ``budget``, ``reward``, ``observe_results``, ``result_chars``, ...); GRPO should use the same, as the
     tool's answers depend on them. Each row carries the tool schemas (``tools``, JSON) its prompt renders."""
     from policies import make_policy
-    from training._trl_environment import SearchEnvironment, tool_rows
+    from qx_env.adapters import SearchEnvironment, tool_rows
 
     if calls < 1:
         raise QxError(f"calls must be at least 1, got {calls}")

@@ -160,8 +160,8 @@ def _train_grpo_tools(args: GRPOArgs):
     from trl import GRPOTrainer
     from trl.chat_template_utils import supports_tool_calling
 
+    from qx_env.adapters import SearchEnvironment, tool_rows
     from qx_env.snapshot import Snapshot
-    from training._trl_environment import SearchEnvironment, tool_rows
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # environment_factory is experimental in trl 1.x
     factory = SearchEnvironment.factory(args.snapshot, **tool_environment_options(args))

@@ -2,7 +2,7 @@
 :class:`QxExploreTaskset` whose tasks are a snapshot's reports, a ``search`` tool that steps the env, and
 a reward computed by the env with its reward terms (:mod:`qx_env.rewards`).
 
-Each task's prompt is the TRL tool environment's (:class:`training.SearchEnvironment`): its tool
+Each task's prompt is the TRL tool environment's (:class:`qx_env.adapters.SearchEnvironment`): its tool
 instruction and the reported listing's text, nothing else (no label, no item id). The tool is that
 environment's ``search`` too, served by one MCP tool server per evaluation (:class:`QxSearchToolset`) that
 opens the snapshot and search system once and keeps one episode per rollout, each with its own removal
@@ -41,7 +41,7 @@ REPORT_PREFIXES = {"zh": "\n\n被举报的商品：", "en": "\n\nThe reported li
 
 
 class QxSearchConfig(vf.SharedToolsetConfig):
-    """The search system and the episodes, as :class:`training.SearchEnvironment`'s arguments
+    """The search system and the episodes, as :class:`qx_env.adapters.SearchEnvironment`'s arguments
     (``--env.taskset.tools.*``); ``snapshot`` is filled from the taskset's."""
 
     snapshot: str = ""
@@ -85,7 +85,7 @@ class QxSearchConfig(vf.SharedToolsetConfig):
         return self
 
     def environment_options(self) -> dict[str, Any]:
-        """The keyword arguments of :class:`training.SearchEnvironment`."""
+        """The keyword arguments of :class:`qx_env.adapters.SearchEnvironment`."""
         return self.model_dump(include={"split", "modes", "k", "candidates", "ranker", "match", "budget", "reward",
                                         "dynamics", "observe_results", "result_chars", "seed"})
 
@@ -115,7 +115,7 @@ class QxSearchToolset(vf.Toolset[QxSearchConfig, QxSearchState]):
         self._factory = None
 
     async def setup(self) -> None:
-        from training import SearchEnvironment
+        from qx_env.adapters.trl import SearchEnvironment
 
         self._factory = SearchEnvironment.factory(self.config.snapshot, **self.config.environment_options())
 
@@ -153,7 +153,7 @@ class QxSearchToolset(vf.Toolset[QxSearchConfig, QxSearchState]):
 def _tool_description() -> str:
     import inspect
 
-    from training import SearchEnvironment
+    from qx_env.adapters.trl import SearchEnvironment
 
     return inspect.cleandoc(SearchEnvironment.search.__doc__)
 
@@ -237,8 +237,8 @@ class QxExploreTaskset(vf.Taskset[QxExploreTask, QxExploreConfig]):
         return [QxSearchToolset(config.tools)]
 
     def load(self) -> Iterator[QxExploreTask]:
+        from qx_env.adapters.trl import tool_rows
         from qx_env.snapshot import Snapshot
-        from training import tool_rows
 
         _need_snapshot(self.config)
         snapshot = Snapshot.load(self.config.snapshot)

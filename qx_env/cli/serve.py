@@ -9,8 +9,8 @@ from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
 
 def register(tools: argparse._SubParsersAction) -> None:
+    from qx_env.adapters.server.config import ServerConfig
     from qx_env.cli.search import add_build_missing
-    from qx_env.server.config import ServerConfig
 
     serve = tools.add_parser("serve", help="serve the search system over HTTP (Search-R1/verl, SkyRL, GEM formats)")
     serve.add_argument("snapshot", type=Path, help="snapshot directory, indexed by qx index build")
@@ -20,7 +20,7 @@ def register(tools: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from qx_env.server import ServerConfig, create_app, listen, serve_forever
+    from qx_env.adapters.server import ServerConfig, create_app, listen, serve_forever
     from qx_env.snapshot import Snapshot
 
     config = dataclass_from_flags(ServerConfig, args)

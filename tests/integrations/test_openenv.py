@@ -15,10 +15,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from qx_env import QxError
+from qx_env.adapters.openenv import ExploreAction, ExploreClient, create_openenv_app
+from qx_env.adapters.server import ServerThread
 from qx_env.envs import ExploreEnv
-from qx_env.openenv import ExploreAction, ExploreClient, create_openenv_app
 from qx_env.search import AuditedSearch, SearchSystem
-from qx_env.server import ServerThread
 
 OPTIONS = {"reward": "new_toxic+0.1*query_cost", "dynamics": "removal", "split": "test", "budget": 3,
            "observe_results": 2}
@@ -152,7 +152,7 @@ def test_http_step_before_a_reset_is_a_4xx_that_says_why(server, queries):
 
 
 def test_the_module_command_refuses_a_missing_snapshot_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "qx_env.openenv", str(tmp_path / "missing"), "--port", "0"],
+    done = subprocess.run([sys.executable, "-m", "qx_env.adapters.openenv", str(tmp_path / "missing"), "--port", "0"],
                           check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
     assert done.stderr.startswith("qx-openenv: error:") and "missing" in done.stderr

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from benchmarks._peer_clients import SearchR1Client, SearchTool, perform_single_search_batch
+from qx_env.adapters.server.formats import title_of
 from qx_env.search import AuditedSearch, SearchSystem
-from qx_env.server.formats import title_of
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ if importlib.util.find_spec("verifiers") is None or importlib.util.find_spec("ve
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from qx_env.adapters.server import ServerThread
 from qx_env.envs import ExploreEnv
 from qx_env.parsers import format_answer
 from qx_env.search import AuditedSearch, SearchSystem
-from qx_env.server import ServerThread
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLIT = "test"  # not the TRL environment's default (train): the taskset's split must reach the tool server
@@ -178,7 +178,7 @@ def test_verifiers_openenv_taskset_plays_the_openenv_server(snapshot, hit, tmp_p
     qx's OpenEnv server: every episode used to fail with ``'GenericEnvClient' object has no attribute
     '_base_url'`` on openenv-core 0.3. Its config is given as a file: verifiers 0.4 validates a taskset
     from its id alone when the options are flags, and its OpenEnv config refuses that."""
-    from qx_env.openenv import create_openenv_app
+    from qx_env.adapters.openenv import create_openenv_app
 
     report_id = snapshot.reports_in(SPLIT).column("report_id")[0].as_py()
     env = ExploreEnv(snapshot.path, dynamics="removal", split=SPLIT, budget=2, build=False)

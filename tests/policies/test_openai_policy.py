@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from policies import OpenAIPolicy, make_policy, messages
+from qx_env.adapters.server import ServerThread
 from qx_env.cli import main
 from qx_env.errors import QxError
 from qx_env.parsers import ANSWER_PREFIXES
-from qx_env.server import ServerThread
 
 SECRET = "sk-test-never-written-0123456789"
 TEXTS = ["红腹水虎 小苗 自提 青海民族大学", "二手 自行车 九成新", "MALFORMED 这条回答没有前缀"]

@@ -8,9 +8,9 @@ import argparse
 import pytest
 
 from indexes import MODES
+from qx_env.adapters.server.config import ServerConfig
 from qx_env.errors import QxError
 from qx_env.search import DEFAULT_CANDIDATES, SearchSettings, SearchSystem
-from qx_env.server.config import ServerConfig
 
 
 def test_candidates_default_to_the_larger_of_k_and_a_thousand():

@@ -17,12 +17,12 @@ import pytest
 
 from indexes import build_indexes
 from qx_env import Snapshot
+from qx_env.adapters.server import ServerConfig, ServerThread, create_app
+from qx_env.adapters.server.batching import SearchWorker
+from qx_env.adapters.server.formats import contents_of
+from qx_env.adapters.server.sessions import SessionStore
 from qx_env.corpus import SynthConfig, synthesize
 from qx_env.search import AuditedSearch, SearchSystem
-from qx_env.server import ServerConfig, ServerThread, create_app
-from qx_env.server.batching import SearchWorker
-from qx_env.server.formats import contents_of
-from qx_env.server.sessions import SessionStore
 
 #: Every key a response may carry: no label, cluster or other hidden field, ever.
 ALLOWED_KEYS = {"result", "document", "id", "contents", "score"}

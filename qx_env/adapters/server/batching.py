@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from qx_env.server.sessions import SessionStore
+from qx_env.adapters.server.sessions import SessionStore
 
-log = logging.getLogger("qx_env.server")
+log = logging.getLogger("qx_env.adapters.server")
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 
 from openenv.core.env_server.interfaces import Environment
 
+from qx_env.adapters.openenv.models import ExploreAction, ExploreObservation, ExploreState
 from qx_env.envs import IsolatedEpisode
 from qx_env.errors import QxError
-from qx_env.openenv.models import ExploreAction, ExploreObservation, ExploreState
 
 
 class NoEpisodeError(QxError):

@@ -24,7 +24,7 @@ TRY_AGAIN_LATER = 1013
 MAX_CLOSE_REASON = 123
 #: The HTTP routes' hint when a step comes before a reset: each plain HTTP request has its own environment.
 HTTP_STEP_HINT = ("; over plain HTTP every /reset and /step gets a fresh environment, so an episode lives in a "
-                  "WebSocket session at /ws (qx_env.openenv.ExploreClient or openenv's GenericEnvClient)")
+                  "WebSocket session at /ws (qx_env.adapters.openenv.ExploreClient or openenv's GenericEnvClient)")
 
 
 def full_message(active: int, limit: int) -> str:
@@ -71,8 +71,8 @@ def create_openenv_app(snapshot, max_sessions: int = MAX_SESSIONS, **options: An
     from fastapi.responses import JSONResponse
     from openenv.core.env_server.http_server import create_fastapi_app
 
-    from qx_env.openenv.environment import ExploreEnvironment, NoEpisodeError
-    from qx_env.openenv.models import ExploreAction, ExploreObservation
+    from qx_env.adapters.openenv.environment import ExploreEnvironment, NoEpisodeError
+    from qx_env.adapters.openenv.models import ExploreAction, ExploreObservation
 
     if max_sessions < 1:
         raise QxError(f"max_sessions must be at least 1, got {max_sessions}")

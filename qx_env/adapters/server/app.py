@@ -15,11 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qx_env import __version__
-from qx_env.errors import QxError
-from qx_env.search import SearchSystem
-from qx_env.server.batching import SearchWorker
-from qx_env.server.config import ServerConfig
-from qx_env.server.formats import (
+from qx_env.adapters.server.batching import SearchWorker
+from qx_env.adapters.server.config import ServerConfig
+from qx_env.adapters.server.formats import (
     SESSION_HEADER,
     BadRequest,
     check_session_id,
@@ -29,11 +27,13 @@ from qx_env.server.formats import (
     retrieve_result,
     wants_msgpack,
 )
-from qx_env.server.sessions import SessionStore
-from qx_env.server.stats import ServingStats
+from qx_env.adapters.server.sessions import SessionStore
+from qx_env.adapters.server.stats import ServingStats
+from qx_env.errors import QxError
+from qx_env.search import SearchSystem
 from qx_env.snapshot import Snapshot
 
-log = logging.getLogger("qx_env.server")
+log = logging.getLogger("qx_env.adapters.server")
 #: How much of an over-long body is read (and dropped) before answering 413, in multiples of the limit.
 DRAIN_FACTOR = 16
 

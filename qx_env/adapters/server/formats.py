@@ -22,7 +22,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from qx_env.server.config import ServerConfig
+from qx_env.adapters.server.config import ServerConfig
 from qx_env.snapshot import Snapshot
 
 JSON_TYPE = "application/json"

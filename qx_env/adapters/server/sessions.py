@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qx_env.adapters.server.config import ServerConfig
+from qx_env.adapters.server.formats import BadRequest
 from qx_env.search import AuditedSearch, SearchSystem
-from qx_env.server.config import ServerConfig
-from qx_env.server.formats import BadRequest
 
 #: What a session counts (read only through the evaluation endpoint).
 TOTALS = ("requests", "queries", "toxic_hits", "new_detections", "effective_queries")

@@ -1,4 +1,4 @@
-"""``python -m qx_env.openenv DIR``: serve Explore-v0 as an OpenEnv environment (127.0.0.1 by default)."""
+"""``python -m qx_env.adapters.openenv DIR``: serve Explore-v0 as an OpenEnv environment (127.0.0.1 by default)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from qx_env.flags import comma_list
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags, build the app and serve it until interrupted."""
-    from qx_env.openenv.app import MAX_SESSIONS
+    from qx_env.adapters.openenv.app import MAX_SESSIONS
     from qx_env.search import SearchSettings
 
-    parser = argparse.ArgumentParser(prog="python -m qx_env.openenv", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qx_env.adapters.openenv", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("snapshot", help="snapshot directory (its indexes built, e.g. by qx index build)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback unless you widen it)")
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--observe-results", type=int, default=3, help="texts of the top exposed items shown")
     args = parser.parse_args(argv)
     try:
-        from qx_env.openenv.app import create_openenv_app
-        from qx_env.server.running import listen, serve_forever
+        from qx_env.adapters.openenv.app import create_openenv_app
+        from qx_env.adapters.server.running import listen, serve_forever
 
         settings = SearchSettings.from_flags(args)
         app = create_openenv_app(args.snapshot, max_sessions=args.max_sessions, modes=settings.modes, k=settings.k,

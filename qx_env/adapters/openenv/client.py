@@ -7,7 +7,7 @@ from typing import Any
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
 
-from qx_env.openenv.models import ExploreAction, ExploreObservation, ExploreState
+from qx_env.adapters.openenv.models import ExploreAction, ExploreObservation, ExploreState
 
 
 class ExploreClient(EnvClient[ExploreAction, ExploreObservation, ExploreState]):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 
 _NAMES = {
-    "ExploreAction": "qx_env.openenv.models", "ExploreObservation": "qx_env.openenv.models",
-    "ExploreState": "qx_env.openenv.models", "ExploreEnvironment": "qx_env.openenv.environment",
-    "create_openenv_app": "qx_env.openenv.app", "ExploreClient": "qx_env.openenv.client",
+    "ExploreAction": "qx_env.adapters.openenv.models", "ExploreObservation": "qx_env.adapters.openenv.models",
+    "ExploreState": "qx_env.adapters.openenv.models", "ExploreEnvironment": "qx_env.adapters.openenv.environment",
+    "create_openenv_app": "qx_env.adapters.openenv.app", "ExploreClient": "qx_env.adapters.openenv.client",
     "IsolatedEpisode": "qx_env.envs",
 }
 
@@ -21,4 +21,4 @@ __all__ = ["ExploreAction", "ExploreClient", "ExploreEnvironment", "ExploreObser
 def __getattr__(name: str):
     if name in _NAMES:
         return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'qx_env.openenv' has no attribute {name!r}")
+    raise AttributeError(f"module 'qx_env.adapters.openenv' has no attribute {name!r}")

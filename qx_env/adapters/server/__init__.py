@@ -7,10 +7,10 @@ from __future__ import annotations
 import importlib
 
 _NAMES = {
-    "create_app": "qx_env.server.app", "ServerConfig": "qx_env.server.config", "BadRequest": "qx_env.server.formats",
-    "SESSION_HEADER": "qx_env.server.formats", "ServerThread": "qx_env.server.running",
-    "listen": "qx_env.server.running", "serve_forever": "qx_env.server.running",
-    "SessionStore": "qx_env.server.sessions",
+    "create_app": "qx_env.adapters.server.app", "ServerConfig": "qx_env.adapters.server.config", "BadRequest": "qx_env.adapters.server.formats",
+    "SESSION_HEADER": "qx_env.adapters.server.formats", "ServerThread": "qx_env.adapters.server.running",
+    "listen": "qx_env.adapters.server.running", "serve_forever": "qx_env.adapters.server.running",
+    "SessionStore": "qx_env.adapters.server.sessions",
 }
 
 __all__ = ["SESSION_HEADER", "BadRequest", "ServerConfig", "ServerThread", "SessionStore", "create_app", "listen",
@@ -20,4 +20,4 @@ __all__ = ["SESSION_HEADER", "BadRequest", "ServerConfig", "ServerThread", "Sess
 def __getattr__(name: str):
     if name in _NAMES:
         return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'qx_env.server' has no attribute {name!r}")
+    raise AttributeError(f"module 'qx_env.adapters.server' has no attribute {name!r}")
