@@ -24,6 +24,8 @@ BENCHMARKS = {
               "model queries per week, live toxic listings, drift")),
     "fidelity": ("benchmarks.fidelity", "the paper's claims over seeds beside chance and precision; sweeps"),
     "duplicates": ("benchmarks.near_duplicates", "near-duplicates by the graph's MinHash rule: real corpora vs synthetic"),
+    "separability": ("benchmarks.separability", ("held-out AUC of a classic classifier, synthetic against real; "
+                     "--leak: planted real toxic texts against synthetic and real backgrounds")),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
     "serve": ("benchmarks.serve", ("the retrieval server under N concurrent clients, its own and verl's stock one: "
               "q/s, p50/p95/p99, errors, client and server CPU")),

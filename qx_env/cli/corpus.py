@@ -80,6 +80,9 @@ def register(tools: argparse._SubParsersAction) -> None:
                        help="share of toxic listings in no campaign (measured on fbs_sms IL/FR)")
     synth.add_argument("--noise-scale", type=float, default=defaults.noise_scale,
                        help="multiplier of the surface-noise rates measured on real benign text (0 for template text)")
+    synth.add_argument("--everyday-scale", type=float, default=defaults.everyday_scale,
+                       help="multiplier of the everyday words' rates measured on real text (vocab/everyday.json; "
+                            "0 for the listings without them)")
     synth.add_argument("--steps", type=int, default=defaults.steps, help="length of the posting timeline")
     synth.add_argument("--tags-per-listing", type=float, default=defaults.tags_per_listing,
                        help="mean seller tags per listing, a Zipf long tail of rare words (0 for none)")
@@ -187,7 +190,8 @@ def run_synth(args: argparse.Namespace) -> int:
         hard_negative_share=args.hard_negative_share, report_share=args.report_share,
         mean_campaign_size=args.campaign_size, min_campaign_size=args.min_campaign_size,
         max_campaign_size=args.max_campaign_size, singleton_share=args.singleton_share,
-        noise_scale=args.noise_scale, steps=args.steps, seed=args.seed, split_fractions=args.splits,
+        noise_scale=args.noise_scale, everyday_scale=args.everyday_scale, steps=args.steps, seed=args.seed,
+        split_fractions=args.splits,
         tags_per_listing=args.tags_per_listing, split_by=args.split_by,
     )
     return _finish(synthesize(config, progress=not args.quiet), args, started)

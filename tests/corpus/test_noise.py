@@ -89,11 +89,18 @@ def test_normal_listings_carry_the_measured_noise(listings):
         assert _share(normal, feature) >= measured[feature]["rate"] - _tolerance(measured[feature]["rate"], len(normal))
 
 
-def test_toxic_and_normal_alike_outside_the_campaign_disguise(listings):
+@pytest.fixture(scope="module")
+def many_toxic():
+    gen = MarketplaceGenerator(SynthConfig(items=8000, toxic_share=0.4, hard_negative_share=0.1, seed=11))
+    return gen, generate_listings(gen)
+
+
+def test_toxic_and_normal_alike_outside_the_campaign_disguise(many_toxic):
     """Outside its risk phrases and contact a toxic listing carries no more marks than a normal one
-    (within 6 points; 800 toxic listings give a standard error of ~1.5 points); the base-noise
-    marks come at the same rate."""
-    _, rows = listings
+    (within 6 points); the base-noise marks come at the same rate. 3,200 toxic listings: they come in
+    campaigns, so the spread is wider than binomial (with 800, the Han-space gap ranged 1.7-6.2
+    points over seeds 11-12 and everyday words on or off; with 3,200, 0.3-2.2)."""
+    _, rows = many_toxic
     normal = [_outside_disguise(x) for x in rows if x.label == 0]
     toxic = [_outside_disguise(x) for x in rows if x.label == 1]
     for feature in ("emoji", "symbol", "traditional", "cjk_space", "repeated_punct", "pinyin_like"):

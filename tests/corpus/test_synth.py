@@ -129,7 +129,8 @@ def test_english_marketplace(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [("language", "fr", "--lang"), ("items", 3, "--items"), ("toxic_share", 1.5, "toxic_share"),
-     ("report_share", 0, "report share"), ("tags_per_listing", -1, "tags per listing")],
+     ("report_share", 0, "report share"), ("tags_per_listing", -1, "tags per listing"),
+     ("everyday_scale", -0.5, "everyday scale"), ("everyday_scale", float("nan"), "everyday scale")],
 )
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -137,7 +138,10 @@ def test_bad_config_is_refused(field, value, message):
 
 
 def test_campaigns_disguise_more_as_they_re_post():
-    snapshot = synthesize(SynthConfig(items=6000, toxic_share=0.1, seed=2), progress=False)
+    """Later posts of a campaign are disguised more often. 2,400 toxic listings: the gap is about 0.07
+    and with 600 (in about 20 campaigns) it ranged -0.02 to 0.13 over seeds 2-7, under 0.05 on two of
+    them even before everyday words; with 2,400 it was 0.067-0.088 on seeds 2-5."""
+    snapshot = synthesize(SynthConfig(items=6000, toxic_share=0.4, seed=2), progress=False)
     items = snapshot.items
     toxic = items.filter(pc.equal(items.column("label"), 1)).to_pylist()
     early, late = [], []

@@ -39,11 +39,13 @@ _BREAKS = re.compile(r"[，,。！!~？?；;]|\.\s")
 
 def _verbose(text: str, phrase: str, language: str, rng: random.Random) -> str:
     """A long span around ``phrase`` that matches the reported listing and little else. It stays
-    within the listing's sentences (no commas), joining the next sentence with a space."""
+    within the listing's sentences (no commas), joining the next sentence with a space. A phrase that
+    a clause break splits (the symbol operator's '. ') is in no one sentence: the longest sentence
+    then (the first one was often a fragment of the phrase, or a one-word piece)."""
     pieces = [p.strip() for p in _BREAKS.split(text) if p.strip()]
     index = next((i for i, p in enumerate(pieces) if phrase in p), None)
     if index is None:
-        return pieces[0] if pieces else text.strip()
+        return max(pieces, key=len) if pieces else text.strip()
     span = pieces[index]
     if index + 1 < len(pieces) and (len(span) < len(phrase) + 6 or rng.random() < 0.5):
         span = f"{span} {pieces[index + 1]}"

@@ -4,8 +4,9 @@ The platform of the QExplorer paper (Xianyu) in miniature: listings in many cate
 thousand of them toxic, most grouped in campaigns that share risk phrases, rotating seller accounts
 and contact handles, disguise the phrases and handles and re-post variants over time, the rest
 singletons; normal listings that share broad words with toxic ones, carry the surface noise of real
-benign text (:mod:`~qx_env.corpus.synth._noise`) and, for shops, their own recurring contact; and user
-reports of toxic items with auditor annotations.
+benign text (:mod:`~qx_env.corpus.synth._noise`) and its everyday words at their measured rates
+(:mod:`~qx_env.corpus.synth._everyday`) and, for shops, their own recurring contact; and user reports of
+toxic items with auditor annotations.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from qx_env import __version__
 from qx_env.corpus._reports import reports_table, sample_report_positions
 from qx_env.corpus.synth._annotations import annotate
 from qx_env.corpus.synth._camouflage import camouflage
+from qx_env.corpus.synth._everyday import EverydaySampler
 from qx_env.corpus.synth._noise import NoiseSampler, benign_rates, noise_rates
 from qx_env.corpus.synth._tags import TagSampler
 from qx_env.corpus.synth._vocabulary import LANGUAGES, Category, Violation, Vocabulary, load_vocabulary
@@ -102,6 +104,10 @@ class SynthConfig:
     #: Multiplier of the base surface-noise rates measured on real benign text (vocab/noise.json):
     #: 1 reproduces them, 0 turns the noise off.
     noise_scale: float = 1.0
+    #: Multiplier of the everyday words' added rates (vocab/everyday.json: jieba document rates of
+    #: real benign and toxic text): 1 reproduces the measured rates, 0 leaves the listings as the
+    #: templates write them (the listings made before everyday words, byte for byte).
+    everyday_scale: float = 1.0
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     #: How reports are split (``qx_env.snapshot.SPLIT_RULES``): by campaign, or by time (the latest
     #: reports, by their item's created step, in test).
@@ -134,6 +140,8 @@ class SynthConfig:
             raise ValueError(f"singleton share must be in [0, 1], got {self.singleton_share}")
         if self.noise_scale < 0:
             raise ValueError(f"noise scale must be at least 0, got {self.noise_scale}")
+        if not self.everyday_scale >= 0:
+            raise ValueError(f"everyday scale must be at least 0, got {self.everyday_scale}")
         if self.toxic_share == 0:
             raise ValueError("toxic_share 0 gives a snapshot without toxic items, hence without reports to "
                              "explore from: pass a positive --toxic-share (default 0.003)")
@@ -201,6 +209,15 @@ def _size_weights(low: int, high: int, mean: float) -> tuple[list[int], list[flo
     return [int(x) for x in sizes], np.cumsum(weights / weights.sum()).tolist()
 
 
+def mean_target_length(language: str) -> float:
+    """Mean listing length target (the clipped log-normal of :data:`LENGTH_MEDIAN`), by quadrature."""
+    low, high = LENGTH_BOUNDS[language]
+    z = np.linspace(-8, 8, 4001)
+    weights = np.exp(-z * z / 2)
+    lengths = np.clip(np.exp(math.log(LENGTH_MEDIAN[language]) + LENGTH_SIGMA * z), low, high)
+    return float((np.floor(lengths) * weights).sum() / weights.sum())
+
+
 def shared_words(vocab: Vocabulary) -> list[str]:
     """Words of the violations' stock sentences that are not part of a risk phrase. On a real
     platform such words (更新, 家长, 磨损...) are everyday vocabulary, far more often in normal
@@ -231,7 +248,7 @@ class MarketplaceGenerator:
     def __init__(self, config: SynthConfig) -> None:
         self.config = config
         self.vocab: Vocabulary = load_vocabulary(config.language)
-        streams = np.random.SeedSequence(config.seed).generate_state(9)
+        streams = np.random.SeedSequence(config.seed).generate_state(10)
         self.rng = random.Random(int(streams[0]))
         self.np_rng = np.random.default_rng(int(streams[1]))
         self.report_seed = int(streams[2])
@@ -246,6 +263,8 @@ class MarketplaceGenerator:
         self.tags = TagSampler(self.vocab, int(streams[6]), config.tags_per_listing)
         self.noise = NoiseSampler(config.language, int(streams[7]), config.noise_scale)
         self.shop_rng = random.Random(int(streams[8]))
+        self.everyday = EverydaySampler(config.language, int(streams[9]), config.everyday_scale)
+        self._mean_length = mean_target_length(config.language)
         self._shop_contacts: dict[int, str] = {}
         self._n_shops = self._shops()
         self._size_weights = _size_weights(config.min_campaign_size, config.max_campaign_size,
@@ -391,7 +410,9 @@ class MarketplaceGenerator:
         pieces = [self._title(category)]
         if rng.random() < 0.7:
             pieces.append(rng.choice(self.vocab.conditions))
-        self._fill(pieces, category.details, self._target_length() - 20)
+        target = self._target_length()
+        self.everyday.insert(pieces, "benign", target / self._mean_length)
+        self._fill(pieces, category.details, target - 20)
         pieces.append(self._price(*category.price))
         words = min(len(self._shared_words), int(rng.expovariate(1 / SHARED_WORDS_PER_LISTING)))
         if words:
@@ -415,7 +436,9 @@ class MarketplaceGenerator:
         pieces = rng.sample(violation.hard_negatives, k=min(2, len(violation.hard_negatives), rng.randint(1, 2)))
         if rng.random() < 0.5:
             pieces.append(rng.choice(self.vocab.conditions))
-        self._fill(pieces, category.details, self._target_length() - 20)
+        target = self._target_length()
+        self.everyday.insert(pieces, "benign", target / self._mean_length)
+        self._fill(pieces, category.details, target - 20)
         pieces.append(self._price(*category.price))
         self._tail(pieces)
         contact = self._shop_contact(seller)
@@ -529,7 +552,9 @@ class MarketplaceGenerator:
         if rng.random() < campaign.dress:
             pieces.append(self._title(category))
             pieces += rng.sample(category.details, k=min(len(category.details), rng.randint(1, 3)))
-        self._fill(pieces, [c for c in campaign.contexts if c not in contexts], self._target_length() - 25)
+        target = self._target_length()
+        self.everyday.insert(pieces, "toxic", target / self._mean_length)
+        self._fill(pieces, [c for c in campaign.contexts if c not in contexts], target - 25)
         rng.shuffle(pieces)
         price = max(1, int(campaign.price * rng.uniform(0.8, 1.2)))
         pieces.append(self._price(price, price))
