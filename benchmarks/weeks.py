@@ -28,6 +28,7 @@ from pathlib import Path
 from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
 from qx_env.files import write_text_atomic
 from qx_env.flags import SpecList
+from qx_env.online import OnlineConfig
 
 
 @dataclass
@@ -44,19 +45,19 @@ class Args:
     """Ranker spec of the search system."""
     k: int = 100
     """Items exposed per query."""
-    days: int = 140
+    days: int = OnlineConfig.days
     """Days of the run (140: the paper's 20 weeks)."""
-    backlog_share: float = 0.5
-    """Share of independent listings live on day 0 (qx_env.online.OnlineConfig)."""
-    campaign_lifetime_days: float = 28.0
+    backlog_share: float = OnlineConfig.backlog_share
+    """Share of independent listings live on day 0 (the defaults and their sources: qx_env.online.OnlineConfig)."""
+    campaign_lifetime_days: float = OnlineConfig.campaign_lifetime_days
     """Mean campaign lifetime in days."""
-    report_rate: float = 0.2
+    report_rate: float = OnlineConfig.report_rate
     """Daily chance a live reportable listing is reported."""
-    adapt: bool = True
+    adapt: bool = OnlineConfig.adapt
     """Sellers reword phrases that got their listings taken down."""
-    adapt_rate: float = 1.0
+    adapt_rate: float = OnlineConfig.adapt_rate
     """Chance a campaign rewords a phrase a takedown named."""
-    max_variants: int = 3
+    max_variants: int = OnlineConfig.max_variants
     """Variants per phrase made up front (dormant in the index)."""
     dynamics: str = "removal"
     """removal, or delayed (with --delay)."""
@@ -123,9 +124,7 @@ def retrain_arms(args: Args, language: str) -> dict:
             f"{name} retrained every {every} weeks": Retrain(fit, every)}
 
 
-def online_config(args: Args):
-    from qx_env.online import OnlineConfig
-
+def online_config(args: Args) -> OnlineConfig:
     return OnlineConfig(days=args.days, backlog_share=args.backlog_share,
                         campaign_lifetime_days=args.campaign_lifetime_days, report_rate=args.report_rate,
                         adapt=args.adapt, adapt_rate=args.adapt_rate, max_variants=args.max_variants)
