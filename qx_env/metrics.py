@@ -18,7 +18,7 @@ from qx_env.distributed import cluster_cpus, map_shards, split_evenly, start_ray
 from qx_env.errors import QxError
 from qx_env.parsers import search_queries
 from qx_env.rankers import Ranker
-from qx_env.search import AuditedSearch, Dynamics, SearchSystem
+from qx_env.search import AuditedSearch, Dynamics, SearchSettings, SearchSystem
 from qx_env.snapshot import Snapshot
 from qx_env.types import Hits, OfflineMetrics, QueryOutcome
 
@@ -186,20 +186,15 @@ class _SystemRecipe:
 
     snapshot_path: str
     fingerprint: str
-    modes: tuple[str, ...]
-    k: int
-    candidates: int
-    match: str
-    embedding_min_score: float | None
+    settings: SearchSettings
     scores_digest: str | None
 
     @classmethod
     def of(cls, system: SearchSystem) -> tuple[_SystemRecipe, np.ndarray | None]:
         scores = system.ranker.scores()
         digest = None if scores is None else hashlib.sha256(np.ascontiguousarray(scores).tobytes()).hexdigest()
-        recipe = cls(str(system.snapshot.path.resolve()), system.snapshot.fingerprint, tuple(system.modes), system.k,
-                     system.candidates, system.match, system.embedding_min_score, digest)
-        return recipe, scores
+        settings = system.settings.replace(candidates=system.candidates, ranker="retrieval", build=False)
+        return cls(str(system.snapshot.path.resolve()), system.snapshot.fingerprint, settings, digest), scores
 
 
 class _GivenScores(Ranker):
@@ -230,8 +225,7 @@ def _open_system(recipe: _SystemRecipe, scores: np.ndarray | None) -> SearchSyst
                           f"(fingerprint {snapshot.fingerprint}, the evaluation's is {recipe.fingerprint}): put the "
                           f"snapshot on storage every node sees")
         ranker = "retrieval" if scores is None else _GivenScores(snapshot, scores)
-        system = SearchSystem(snapshot, modes=recipe.modes, k=recipe.k, candidates=recipe.candidates, ranker=ranker,
-                              match=recipe.match, build=False, embedding_min_score=recipe.embedding_min_score)
+        system = SearchSystem.from_settings(snapshot, recipe.settings, ranker=ranker)  # indexes never built here
         _opened = (recipe, system)
     return _opened[1]
 
