@@ -7,15 +7,18 @@ from pathlib import Path
 
 from qx_env.flags import add_dataclass_flags, dataclass_from_flags
 
+#: ServerConfig's fields that are the search settings (their flags: qx_env.search.SearchSettings.add_flags).
+SEARCH_FIELDS = ("modes", "k", "candidates", "ranker", "match")
+
 
 def register(tools: argparse._SubParsersAction) -> None:
     from qx_env.adapters.server.config import ServerConfig
-    from qx_env.cli.search import add_build_missing
+    from qx_env.cli.search import add_system_flags
 
     serve = tools.add_parser("serve", help="serve the search system over HTTP (Search-R1/verl, SkyRL, GEM formats)")
     serve.add_argument("snapshot", type=Path, help="snapshot directory, indexed by qx index build")
-    add_dataclass_flags(serve, ServerConfig)
-    add_build_missing(serve)
+    add_system_flags(serve)  # the search settings' flags, as on every command that searches
+    add_dataclass_flags(serve, ServerConfig, skip=SEARCH_FIELDS)
     serve.set_defaults(run=run_serve)
 
 
