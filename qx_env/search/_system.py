@@ -4,6 +4,7 @@ risk, expose the top k; detected items can be removed from every mode at once.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,6 @@ class SearchSystem:
                                        ranker=ranker if isinstance(ranker, str) else ranker.name,
                                        embedding_min_score=embedding_min_score)
         self.snapshot = snapshot
-        self.modes = self.settings.modes
-        self.k, self.candidates, self.match = self.settings.k, self.settings.retrieved, match
-        self.embedding_min_score = embedding_min_score
         self.alive = np.ones(len(snapshot), dtype=bool)
         options = {"keyword": {"match": match}, "embedding": {"min_score": embedding_min_score},
                    "graph": {"seed_mask": self.alive}}  # removed items seed nothing
@@ -65,10 +63,29 @@ class SearchSystem:
     def from_settings(cls, snapshot: Snapshot, settings: SearchSettings, progress: bool = False,
                       **options: Any) -> SearchSystem:
         """The system of ``settings`` over ``snapshot`` (``options``: ``ranker`` as an object, ``ranker_options``)."""
-        arguments = {"modes": settings.modes, "k": settings.k, "candidates": settings.candidates,
-                     "ranker": settings.ranker, "match": settings.match, "build": settings.build,
-                     "embedding_min_score": settings.embedding_min_score}
-        return cls(snapshot, progress=progress, **{**arguments, **options})
+        return cls(snapshot, progress=progress, **{**asdict(settings), **options})
+
+    # ---- the settings' values, read from the one copy ------------------------------------------
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return self.settings.modes
+
+    @property
+    def k(self) -> int:
+        return self.settings.k
+
+    @property
+    def candidates(self) -> int:
+        """Items retrieved per mode (the settings' candidates, resolved)."""
+        return self.settings.retrieved
+
+    @property
+    def match(self) -> str:
+        return self.settings.match
+
+    @property
+    def embedding_min_score(self) -> float | None:
+        return self.settings.embedding_min_score
 
     # ---- removal ------------------------------------------------------------------------------
     def remove(self, positions: Iterable[int] | np.ndarray) -> int:
