@@ -61,12 +61,25 @@ class Args:
     """Output directory: cells/, results.json, table.md, suite.png."""
     ray: bool = False
     """Run each evaluation's searches as Ray tasks (a local cluster on loopback): the same rows."""
+    jobs: int = 1
+    """Worlds made and evaluated at once, each in its own process (synthesis, jieba counts and most of the
+    evaluation use one core each): 2 on a 2-core machine; the cells, hence the tables, are the same."""
 
 
 # ---- cells: one (world, policy, mode) each, written as they finish ------------------------------------
 def cell_path(out: Path, spec: WorldSpec, seed: int, policy: str, mode: str) -> Path:
     safe = {ord(c): "_" for c in ":=,/"}
     return out / "cells" / spec.hash / f"seed-{seed}" / mode.translate(safe) / f"{policy.translate(safe)}.json"
+
+
+def world_key(spec: WorldSpec, seed: int) -> str:
+    """What the generator was asked for (every field of its configuration, e.g. ``everyday_scale``), hashed:
+    part of each cell's key, so a cell computed on a world an older generator made is redone, not pooled."""
+    import hashlib
+    from dataclasses import asdict
+
+    config = json.dumps(asdict(spec.synth_config(seed)), sort_keys=True, default=list)
+    return hashlib.sha256(config.encode()).hexdigest()[:12]
 
 
 def read_cell(path: Path, key: dict) -> dict | None:
@@ -89,7 +102,7 @@ def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Pat
     for mode in modes:
         for policy in args.policies:
             path = cell_path(out, spec, seed, policy, mode)
-            key = {"spec": spec.hash, "seed": seed, "policy": policy, "mode": mode}
+            key = {"spec": spec.hash, "world": world_key(spec, seed), "seed": seed, "policy": policy, "mode": mode}
             cell = read_cell(path, key)
             if cell:
                 cells.append(cell)
@@ -122,6 +135,23 @@ def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Pat
             cells.append(cell)
         del system
     return cells
+
+
+def run_worlds_at_once(spec: WorldSpec, seeds: list[int], args: Args, modes: list[str], out: Path) -> None:
+    """Each world's cells made in its own process, ``args.jobs`` at a time (spawned: each starts its own
+    JVM); they are written under ``out`` and read back by the caller."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(seeds)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in [pool.submit(count_cells, spec, seed, args, modes, out) for seed in seeds]:
+            done.result()
+
+
+def count_cells(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Path) -> int:
+    """:func:`run_world` in a worker process, answering with a count rather than shipping the cells back."""
+    return len(run_world(spec, seed, args, modes, out))
 
 
 # ---- pooling and comparing ----------------------------------------------------------------------------
@@ -221,12 +251,16 @@ def main(args: Args) -> dict:
     unknown = [p for p in policies if split_spec(p)[0] not in policy_names()]
     if unknown:
         raise QxError(f"unknown policy {unknown[0]!r}; choose from {', '.join(policy_names())}")
+    if args.jobs < 1:
+        raise QxError(f"--jobs must be at least 1, got {args.jobs}")
     seeds = list(args.worlds) or spec.seeds
     strangers = [s for s in seeds if s not in spec.seeds]
     if strangers:
         raise QxError(f"--worlds {strangers[0]} is not a seed of {spec.label} (its seeds: {spec.seeds})")
     out = Path(args.out)
     started = time.perf_counter()
+    if args.jobs > 1 and len(seeds) > 1:
+        run_worlds_at_once(spec, seeds, args, modes, out)
     cells = [cell for seed in seeds for cell in run_world(spec, seed, args, modes, out)]
     if args.worlds and set(seeds) != set(spec.seeds):
         print(f"ran worlds {seeds} of {spec.label}; run without --worlds to pool all {len(spec.seeds)}")

@@ -152,18 +152,18 @@ def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], 
 
 
 def increments(columns: Mapping[str, list]) -> dict:
-    """Each count's relative increment with its campaign bootstrap interval and sign-flip p-value."""
-    from qx_env.stats import Campaigns, relative_increment
+    """Each count's totals and relative increment with its campaign bootstrap interval (seeds as strata),
+    sign-flip p-value and minimal detectable difference (:func:`benchmarks.online.increment_comparisons`)."""
+    from benchmarks.online import increment_comparisons
 
-    campaigns = Campaigns.of(columns["campaign"], columns["world"])
     out = {}
-    for count in COUNTS:
+    for count, c in increment_comparisons(columns, columns["world"]).items():
         base, combined = sum(columns[f"base_{count}"]), sum(columns[f"combined_{count}"])
-        c = relative_increment(columns[f"base_{count}"], columns[f"combined_{count}"], campaigns)
         out[count] = {"human": base, "combined": combined,
                       "increment": combined / base - 1 if base else None,
                       "low": c.low if base else None, "high": c.high if base else None,
-                      "p_value": c.p_value, "campaigns": c.campaigns, "reports": c.reports}
+                      "p_value": c.p_value, "mdd": c.mdd if base else None,
+                      "campaigns": c.campaigns, "reports": c.reports}
     return out
 
 
@@ -233,10 +233,12 @@ def run(args: Args) -> dict:
             "lineage": alone[args.seeds[0]].lineage, "config": config.as_dict()}
 
 
-def _percent(row: dict) -> str:
+def _percent(row: dict, tested: bool = False) -> str:
+    """An increment with its 95% interval; ``tested``: also its p-value and minimal detectable difference."""
     if row["increment"] is None:
         return "n/a (human found none)"
-    return f"{100 * row['increment']:+.1f}% [{100 * row['low']:+.1f}%, {100 * row['high']:+.1f}%]"
+    text = f"{100 * row['increment']:+.1f}% [{100 * row['low']:+.1f}%, {100 * row['high']:+.1f}%]"
+    return f"{text}, p {row['p_value']:.4f}, detectable {100 * row['mdd']:.1f}%" if tested else text
 
 
 def _number(value) -> str:
@@ -248,13 +250,13 @@ def markdown(result: dict) -> str:
     """The period table (one row per model) and each model's weekly table."""
     human = result["human"]
     period = markdown_table(
-        ["model", "detections: human / + model", "detection increment [95% CI]", "hit queries: human / + model",
-         "hit query increment [95% CI]", "live toxic at the end: human / + model", "mean drift: human / + model",
+        ["model", "detections: human / + model", "detection increment [95% CI], p, detectable",
+         "hit queries: human / + model", "hit query increment [95% CI], p, detectable", "live toxic at the end: human / + model", "mean drift: human / + model",
          "rewordings: human / + model", "campaigns, reports"],
         [[spec, f"{m['period']['detections']['human']} / {m['period']['detections']['combined']}",
-          _percent(m["period"]["detections"]),
+          _percent(m["period"]["detections"], tested=True),
           f"{m['period']['hit_queries']['human']} / {m['period']['hit_queries']['combined']}",
-          _percent(m["period"]["hit_queries"]),
+          _percent(m["period"]["hit_queries"], tested=True),
           f"{_number(human['live_toxic'][-1])} / {_number(m['live_toxic'][-1])}",
           f"{_number(_mean(human['drift']))} / {_number(_mean(m['drift']))}",
           f"{human['rewordings']} / {m['rewordings']}",

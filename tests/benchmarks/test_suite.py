@@ -53,8 +53,16 @@ def test_the_suite_frames_policies_and_resumes_after_a_kill(toy):
     done_before = len(list(cells.rglob("*.json")))
     assert 0 < done_before < 2 * 2 * 4  # killed after its first cell, before the last
     resumed = suite.main(suite.parse_args(suite.Args, "", _args(spec, folder, "killed")))
-    clean = suite.main(suite.parse_args(suite.Args, "", _args(spec, folder, "clean")))
+    # from nothing, the two worlds in two processes at once: the same cells, hence the same tables
+    clean = suite.main(suite.parse_args(suite.Args, "", [*_args(spec, folder, "clean"), "--jobs", "2"]))
     assert _decided(resumed) == _decided(clean)
+
+    # a cell computed on a world an older generator made (another configuration) is redone, not pooled
+    stale = next((folder / "clean" / "cells").rglob("tfidf.json"))
+    cell = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**cell, "key": {**cell["key"], "world": "older"}, "query_hit_rate": 2.0}))
+    again = suite.main(suite.parse_args(suite.Args, "", _args(spec, folder, "clean")))
+    assert _decided(again) == _decided(clean) and json.loads(stale.read_text())["key"] == cell["key"]
 
     rows = {(r["mode"], r["policy"]): r for r in clean["rows"]}
     assert {r["role"] for r in clean["rows"]} == {"floor", "baseline", "ceiling"}
@@ -100,6 +108,8 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(toy, tmp_path, 
     assert "missing seeds" in capsys.readouterr().err
     assert qx(["bench", "suite", "--spec", str(spec), "--worlds", "9", "--out", str(out)]) == 2
     assert "is not a seed of suite toy v1" in capsys.readouterr().err
+    assert qx(["bench", "suite", "--spec", str(spec), "--jobs", "0", "--out", str(out)]) == 2
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -21,9 +21,11 @@ def test_bench_weeks_writes_its_table_plot_and_figures(campaign_snapshot, tmp_pa
     assert [w["week"] for w in model["weeks"]] == [1, 2] and len(model["live_toxic"]) == 2
     period = model["period"]["detections"]
     assert period["combined"] >= 0 and period["campaigns"] > 0
+    if period["human"]:  # an increment is tested: its p-value and the smallest increment it could detect
+        assert 0 < period["p_value"] <= 1 and period["mdd"] > 0 and period["low"] <= period["increment"] <= period["high"]
     assert sum(w["detections"]["human"] for w in model["weeks"]) == period["human"]
     table = (tmp_path / "run" / "table.md").read_text(encoding="utf-8")
-    assert "Over the period" in table and "human + tfidf" in table
+    assert "Over the period" in table and "human + tfidf" in table and "p, detectable" in table
     assert result["dormant_versions"] > 0
     assert result["world_items"] == len(campaign_snapshot) + result["dormant_versions"]
 
