@@ -70,7 +70,7 @@ class Args:
     threads: int = 1
     """Torch threads for the tiny model (its small matrices gain little from more); 0: torch's choice."""
     out: str = "reports/demo"
-    """Output directory: index.md, its plots and results.json; work files in OUT/work."""
+    """Output directory: index.md, its plots, results.json and table.md; work files in OUT/work."""
 
 
 class Stages:
@@ -207,6 +207,7 @@ def run_stages(args: Args) -> Path:
                    "stages_s": stages.seconds, **describe_run(args)}
         write_text_atomic(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False, default=str))
         index = write_text_atomic(out / "index.md", report(args, snapshot, grid, online_rows, pairs, stages.seconds))
+        write_text_atomic(out / "table.md", tables(results) + "\n")
 
     print(f"\ndemo finished in {sum(stages.seconds.values()) / 60:.1f} min; report: {index.resolve()}")
     return index
@@ -222,6 +223,21 @@ def plot_training(sft: Path, dpo: Path, path: Path, context: str) -> Path:
 
 def _epochs(count: float) -> str:
     return f"{count:g} epoch" + ("" if count == 1 else "s")
+
+
+def stages_table(seconds: dict[str, float]) -> str:
+    return markdown_table(["stage", "seconds"], [*([name, f"{s:.1f}"] for name, s in seconds.items()),
+                                                 ["total", f"{sum(seconds.values()):.1f}"]])
+
+
+def tables(results: dict) -> str:
+    """table.md (what the results page shows), from results.json alone: the stages' times, every policy in
+    every mode, and the day online."""
+    return "\n\n".join([
+        "Stages (seconds):", stages_table(results["stages_s"]),
+        "Policies in every retrieval mode, test split, k = 100 (the tiny models: greedy, grounded decoding):",
+        modes.markdown(results["grid"], k=100),
+        "A simulated day online (Table 7), keyword exact:", online.markdown(results["online"])])
 
 
 def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pairs: int,
@@ -257,8 +273,7 @@ def report(args: Args, snapshot, grid: list[dict], online_rows: list[dict], pair
          f"cannot show is which policy or mode is better: {splits.get('test', 0)} test reports leave intervals "
          "tens of points wide. The decisive figures come from `qx bench suite` (benchmarks/RESULTS.md)."),
         "## Stages",
-        markdown_table(["stage", "seconds"], [*([name, f"{s:.1f}"] for name, s in seconds.items()),
-                                              ["total", f"{sum(seconds.values()):.1f}"]]),
+        stages_table(seconds),
         "## Policies in every retrieval mode (Table 5)",
         ("Test split, k = 100, retrieval ranker, the reports' own items taken down first; "
          "the tiny models answer with greedy, grounded decoding."),

@@ -46,6 +46,13 @@ def test_demo_writes_the_report_and_its_plots(tmp_path, capsys):
     for row in results["online"]:
         assert results["cumulative"][f"{base} + {row['model']}"][-1] == row["combined_detections"]
         assert results["cumulative"][base][-1] == row["human_detections"]
+    # table.md (the results page's view) is made from results.json alone, and shows the same tables
+    from benchmarks import modes
+    from benchmarks.demo import tables
+
+    table = (out / "table.md").read_text()
+    assert table == tables(results) + "\n" and f"| total | {sum(seconds.values()):.1f} |" in table
+    assert modes.markdown(grid, k=100) in table and modes.markdown(grid, k=100) in text
     printed = capsys.readouterr().out
     assert "=== [9/9] write the report" in printed and str(index.resolve()) in printed
 
