@@ -34,11 +34,16 @@ def reproducible(seed: int, threads: int = 1) -> Iterator[dict]:
 
     previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.deterministic,
-                torch.backends.cudnn.benchmark, os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
+                torch.backends.cudnn.benchmark, os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+                torch.utils.deterministic.fill_uninitialized_memory)
     if threads > 0:
         torch.set_num_threads(threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (CUDA >= 10.2)
     torch.use_deterministic_algorithms(True)
+    # Deterministic mode also fills every torch.empty with NaN, a debugging aid that changes no result of a
+    # kernel that writes before it reads; it cost a third of a tiny model's SFT step (trl's chunked log-prob
+    # buffers), so it is off. The byte-for-byte tests of training runs hold either way.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     transformers.set_seed(seed)
     settings = {"seed": seed, "torch_threads": torch.get_num_threads(), "deterministic_algorithms": True,
@@ -47,8 +52,9 @@ def reproducible(seed: int, threads: int = 1) -> Iterator[dict]:
         with known_warnings_filtered():
             yield settings
     finally:
-        threads_before, enabled, warn_only, cudnn_deterministic, cudnn_benchmark, workspace = previous
+        threads_before, enabled, warn_only, cudnn_deterministic, cudnn_benchmark, workspace, fill = previous
         torch.set_num_threads(threads_before)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
         torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn_deterministic, cudnn_benchmark
         if workspace is None:
