@@ -172,6 +172,11 @@ def _mean(values: list) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _total(values: list) -> float:
+    """A weekly figure (already a mean over seeds) summed over the weeks: per run."""
+    return sum(v for v in values if v is not None)
+
+
 def weekly(results: Mapping[int, object], key: str, source: str | None = None) -> list[float | None]:
     """A week-row figure averaged over seeds (``source``: that source's own count)."""
     weeks = len(next(iter(results.values())).weeks)
@@ -223,7 +228,7 @@ def run(args: Args) -> dict:
             "rewordings": sum(len(r.rewordings) for r in together[spec].values()),
         }
     human = {"live_toxic": weekly(alone, "live_toxic"), "drift": weekly(alone, "drift"),
-             "detections": weekly(alone, "detections"),
+             "detections": weekly(alone, "detections"), "queries": weekly(alone, "queries", HUMAN),
              "rewordings": sum(len(r.rewordings) for r in alone.values())}
     return {"human": human, "models": models, "weeks": weeks, "retrain": list(retraining),
             "world_items": len(world.snapshot),
@@ -252,7 +257,8 @@ def markdown(result: dict) -> str:
     period = markdown_table(
         ["model", "detections: human / + model", "detection increment [95% CI], p, detectable",
          "hit queries: human / + model", "hit query increment [95% CI], p, detectable", "live toxic at the end: human / + model", "mean drift: human / + model",
-         "rewordings: human / + model", "campaigns, reports"],
+         "rewordings: human / + model", "queries a run: human / model (asked first by the auditors)",
+         "campaigns, reports"],
         [[spec, f"{m['period']['detections']['human']} / {m['period']['detections']['combined']}",
           _percent(m["period"]["detections"], tested=True),
           f"{m['period']['hit_queries']['human']} / {m['period']['hit_queries']['combined']}",
@@ -260,6 +266,8 @@ def markdown(result: dict) -> str:
           f"{_number(human['live_toxic'][-1])} / {_number(m['live_toxic'][-1])}",
           f"{_number(_mean(human['drift']))} / {_number(_mean(m['drift']))}",
           f"{human['rewordings']} / {m['rewordings']}",
+          (f"{_number(_total(human['queries']))} / {_number(_total(m['model_queries']))} "
+           f"({_number(_total(m['model_shared']))})"),
           f"{m['period']['detections']['campaigns']}, {m['period']['detections']['reports']}"]
          for spec, m in result["models"].items()])
     parts = ["## Over the period", "", period]

@@ -26,6 +26,9 @@ def test_bench_weeks_writes_its_table_plot_and_figures(campaign_snapshot, tmp_pa
     assert sum(w["detections"]["human"] for w in model["weeks"]) == period["human"]
     table = (tmp_path / "run" / "table.md").read_text(encoding="utf-8")
     assert "Over the period" in table and "human + tfidf" in table and "p, detectable" in table
+    # queries per source, the mechanism behind hit queries growing faster than detections
+    assert sum(saved["human"]["queries"]) > 0 and sum(model["model_queries"]) > 0
+    assert "queries a run: human / model" in table
     assert result["dormant_versions"] > 0
     assert result["world_items"] == len(campaign_snapshot) + result["dormant_versions"]
 
