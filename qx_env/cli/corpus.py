@@ -152,6 +152,9 @@ def register(tools: argparse._SubParsersAction) -> None:
     comp.add_argument("--background-items", type=_background_items, default=None,
                       help="synthetic normals for --background synth|both: a number, or auto (what none "
                       f"means there): enough for every toxic item at the share, at most {AUTO_SYNTH_MAX:,}")
+    comp.add_argument("--everyday-scale", type=float, default=1.0,
+                      help="multiplier of the everyday words' rates in the synthetic background's listings "
+                      "(vocab/everyday.json; 0: the listings before everyday words, to measure what they change)")
     comp.add_argument("--singleton-share", type=float, default=DEFAULT_SINGLETON_SHARE,
                       help="with --toxic-share: whole families (clusters of 2+) are planted first, until they hold "
                       "all but this share of the toxic items, then singletons fill the rest, so singletons are at "
@@ -293,7 +296,8 @@ def run_compose(args: argparse.Namespace) -> int:
                        report_share=args.report_share, toxic_share=args.toxic_share,
                        cluster_size=args.cluster_size, split_fractions=args.splits, progress=not args.quiet,
                        background=args.background, background_items=args.background_items,
-                       near_duplicate=args.near_duplicate, singleton_share=args.singleton_share)
+                       near_duplicate=args.near_duplicate, singleton_share=args.singleton_share,
+                       everyday_scale=args.everyday_scale)
     code = _finish(snapshot, args, started)
     if not args.quiet:
         print("\ncomposition (also in meta.json, generator.composition):")

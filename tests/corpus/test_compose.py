@@ -278,3 +278,29 @@ def test_text_with_both_labels_keeps_the_toxic_one(tmp_path):
     assert duplicates["dropped"] == 2
     assert duplicates["both_labels"] == {"texts": 1, "kept_label": 1, "examples": ["free casino bonus now"]}
     assert snapshot.texts[int(np.flatnonzero(snapshot.labels == 1)[0])] == "free casino bonus now"
+
+
+def test_everyday_scale_shapes_only_the_synthetic_background(tmp_path):
+    """``everyday_scale=0`` composes the synthetic normals as they were before everyday words (to measure
+    what the words change); the default carries them at their measured rates; a real background refuses it."""
+    from qx_env.corpus.synth import everyday_words
+
+    rows = [{"text": f"加微信买高仿证件{i}号，包过", "label": 1} for i in range(20)]
+    rows += [{"text": f"今天的快递到了，第{i}次买，质量不错", "label": 0} for i in range(50)]
+    pd.DataFrame(rows).to_csv(tmp_path / "zh.csv", index=False)
+    source = Source(path=str(tmp_path / "zh.csv"), text_col="text", label_col="label")
+    words = [entry["word"] for entry in everyday_words("zh")]
+    carried = {}
+    for scale in (0.0, 1.0):
+        snapshot = compose([source], language="zh", toxic_share=0.0105, background="synth", background_items=1900,
+                           everyday_scale=scale, progress=False)
+        synthetic = snapshot.items.filter(pc.starts_with(snapshot.items.column("source"), "qx_env.corpus.synth"))
+        texts = synthetic.column("text").to_pylist()
+        carried[scale] = sum(sum(word in text for word in words) for text in texts) / len(texts)
+        assert snapshot.meta.generator["composition"]["background"]["synthetic"]["config"]["everyday_scale"] == scale
+    assert carried[0.0] < 0.8 * carried[1.0]
+    with pytest.raises(CorpusSourceError, match="--everyday-scale shapes the synthetic background"):
+        compose([source], language="zh", background="real", everyday_scale=0.0, progress=False)
+    with pytest.raises(CorpusSourceError, match="--everyday-scale must be a number >= 0"):
+        compose([source], language="zh", background="synth", background_items=100, everyday_scale=-1.0,
+                progress=False)

@@ -79,14 +79,15 @@ def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 def _synthetic_normals(language: str, count: int, seed: int, length_range: tuple[float, float] | None,
-                       exclude: set[str], progress: bool) -> tuple[pd.DataFrame, dict]:
+                       exclude: set[str], progress: bool, everyday_scale: float = 1.0) -> tuple[pd.DataFrame, dict]:
     """``count`` normal listings of the synthetic marketplace (label 0 only, no hard negatives),
-    normalised, within ``length_range``, not repeating each other or ``exclude``."""
+    normalised, within ``length_range``, not repeating each other or ``exclude``; ``everyday_scale``
+    multiplies the everyday words' measured rates (0: the listings before everyday words)."""
     from qx_env.corpus.synth import SynthConfig, synthesize
 
     def make(items: int) -> tuple[pd.DataFrame, SynthConfig]:
         config = SynthConfig(language=language, items=max(items, 10), toxic_share=_SYNTH_TOXIC_SHARE,
-                             hard_negative_share=0.0, seed=seed)
+                             hard_negative_share=0.0, seed=seed, everyday_scale=everyday_scale)
         table = synthesize(config, progress=progress).items
         columns = ["text", "label", "category"] + (["hard_negative"] if "hard_negative" in table.column_names else [])
         frame = table.select(columns).to_pandas()
@@ -115,7 +116,8 @@ def _synthetic_normals(language: str, count: int, seed: int, length_range: tuple
     frame["source"] = f"{SYNTH_SOURCE}/{language}"
     info = {"items": len(frame), "generated": config.items, "requested": count,
             "config": {"language": language, "items": config.items, "toxic_share": _SYNTH_TOXIC_SHARE,
-                       "hard_negative_share": 0.0, "seed": seed}, "kept": "label 0, no hard negatives"}
+                       "hard_negative_share": 0.0, "seed": seed, "everyday_scale": everyday_scale},
+            "kept": "label 0, no hard negatives"}
     return frame, info
 
 
@@ -150,7 +152,13 @@ def _plant(clusters: pd.Series, wanted: int, seed: int, singleton_share: float =
 
 
 def _check(seed, cluster_size, near_duplicate, report_share, toxic_share, background, background_items,
-           singleton_share=DEFAULT_SINGLETON_SHARE) -> None:
+           singleton_share=DEFAULT_SINGLETON_SHARE, everyday_scale=1.0) -> None:
+    if isinstance(everyday_scale, bool) or not isinstance(everyday_scale, (int, float)) or not everyday_scale >= 0:
+        raise CorpusSourceError(f"--everyday-scale must be a number >= 0 (1: the measured rates, 0: none), "
+                                f"got {everyday_scale!r}")
+    if everyday_scale != 1.0 and background == "real":
+        raise CorpusSourceError("--everyday-scale shapes the synthetic background; use it with --background synth "
+                                "or both")
     if not isinstance(singleton_share, (int, float)) or not 0 <= singleton_share <= 1:
         raise CorpusSourceError(f"--singleton-share must be in [0, 1] (e.g. {DEFAULT_SINGLETON_SHARE}), "
                                 f"got {singleton_share!r}")
@@ -194,6 +202,7 @@ def compose(
     background_items: int | str | None = None,
     near_duplicate: float = NEAR_DUPLICATE,
     singleton_share: float = DEFAULT_SINGLETON_SHARE,
+    everyday_scale: float = 1.0,
 ) -> Snapshot:
     """Build a snapshot from a preset or a list of sources (see :class:`Source`).
 
@@ -208,7 +217,9 @@ def compose(
     sources' label-0 rows), ``"synth"`` (synthetic marketplace normals instead) or ``"both"``;
     ``background_items`` is the number of synthetic normals, or ``"auto"`` (the default with a
     synthetic part): enough for every toxic item to fit, at most :data:`AUTO_SYNTH_MAX`.
-    ``toxic_share="source"`` keeps every item at the sources' own share. Presets default to
+    ``everyday_scale`` multiplies the everyday words' rates in the synthetic normals (0: the listings
+    before everyday words, to measure what they change). ``toxic_share="source"`` keeps every item at the
+    sources' own share. Presets default to
     their ``toxic_share`` and ``background``; lists of sources to ``"source"`` and ``"real"``.
     ``meta.generator["composition"]`` records what was kept and dropped (see :func:`summary_lines`).
     """
@@ -221,7 +232,7 @@ def compose(
         toxic_share = preset.toxic_share if preset else "source"
     background = background or (preset.background if preset else "real")
     _check(seed, cluster_size, near_duplicate, report_share, toxic_share, background, background_items,
-           singleton_share)
+           singleton_share, everyday_scale)
     if background != "real" and background_items is None:
         background_items = "auto" if toxic_share != "source" else None
         if background_items is None:
@@ -290,7 +301,8 @@ def compose(
             count = int(min(max(needed, 0), AUTO_SYNTH_MAX))
         else:
             count = int(background_items)
-        synthetic, synth_info = _synthetic_normals(language, count, seed, length_range, set(frame["text"]), progress)
+        synthetic, synth_info = _synthetic_normals(language, count, seed, length_range, set(frame["text"]), progress,
+                                                   everyday_scale)
         synth_info["sized"] = "auto" if background_items == "auto" else "given"
         frame = pd.concat([frame, synthetic.assign(cluster_id=None)], ignore_index=True)
     n_background = int((frame["label"] == 0).sum())
