@@ -15,9 +15,10 @@ Cell = tuple[Mapping[str, list], Sequence[str] | None]
 def table_comparisons(cells: Mapping[tuple[str, str], Cell], policies: Sequence[str], modes: Sequence[str],
                       reference: str, reference_mode: str, rate: str = "query_hit_rate") -> list[dict]:
     """Every policy against ``reference`` (within each mode) and every mode against ``reference_mode``
-    (for each policy), paired over campaigns, with Holm's adjustment across all of them."""
-    from qx_env.runs import compare_per_report
-    from qx_env.stats import adjust
+    (for each policy), paired over campaigns, with Holm's adjustment across all of them; with several
+    worlds, also each world's difference and the t-interval over worlds (``between_worlds``)."""
+    from qx_env.runs import compare_per_report, paired_columns
+    from qx_env.stats import RATES, adjust, between_worlds
 
     planned = []
     for mode in modes:
@@ -27,8 +28,18 @@ def table_comparisons(cells: Mapping[tuple[str, str], Cell], policies: Sequence[
             if mode != reference_mode and reference_mode in modes:
                 planned.append(("mode", policy, mode, reference_mode, cells[policy, mode], cells[policy, reference_mode]))
     made = adjust([compare_per_report(a[0], b[0], (rate,), worlds=a[1])[0] for *_, a, b in planned], "holm")
-    return [{"kind": kind, "within": within, "compared": a, "against": b, **c.as_dict()}
-            for (kind, within, a, b, *_), c in zip(planned, made)]
+    numerator, denominator = RATES[rate].numerator, RATES[rate].denominator
+    out = []
+    for (kind, within, compared, against, a, b), c in zip(planned, made):
+        row = {"kind": kind, "within": within, "compared": compared, "against": against, **c.as_dict()}
+        if a[1]:
+            aligned = paired_columns(a[0], b[0])
+            spread = between_worlds((a[0][numerator], a[0][denominator]), (aligned[numerator], aligned[denominator]),
+                                    a[1])
+            if spread is not None:
+                row["between_worlds"] = spread.as_dict()
+        out.append(row)
+    return out
 
 
 def difference_cells(comparison: dict | None) -> list[str]:
@@ -39,12 +50,22 @@ def difference_cells(comparison: dict | None) -> list[str]:
     return [f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]", f"{c['p_adjusted']:.4f}", f"{c['mdd']:.3f}"]
 
 
+def between_worlds_cell(comparison: dict | None) -> str:
+    """The mean of the worlds' differences with its t-interval over worlds, or "-" (one world, or none)."""
+    spread = (comparison or {}).get("between_worlds")
+    return f"{spread['mean']:+.3f} [{spread['low']:+.3f}, {spread['high']:+.3f}]" if spread else "-"
+
+
+#: The header of :func:`between_worlds_cell`'s column.
+BETWEEN_WORLDS = "between worlds: mean [95% t-interval]"
+
+
 def modes_table(comparisons: list[dict], reference_mode: str) -> str:
     """Each mode against the reference mode, per policy (claim (a): keyword exact against the broad modes)."""
-    body = [[c["within"], f"{c['compared']} minus {c['against']}", *difference_cells(c)]
+    body = [[c["within"], f"{c['compared']} minus {c['against']}", *difference_cells(c), between_worlds_cell(c)]
             for c in comparisons if c["kind"] == "mode"]
     return markdown_table(["policy", f"mode minus {reference_mode}", "difference in query hit rate [95% CI]",
-                           "p (Holm)", "detectable"], body)
+                           "p (Holm)", "detectable", BETWEEN_WORLDS], body)
 
 
 def rate_columns(columns: Mapping[str, list], worlds: Sequence[str] | None = None) -> dict:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from benchmarks._common import describe_run, markdown_table, parse_args
 from benchmarks._comparisons import (
+    BETWEEN_WORLDS,
+    between_worlds_cell,
     difference_cells,
     modes_table,
     rate_columns,
@@ -216,14 +218,15 @@ def rows_table(rows: list[dict], comparisons: list[dict], reference: str) -> str
     """Policies x modes: rates with intervals, chance, precision, and the difference from the reference."""
     against = {(c["within"], c["compared"]): c for c in comparisons if c["kind"] == "policy"}
     header = ["mode", "policy", "role", "queries", "query hit rate [95% CI]", "chance", "precision [95% CI]",
-              "base rate", f"minus {reference} [95% CI]", "p (Holm)", "detectable"]
+              "base rate", f"minus {reference} [95% CI]", "p (Holm)", "detectable", BETWEEN_WORLDS]
     body = []
     for r in rows:
         body.append([r["mode"], r["policy"], r["role"], r["queries"],
                      f"{r['query_hit_rate']:.3f} [{r['query_hit_rate_ci'][0]:.3f}, {r['query_hit_rate_ci'][1]:.3f}]",
                      f"{r['chance_hit_rate']:.3f}",
                      f"{r['precision']:.3f} [{r['precision_ci'][0]:.3f}, {r['precision_ci'][1]:.3f}]",
-                     f"{r['base_rate']:.4f}", *difference_cells(against.get((r["mode"], r["policy"])))])
+                     f"{r['base_rate']:.4f}", *difference_cells(against.get((r["mode"], r["policy"]))),
+                     between_worlds_cell(against.get((r["mode"], r["policy"])))])
     return markdown_table(header, body)
 
 
@@ -234,7 +237,9 @@ def header(spec: WorldSpec, rows: list[dict], run: dict) -> str:
             f"share {spec.raw['toxic_share']:g}, split by {spec.raw['split']['rule']}; {spec.raw['evaluate']} reports "
             f"pooled: {first['reports']} reports in {first['campaigns']} campaigns ({first['singletons']} singletons); "
             f"k={spec.raw['k']}. Intervals: bootstrap over campaigns, worlds as strata; p: paired sign-flip over "
-            f"campaigns, Holm across the table; detectable: minimal detectable difference at 80% power.\n"
+            f"campaigns, Holm across the table; detectable: minimal detectable difference at 80% power; between "
+            f"worlds: the mean of the worlds' own differences, with Student's t-interval over worlds (what another "
+            f"draw of worlds could give; the campaign interval is conditional on these worlds).\n"
             f"Command: python -m benchmarks.suite --spec {spec.path.stem}; commit {run['git_commit']}; machine "
             f"{machine['platform']}, {machine['cpus']} CPUs.")
 

@@ -222,6 +222,44 @@ def relative_increment(base: Sequence[float], combined: Sequence[float], campaig
                              level=level, flips=flips)
 
 
+@dataclass(frozen=True)
+class WorldSpread:
+    """A paired difference world by world, and the t-interval of their mean over the worlds. The campaign
+    interval (worlds as strata) is conditional on the worlds drawn; this one asks what another draw of
+    worlds could give, so it is wider where the difference moves from world to world."""
+
+    per_world: dict[str, float]
+    mean: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict:
+        return {"per_world": self.per_world, "mean": self.mean, "low": self.low, "high": self.high}
+
+
+def between_worlds(a: tuple[Sequence[float], Sequence[float]], b: tuple[Sequence[float], Sequence[float]],
+                   worlds: Sequence[str], level: float = LEVEL) -> WorldSpread | None:
+    """Each world's difference of two arms' rates (per-report ``(numerators, denominators)`` on the same
+    reports, ``worlds`` naming each report's world), and Student's t-interval of their unweighted mean;
+    None with fewer than two worlds."""
+    from scipy.stats import t
+
+    names = list(dict.fromkeys(worlds))
+    if len(names) < 2:
+        return None
+    where = np.asarray(worlds)
+    arrays = [np.asarray(x, dtype=np.float64) for x in (*a, *b)]
+    per_world = {}
+    for name in names:
+        mask = where == name
+        top_a, bottom_a, top_b, bottom_b = (float(x[mask].sum()) for x in arrays)
+        per_world[name] = round(float(_ratio(top_a, bottom_a) - _ratio(top_b, bottom_b)), 6)
+    values = np.array(list(per_world.values()))
+    mean = float(values.mean())
+    half = float(t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return WorldSpread(per_world, round(mean, 6), round(mean - half, 6), round(mean + half, 6))
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment (family-wise error) of a table's p-values, in their order."""
     p = np.asarray(p_values, dtype=np.float64)

@@ -78,6 +78,9 @@ def test_the_suite_frames_policies_and_resumes_after_a_kill(toy):
     kinds = {(c["kind"], c["within"], c["compared"]) for c in clean["comparisons"]}
     assert ("policy", "keyword", "tfidf") in kinds and ("mode", "tfidf", "embedding") in kinds
     assert all(c["p_adjusted"] >= c["p_value"] for c in clean["comparisons"])
+    for c in clean["comparisons"]:  # each world's own difference, and the t-interval over the two worlds
+        spread = c["between_worlds"]
+        assert set(spread["per_world"]) == {"seed-3", "seed-4"} and spread["low"] <= spread["mean"] <= spread["high"]
     assert clean["suite"]["hash"] == load_spec(str(spec)).hash
     claims = {c["statement"]: c for c in clean["claims"]}  # the paper's claims by the fidelity bench's rules
     human = claims["Human > TF-IDF in query hit rate (keyword exact)"]
@@ -87,6 +90,7 @@ def test_the_suite_frames_policies_and_resumes_after_a_kill(toy):
     assert claims["keyword exact > embedding in precision"]["seeds"] == 2
     table = (folder / "clean" / "table.md").read_text()
     assert "suite toy v1" in table and "campaigns" in table and "minus annotation" in table
+    assert "between worlds: mean [95% t-interval]" in table
     assert (folder / "clean" / "suite.png").stat().st_size > 0
 
 

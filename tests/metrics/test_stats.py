@@ -14,6 +14,7 @@ from qx_env.stats import (
     Campaigns,
     adjust,
     benjamini_hochberg,
+    between_worlds,
     holm,
     minimal_detectable_difference,
     paired_comparison,
@@ -122,3 +123,18 @@ def test_verdicts():
     assert flat.p_value > 0.05
     assert verdict(flat, claimed=flat.mdd + 0.01) == DOES_NOT_HOLD
     assert verdict(flat, claimed=flat.mdd / 2) == UNDECIDED
+
+
+def test_between_worlds_is_students_t_over_the_worlds_own_differences():
+    """Three worlds of two reports each: each world's difference of ratio-of-sums rates, their unweighted
+    mean, and scipy's t-interval of it; one world gives none."""
+    worlds = ["w0", "w0", "w1", "w1", "w2", "w2"]
+    a = ([1, 1, 2, 0, 1, 0], [2, 2, 2, 2, 2, 2])  # rates 0.5, 0.5, 0.25
+    b = ([0, 1, 0, 0, 1, 1], [2, 2, 2, 2, 2, 2])  # rates 0.25, 0.0, 0.5
+    spread = between_worlds(a, b, worlds)
+    assert spread.per_world == {"w0": 0.25, "w1": 0.5, "w2": -0.25}
+    low, high = scipy_stats.t.interval(0.95, 2, loc=np.mean([0.25, 0.5, -0.25]),
+                                       scale=scipy_stats.sem([0.25, 0.5, -0.25]))
+    assert spread.mean == pytest.approx(1 / 6, abs=1e-6)
+    assert (spread.low, spread.high) == (pytest.approx(low, abs=1e-6), pytest.approx(high, abs=1e-6))
+    assert between_worlds(a, b, ["w0"] * 6) is None
