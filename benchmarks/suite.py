@@ -9,6 +9,8 @@ table) and the minimal detectable difference.
 Worlds are made once under ``--root`` (indexes built once, reused); each (world, policy, mode) cell
 is written under ``--out`` as it finishes, so a killed run resumes where it stopped, and
 ``--worlds`` runs some of the worlds only (one shard per machine; a last run without it pools them).
+Cells are keyed by the world and what is evaluated on it, not by the suite, so suites that share
+worlds (zh-1M-v1 is zh-1M-v2's first three) share their cells under one ``--out``.
 Writes results.json, table.md and suite.png.
 """
 
@@ -69,9 +71,15 @@ class Args:
 
 
 # ---- cells: one (world, policy, mode) each, written as they finish ------------------------------------
+def cell_folder(spec: WorldSpec) -> str:
+    """The cells' folder of a kind of world and what is evaluated on it (k, split): suites that differ only
+    in their seeds (zh-1M-v1 is v2's first three worlds) share their worlds and their cells."""
+    return f"{spec.directory_name}-k{spec.raw['k']}-{spec.raw['evaluate']}"
+
+
 def cell_path(out: Path, spec: WorldSpec, seed: int, policy: str, mode: str) -> Path:
     safe = {ord(c): "_" for c in ":=,/"}
-    return out / "cells" / spec.hash / f"seed-{seed}" / mode.translate(safe) / f"{policy.translate(safe)}.json"
+    return out / "cells" / cell_folder(spec) / f"seed-{seed}" / mode.translate(safe) / f"{policy.translate(safe)}.json"
 
 
 def world_key(spec: WorldSpec, seed: int) -> str:
@@ -82,6 +90,13 @@ def world_key(spec: WorldSpec, seed: int) -> str:
 
     config = json.dumps(asdict(spec.synth_config(seed)), sort_keys=True, default=list)
     return hashlib.sha256(config.encode()).hexdigest()[:12]
+
+
+def cell_key(spec: WorldSpec, seed: int, policy: str, mode: str) -> dict:
+    """Everything a cell's figures depend on: the world (generator configuration, encoder), what is
+    evaluated (split, k), the policy and the mode; not the suite's name or its other seeds."""
+    return {"world": world_key(spec, seed), "encoder": spec.raw["encoder"], "seed": seed,
+            "evaluate": spec.raw["evaluate"], "k": spec.raw["k"], "policy": policy, "mode": mode}
 
 
 def read_cell(path: Path, key: dict) -> dict | None:
@@ -104,7 +119,7 @@ def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Pat
     for mode in modes:
         for policy in args.policies:
             path = cell_path(out, spec, seed, policy, mode)
-            key = {"spec": spec.hash, "world": world_key(spec, seed), "seed": seed, "policy": policy, "mode": mode}
+            key = cell_key(spec, seed, policy, mode)
             cell = read_cell(path, key)
             if cell:
                 cells.append(cell)

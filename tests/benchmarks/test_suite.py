@@ -93,6 +93,15 @@ def test_the_suite_frames_policies_and_resumes_after_a_kill(toy):
     assert "between worlds: mean [95% t-interval]" in table
     assert (folder / "clean" / "suite.png").stat().st_size > 0
 
+    # a suite of one of these worlds (another spec, another name) reuses their cells: nothing is redone
+    one = folder / "one.json"
+    one.write_text(json.dumps({**TOY, "name": "one", "seeds": [4]}))
+    made = {path: path.stat().st_mtime_ns for path in (folder / "clean" / "cells").rglob("*.json")}
+    alone = suite.main(suite.parse_args(suite.Args, "", _args(one, folder, "clean")))
+    assert {path: path.stat().st_mtime_ns for path in made} == made
+    assert {r["policy"]: r["per_world"]["seed-4"] for r in alone["rows"] if r["mode"] == "keyword"} == \
+        {r["policy"]: r["per_world"]["seed-4"] for r in clean["rows"] if r["mode"] == "keyword"}
+
 
 def test_bad_input_is_refused_in_one_line_and_nothing_is_written(toy, tmp_path, capsys):
     _folder, spec = toy
