@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import describe_run, markdown_table, parse_args, pyplot, save_figure_atomic
+from benchmarks.online import INCREMENT_COUNTS, increment_comparisons
 from qx_env.files import write_text_atomic
 from qx_env.flags import SpecList
 from qx_env.online import OnlineConfig
@@ -80,7 +81,6 @@ class Args:
 
 
 HUMAN = "human"
-COUNTS = ("detections", "hit_queries")
 #: Policies :func:`report_learner` trains on filed reports (their text as posted, the auditors' marks).
 LEARNERS = ("seqlabel",)
 
@@ -135,7 +135,7 @@ def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], 
     """Per report (of either arm, per seed), its campaign, seed, and each count alone and with the model
     (0 where the report was not filed in that arm: a listing taken down earlier is never reported)."""
     columns: dict[str, list] = {"campaign": [], "world": [], **{f"{arm}_{c}": [] for arm in ("base", "combined")
-                                                                for c in COUNTS}}
+                                                                for c in INCREMENT_COUNTS}}
     for seed in alone:
         rows = {}
         for arm, result in (("base", alone[seed]), ("combined", together[seed])):
@@ -146,7 +146,7 @@ def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], 
             columns["campaign"].append(rows[report]["campaign"])
             columns["world"].append(str(seed))
             for arm in ("base", "combined"):
-                for count in COUNTS:
+                for count in INCREMENT_COUNTS:
                     columns[f"{arm}_{count}"].append(rows[report].get(arm, {}).get(count, 0))
     return columns
 
@@ -154,8 +154,6 @@ def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], 
 def increments(columns: Mapping[str, list]) -> dict:
     """Each count's totals and relative increment with its campaign bootstrap interval (seeds as strata),
     sign-flip p-value and minimal detectable difference (:func:`benchmarks.online.increment_comparisons`)."""
-    from benchmarks.online import increment_comparisons
-
     out = {}
     for count, c in increment_comparisons(columns, columns["world"]).items():
         base, combined = sum(columns[f"base_{count}"]), sum(columns[f"combined_{count}"])
@@ -256,8 +254,8 @@ def markdown(result: dict) -> str:
     human = result["human"]
     period = markdown_table(
         ["model", "detections: human / + model", "detection increment [95% CI], p, detectable",
-         "hit queries: human / + model", "hit query increment [95% CI], p, detectable", "live toxic at the end: human / + model", "mean drift: human / + model",
-         "rewordings: human / + model", "queries a run: human / model (asked first by the auditors)",
+         "hit queries: human / + model", "hit query increment [95% CI], p, detectable",
+         "live toxic at the end: human / + model", "mean drift: human / + model", "rewordings: human / + model", "queries a run: human / model (asked first by the auditors)",
          "campaigns, reports"],
         [[spec, f"{m['period']['detections']['human']} / {m['period']['detections']['combined']}",
           _percent(m["period"]["detections"], tested=True),

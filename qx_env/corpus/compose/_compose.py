@@ -219,8 +219,8 @@ def compose(
     synthetic part): enough for every toxic item to fit, at most :data:`AUTO_SYNTH_MAX`.
     ``everyday_scale`` multiplies the everyday words' rates in the synthetic normals (0: the listings
     before everyday words, to measure what they change). ``toxic_share="source"`` keeps every item at the
-    sources' own share. Presets default to
-    their ``toxic_share`` and ``background``; lists of sources to ``"source"`` and ``"real"``.
+    sources' own share. Presets default to their ``toxic_share`` and ``background``; lists of sources to
+    ``"source"`` and ``"real"``.
     ``meta.generator["composition"]`` records what was kept and dropped (see :func:`summary_lines`).
     """
     preset = sources if isinstance(sources, Preset) else None
