@@ -94,9 +94,13 @@ def world_key(spec: WorldSpec, seed: int) -> str:
 
 def cell_key(spec: WorldSpec, seed: int, policy: str, mode: str) -> dict:
     """Everything a cell's figures depend on: the world (generator configuration, encoder), what is
-    evaluated (split, k), the policy and the mode; not the suite's name or its other seeds."""
+    evaluated (split, k), the policy (and its revision) and the mode; not the suite's name or its other
+    seeds."""
+    from policies import policy_class
+
     return {"world": world_key(spec, seed), "encoder": spec.raw["encoder"], "seed": seed,
-            "evaluate": spec.raw["evaluate"], "k": spec.raw["k"], "policy": policy, "mode": mode}
+            "evaluate": spec.raw["evaluate"], "k": spec.raw["k"], "policy": policy,
+            "revision": policy_class(policy).revision, "mode": mode}
 
 
 def read_cell(path: Path, key: dict) -> dict | None:

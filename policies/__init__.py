@@ -9,6 +9,7 @@ from policies._base import (
     Policy,
     SnapshotRequired,
     make_policy,
+    policy_class,
     policy_names,
     register,
 )
@@ -24,7 +25,7 @@ _LAZY = {"LLMPolicy": "policies._llm", "load_causal_lm": "qx_env.models", "SeqLa
 __all__ = [
     "INPUT_PREFIXES", "INSTRUCTIONS", "OPTION_BOUNDS", "POLICIES", "AnnotationPolicy", "LLMPolicy", "NgramPolicy", "OpenAIPolicy", "OraclePolicy",
     "Policy", "RandomSpanPolicy", "SeqLabelPolicy", "SnapshotRequired", "TextRankPolicy", "TfidfPolicy", "TinyModelConfig", "build_tiny_model",
-    "load_causal_lm", "make_policy", "messages", "policy_names", "register",
+    "load_causal_lm", "make_policy", "messages", "policy_class", "policy_names", "register",
 ]
 
 

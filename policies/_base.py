@@ -36,6 +36,9 @@ class Policy(ABC):
     name: ClassVar[str]
     #: True for policies that look at hidden labels: upper bounds only, never training data.
     uses_labels: ClassVar[bool] = False
+    #: Raised when the same spec and snapshot give other queries than before (a fix that changes results):
+    #: results cached by benchmarks carry it, so a cached figure of an older revision is made again.
+    revision: ClassVar[int] = 1
 
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self.snapshot = snapshot
@@ -75,9 +78,14 @@ def policy_names() -> list[str]:
     return sorted({*POLICIES, *DEFERRED})
 
 
+def policy_class(spec: str) -> type[Policy]:
+    """The class of policy ``spec`` (its name, options ignored), imported on first use."""
+    return lookup("policy", split_spec(spec)[0], POLICIES, DEFERRED)
+
+
 def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``); numeric
     options outside :data:`OPTION_BOUNDS` are refused."""
     name, arguments = split_spec(spec)
-    cls = lookup("policy", name, POLICIES, DEFERRED)
+    cls = policy_class(spec)
     return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__, OPTION_BOUNDS))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,20 @@ TAGS = ("O", "B", "I")
 #: Parameter names of models saved before the CRF came from pytorch-crf -> its names (same meaning).
 _OLD_CRF_NAMES = {"crf.start": "crf.start_transitions", "crf.end": "crf.end_transitions"}
 _WORDS = re.compile(r"\S+")
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one CPU thread for the block: the LSTM's sums are split across threads, so the same seed
+    trained on 1 and on 2 threads gave different weights (measured on this project's 2-core machine); one
+    thread makes the model and its queries the same on every machine and keeps parallel suite worlds from
+    oversubscribing the cores (2 threads were only 18% faster than 1 on an idle 2-core machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def units(text: str, language: str) -> list[tuple[str, int, int]]:
@@ -75,6 +91,7 @@ class SeqLabelPolicy(Policy):
     training reports (or loads a trained model from ``path``; a trained one is saved there)."""
 
     name = "seqlabel"
+    revision = 2  # 2: trained and run on one torch thread (1: torch's default count, machine-dependent)
 
     def __init__(self, snapshot: Snapshot | None = None, path: str = "", epochs: int = 20, embedding: int = 64,
                  hidden: int = 64, batch_size: int = 32, lr: float = 0.01, max_tokens: int = 256, seed: int = 0,
@@ -136,14 +153,15 @@ class SeqLabelPolicy(Policy):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         order = np.random.default_rng(seed)
         self.model.train()
-        for _ in range(epochs):
-            for start in range(0, len(rows), batch_size):
-                batch = [rows[i] for i in order.permutation(len(rows))[start:start + batch_size]]
-                ids, tags, mask = _pad(batch)
-                loss = crf_nll(self.model.crf, self.model.emissions(ids), tags, mask)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        with one_torch_thread():
+            for _ in range(epochs):
+                for start in range(0, len(rows), batch_size):
+                    batch = [rows[i] for i in order.permutation(len(rows))[start:start + batch_size]]
+                    ids, tags, mask = _pad(batch)
+                    loss = crf_nll(self.model.crf, self.model.emissions(ids), tags, mask)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
         self.model.eval()
 
     def save(self, directory: Path) -> None:
@@ -173,7 +191,7 @@ class SeqLabelPolicy(Policy):
         if not rows:
             return out
         ids, _, mask = _pad([(r, [0] * len(r)) for _, r in rows])
-        with torch.inference_mode():
+        with torch.inference_mode(), one_torch_thread():
             paths = self.model.crf.decode(self.model.emissions(ids), mask)
         for (i, _), path in zip(rows, paths):
             tokens = units(texts[i], self.language)[: self.max_tokens]

@@ -151,3 +151,22 @@ def test_a_model_saved_by_the_hand_written_crf_still_loads(tmp_path):
     assert "crf.start" in load_file(str(weights))
     texts, _ = _toy(20, seed=3)
     assert make_policy(f"seqlabel:path={tmp_path / 'model'}").extract(texts) == policy.extract(texts)
+
+
+def test_the_model_does_not_depend_on_torch_threads(tmp_path):
+    """The LSTM's sums split across threads (1 and 2 threads trained different weights before training
+    was pinned to one thread), so the same seed gives the same bytes whatever torch's thread count."""
+    texts, labels = _toy(200, seed=0)
+    weights, queries = [], []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            policy = SeqLabelPolicy.trained_on(texts, labels, "zh", epochs=2, seed=0)
+            policy.save(tmp_path / f"threads-{threads}")
+            weights.append((tmp_path / f"threads-{threads}" / "seqlabel.safetensors").read_bytes())
+            queries.append(policy.extract(texts[:50]))
+            assert torch.get_num_threads() == threads  # the caller's setting is given back
+    finally:
+        torch.set_num_threads(before)
+    assert weights[0] == weights[1] and queries[0] == queries[1]
