@@ -565,11 +565,13 @@ def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
     """Query hit rate (with its chance line) and precision per mode against prevalence and size."""
     plt = pyplot()
     figure, axes = plt.subplots(2, 2, figsize=(12, 8))
+    drawn: list[int] = []
     for column, (name, cells, xlabel) in enumerate((
             ("prevalence", sweeps.get("prevalence", []), "toxic share of items (log scale)"),
             ("size", sweeps.get("size", []), "items in the corpus (log scale)"))):
         if not cells:
             continue
+        drawn.append(column)
         xs = [c["counts"]["toxic"] / c["counts"]["items"] if name == "prevalence" else c["counts"]["items"]
               for c in cells]
         order = sorted(range(len(xs)), key=xs.__getitem__)
@@ -592,8 +594,8 @@ def plot(sweeps: dict[str, list[dict]], path: Path, args: Args) -> Path:
                  else "default prevalence")
         axes[0][column].set_title(f"synthetic zh, seed {cells[0]['cell']['seed']}, {fixed}; test split, k={args.k}",
                                   fontsize=9)
-    axes[0][0].legend(fontsize=8)
-    axes[1][0].legend(fontsize=8)
+    for axis in axes[:, drawn[0]] if drawn else ():  # the legend on the first sweep drawn
+        axis.legend(fontsize=8)
     figure.suptitle("Retrieval modes against chance: query hit rate and precision (pooled policies)")
     figure.tight_layout()
     return save_figure_atomic(figure, path)

@@ -27,26 +27,27 @@ def untimed(value):
 
 
 def test_bench_modes_on_ray_writes_the_same_rows(indexed_snapshot, local_ray, tmp_path):
-    grid = {"snapshot": str(indexed_snapshot.path), "policies": ("annotation", "tfidf"), "modes": ("keyword", "hybrid"),
+    # one mode: every mode on Ray is tests/metrics/test_ray.py's
+    grid = {"snapshot": str(indexed_snapshot.path), "policies": ("annotation", "tfidf"), "modes": ("keyword",),
             "rankers": ("retrieval", "oracle:auc=0.8"), "split": ("train", "dev", "test"), "k": 30}
     modes.main(modes.Args(**grid, out=str(tmp_path / "single")))
     modes.main(modes.Args(**grid, out=str(tmp_path / "ray"), ray=True))
     single, sharded = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("single", "ray"))
-    assert len(single["rows"]) == 8 and sum(r["queries"] for r in single["rows"]) > 100
+    assert len(single["rows"]) == 4 and sum(r["queries"] for r in single["rows"]) > 50
     assert untimed(sharded["rows"]) == untimed(single["rows"])
     assert sharded["config"]["ray"] and not single["config"]["ray"]
 
 
 def test_fidelity_on_ray_equals_one_process(local_ray, tmp_path):
-    # the size sweep's cell shares the full cell's snapshot (one task runs both), the prevalence cell has its own
-    toy = {"seeds": (0,), "items": 1500, "toxic_share": 0.05, "corpora": ("synth",), "prevalences": (0.02,),
+    # the size sweep's cell shares the full cell's snapshot (one task runs both); no prevalence sweep
+    toy = {"seeds": (0,), "items": 1500, "toxic_share": 0.05, "corpora": ("synth",), "prevalences": (),
            "sweep_items": 1500, "sizes": (1500,), "synth_policies": ("annotation", "tfidf")}
     single = fidelity.main(fidelity.Args(**toy, out=str(tmp_path / "single")))
     # the snapshots (made and indexed by seed) are shared; every cell is computed again, in Ray tasks
     shutil.copytree(tmp_path / "single" / "work" / "snapshots", tmp_path / "ray" / "work" / "snapshots")
     sharded = fidelity.main(fidelity.Args(**toy, out=str(tmp_path / "ray"), ray=True))
     cells = sorted(p.name for p in (tmp_path / "ray" / "work" / "cells").iterdir())
-    assert cells == ["synth-s0-p0.02-n1500-sweep.json", "synth-s0-p0.05-n1500-sweep.json", "synth-s0-p0.05-n1500.json"]
+    assert cells == ["synth-s0-p0.05-n1500-sweep.json", "synth-s0-p0.05-n1500.json"]
     for part in ("claims", "cells", "sweeps"):  # as JSON: a claim not measured holds NaN, unequal to itself
         assert json.dumps(untimed(sharded[part])) == json.dumps(untimed(single[part])), part
     assert any(c["verdict"] != "not measured" for c in single["claims"])

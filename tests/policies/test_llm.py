@@ -17,7 +17,7 @@ def tiny(synth_snapshot, tmp_path_factory):
     return build_tiny_model(synth_snapshot, tmp_path_factory.mktemp("tiny") / "model", SMALL)
 
 
-def _teach(path, text, queries, language, steps=150):
+def _teach(path, text, queries, language, steps=100):
     """Fit the tiny model on one prompt -> answer pair, so greedy decoding reproduces the answer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -133,7 +133,7 @@ def test_sft_on_tool_calls_then_grpo_calls_the_tool_and_earns_reward(world, rows
 
     data = write_jsonl(rows, tmp_path / "tool_sft.jsonl")
     sft = train_sft(TrainArgs(base=str(tiny), data=str(data), out=str(tmp_path / "sft"), lora=False, learning_rate=5e-3,
-                              epochs=60, batch_size=4, max_length=1024, logging_steps=30))
+                              epochs=40, batch_size=4, max_length=1024, logging_steps=20))
     after = _log(train_grpo(GRPOArgs(base=str(sft), out=str(tmp_path / "grpo"), **grpo)))
     assert len(after) == 2
     assert max(entry["tools/call_frequency"] for entry in after) > 0

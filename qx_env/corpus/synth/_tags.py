@@ -66,9 +66,16 @@ def tag_lexicon(language: str) -> tuple[str, ...]:
     vocab = load_vocabulary(language)
     words = _zh_nouns() if language == "zh" else _en_brand_names()
     own = "\n".join(vocab.all_texts()).lower()
-    risky = [p.lower() for v in vocab.violations for p in (*v.core_phrases, *v.broad_terms)]
-    kept = (w for w in words if w.lower() not in own and not any(p in w.lower() for p in risky))
+    risky = {p.lower() for v in vocab.violations for p in (*v.core_phrases, *v.broad_terms)}
+    kept = (w for w in words if not _holds_any(w.lower(), risky) and w.lower() not in own)
     return tuple(itertools.islice(kept, LEXICON_SIZE))
+
+
+def _holds_any(word: str, phrases: set[str]) -> bool:
+    """Whether ``word`` contains one of ``phrases``: its substrings looked up (a tag word is a few
+    characters), instead of searching the word for every phrase."""
+    return "" in phrases or any(word[start:end] in phrases for start in range(len(word))
+                                for end in range(start + 1, len(word) + 1))
 
 
 class TagSampler:
