@@ -238,20 +238,25 @@ def cell_cache(cell: Cell, work: Path, full: bool) -> Path:
 
 def run_cell(cell: Cell, args: Args, work: Path, full: bool) -> dict:
     """Every mode's metrics per policy and pooled; with ``full`` also junk, AUC and online."""
-    cache = cell_cache(cell, work, full)
-    if cache.is_file():
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("version") == CELL_VERSION:
-            return cached
-    started = time.perf_counter()
-    snapshot = make_snapshot(cell, args, work)
+    from policies import policy_class
+
     specs = list(args.synth_policies if cell.corpus == SYNTH else args.real_policies)
     if not full:
         specs = specs[:2] if cell.corpus == SYNTH else specs[:1]
+    # a cell cached before a policy's fix (its revision raised, e.g. seqlabel's one thread) is measured again
+    revisions = {spec: policy_class(spec).revision for spec in specs}
+    cache = cell_cache(cell, work, full)
+    if cache.is_file():
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("version") == CELL_VERSION and cached.get("revisions", dict.fromkeys(specs, 1)) == revisions:
+            return cached
+    started = time.perf_counter()
+    snapshot = make_snapshot(cell, args, work)
     extracted = {spec: extract_queries(snapshot, spec) for spec in specs}
     rows = evaluate_grid(snapshot, extracted, list(MODES), ["retrieval"], args.k)
     result = {
         "version": CELL_VERSION,
+        "revisions": revisions,
         "cell": {"corpus": cell.corpus, "seed": cell.seed, "toxic_share": cell.toxic_share, "items": len(snapshot)},
         "counts": {"items": len(snapshot), "toxic": int(snapshot.labels.sum()),
                    "reports": snapshot.reports.num_rows,

@@ -77,3 +77,10 @@ def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
     assert "annotation kind (synthetic auditors)" in (out / "table.md").read_text()
     again = fidelity.main(args)  # cached cells: a rerun gives the same claims
     assert json.dumps(again["claims"]) == json.dumps(summary["claims"])
+    # a cell cached under an older revision of one of its policies is measured again, not reused
+    stale = next((out / "work" / "cells").glob("*-sweep.json"))
+    cell = json.loads(stale.read_text())
+    assert cell["revisions"] == {"annotation": 1, "tfidf": 1}
+    stale.write_text(json.dumps({**cell, "revisions": {"annotation": 1, "tfidf": 0}, "pooled": {}}))
+    fidelity.main(args)
+    assert json.loads(stale.read_text())["revisions"] == cell["revisions"]
