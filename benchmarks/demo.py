@@ -27,6 +27,7 @@ from benchmarks._common import (
 )
 from qx_env.files import write_text_atomic
 from qx_env.flags import SpecList
+from qx_env.models import torch_threads
 
 WORK_MARKER = ".made-by-qx-demo"
 HUMAN = "annotation"
@@ -100,20 +101,6 @@ def fresh_work_dir(path: Path) -> Path:
     path.mkdir(parents=True)
     (path / WORK_MARKER).write_text("made by benchmarks.demo; deleted and remade at its next run\n")
     return path
-
-
-@contextmanager
-def torch_threads(count: int):
-    """Torch's intra-op threads set to ``count`` (0: left alone) for the block, then restored."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if count > 0:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def main(args: Args) -> Path:

@@ -255,8 +255,8 @@ def markdown(result: dict) -> str:
     period = markdown_table(
         ["model", "detections: human / + model", "detection increment [95% CI], p, detectable",
          "hit queries: human / + model", "hit query increment [95% CI], p, detectable",
-         "live toxic at the end: human / + model", "mean drift: human / + model", "rewordings: human / + model", "queries a run: human / model (asked first by the auditors)",
-         "campaigns, reports"],
+         "live toxic at the end: human / + model", "mean drift: human / + model", "rewordings: human / + model",
+         "queries a run: human / model (asked first by the auditors)", "campaigns, reports"],
         [[spec, f"{m['period']['detections']['human']} / {m['period']['detections']['combined']}",
           _percent(m["period"]["detections"], tested=True),
           f"{m['period']['hit_queries']['human']} / {m['period']['hit_queries']['combined']}",

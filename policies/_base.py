@@ -87,5 +87,5 @@ def make_policy(spec: str, snapshot: Snapshot | None = None) -> Policy:
     """A policy from ``name`` or ``name:key=value,key=value`` (e.g. ``tfidf:top=3``); numeric
     options outside :data:`OPTION_BOUNDS` are refused."""
     name, arguments = split_spec(spec)
-    cls = policy_class(spec)
+    cls = policy_class(name)
     return cls(snapshot, **spec_options("policy", name, arguments, cls.__init__, OPTION_BOUNDS))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from torchcrf import CRF
 from policies._base import Policy, SnapshotRequired, register
 from qx_env.errors import QxError
 from qx_env.files import claim_output_dir, write_text_atomic
+from qx_env.models import torch_threads
 from qx_env.snapshot import Snapshot
 
 TAGS = ("O", "B", "I")
@@ -27,18 +26,11 @@ _OLD_CRF_NAMES = {"crf.start": "crf.start_transitions", "crf.end": "crf.end_tran
 _WORDS = re.compile(r"\S+")
 
 
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """torch on one CPU thread for the block: the LSTM's sums are split across threads, so the same seed
-    trained on 1 and on 2 threads gave different weights (measured on this project's 2-core machine); one
-    thread makes the model and its queries the same on every machine and keeps parallel suite worlds from
-    oversubscribing the cores (2 threads were only 18% faster than 1 on an idle 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+#: Torch threads the model trains and extracts on: the LSTM's sums are split across threads, so the same
+#: seed trained on 1 and on 2 threads gave different weights (measured on this project's 2-core machine);
+#: one thread makes the model and its queries the same on every machine and keeps parallel suite worlds
+#: from oversubscribing the cores (2 threads were only 18% faster than 1 on an idle 2-core machine).
+THREADS = 1
 
 
 def units(text: str, language: str) -> list[tuple[str, int, int]]:
@@ -153,7 +145,7 @@ class SeqLabelPolicy(Policy):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         order = np.random.default_rng(seed)
         self.model.train()
-        with one_torch_thread():
+        with torch_threads(THREADS):
             for _ in range(epochs):
                 for start in range(0, len(rows), batch_size):
                     batch = [rows[i] for i in order.permutation(len(rows))[start:start + batch_size]]
@@ -191,7 +183,7 @@ class SeqLabelPolicy(Policy):
         if not rows:
             return out
         ids, _, mask = _pad([(r, [0] * len(r)) for _, r in rows])
-        with torch.inference_mode(), one_torch_thread():
+        with torch.inference_mode(), torch_threads(THREADS):
             paths = self.model.crf.decode(self.model.emissions(ids), mask)
         for (i, _), path in zip(rows, paths):
             tokens = units(texts[i], self.language)[: self.max_tokens]

@@ -22,6 +22,20 @@ KNOWN_WARNINGS = (
 
 
 @contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch's intra-op threads set to ``count`` (0: left alone) for the block, then restored."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if count > 0:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
 def known_warnings_filtered() -> Iterator[None]:
     """The block with exactly the :data:`KNOWN_WARNINGS` silenced (other warnings still show)."""
     with warnings.catch_warnings():
