@@ -60,6 +60,8 @@ class Args:
     """Chance a campaign rewords a phrase a takedown named."""
     max_variants: int = OnlineConfig.max_variants
     """Variants per phrase made up front (dormant in the index)."""
+    account_move_rate: float = OnlineConfig.account_move_rate
+    """Chance a rewording comes with a new account (seller id and contact handles): what the graph mode links."""
     dynamics: str = "removal"
     """removal, or delayed (with --delay)."""
     delay: int = 0
@@ -127,7 +129,8 @@ def retrain_arms(args: Args, language: str) -> dict:
 def online_config(args: Args) -> OnlineConfig:
     return OnlineConfig(days=args.days, backlog_share=args.backlog_share,
                         campaign_lifetime_days=args.campaign_lifetime_days, report_rate=args.report_rate,
-                        adapt=args.adapt, adapt_rate=args.adapt_rate, max_variants=args.max_variants)
+                        adapt=args.adapt, adapt_rate=args.adapt_rate, max_variants=args.max_variants,
+                        account_move_rate=args.account_move_rate)
 
 
 def paired_columns(alone: Mapping[int, object], together: Mapping[int, object], week: int | None = None

@@ -24,7 +24,7 @@ from indexes._base import (
 from indexes._embedding import EmbeddingIndex
 from indexes._encoders import NgramSvdEncoder, TransformerEncoder, UseEncoder, encode_cached, make_encoder
 from indexes._fusion import reciprocal_rank_fusion
-from indexes._graph import GraphIndex, contact_handles
+from indexes._graph import HANDLE_PATTERN, GraphIndex, contact_handles
 from indexes._java import start_jvm  # the JVM starts when asked, never on import
 from indexes._keyword import RULES, KeywordIndex  # RULES: the keyword match rules (exact, bm25)
 from indexes._lock import build_lock
@@ -42,8 +42,8 @@ MODES = tuple(INDEXES)
 HYBRID = "hybrid"
 
 __all__ = [
-    "GRAPH_SEEDERS", "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "NEAR_DUPLICATE_JACCARD", "RULES",
-    "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex", "NgramSvdEncoder", "TransformerEncoder",
+    "GRAPH_SEEDERS", "HANDLE_PATTERN", "HYBRID", "INDEXES", "MAX_QUERY_CHARS", "MODES", "NEAR_DUPLICATE_JACCARD",
+    "RULES", "EmbeddingIndex", "GraphIndex", "Index", "KeywordIndex", "NgramSvdEncoder", "TransformerEncoder",
     "UnusableIndex", "UseEncoder", "build_indexes", "build_lock", "clean_query", "contact_handles",
     "encode_cached", "ensure_indexes", "has_content", "index_class", "make_encoder", "minhash_signatures",
     "near_duplicate_pairs", "near_duplicates", "reciprocal_rank_fusion", "required_modes", "resolve_modes",

@@ -116,10 +116,14 @@ class SearchEnvironment:
 
     def reset(self, **row: Any) -> str:
         """Start an episode on ``row["report_id"]`` from the snapshot (the reported items taken down);
-        returns the report, which the trainer appends to the prompt."""
-        if "report_id" not in row:
-            raise QxError(f"a SearchEnvironment row needs a report_id column; the row has {sorted(row)}")
-        observation, _ = self._episode.reset(report_id=row["report_id"])
+        returns the report, which the trainer appends to the prompt. Under adaptive dynamics the instance is
+        one platform run and the episode is the next report it files (the row's report id is not used)."""
+        if self._episode.adaptive:
+            observation, _ = self._episode.reset()
+        else:
+            if "report_id" not in row:
+                raise QxError(f"a SearchEnvironment row needs a report_id column; the row has {sorted(row)}")
+            observation, _ = self._episode.reset(report_id=row["report_id"])
         self._reward, self._budget, self._done = 0.0, observation["budget"], False
         return REPORT_PREFIXES[self._episode.env.snapshot.language] + observation["report"]
 

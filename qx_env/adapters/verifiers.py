@@ -59,6 +59,8 @@ class QxSearchConfig(vf.SharedToolsetConfig):
     reward: str = "new_toxic"
     """Reward terms of :mod:`qx_env.rewards`, e.g. ``new_toxic+0.1*query_cost``."""
     dynamics: str = "removal"
+    """static, removal or delayed; not adaptive: a task is a dataset row's report, and under adaptive
+    dynamics the platform run files the reports (run those through ExploreEnv, OpenEnv or the TRL environment)."""
     observe_results: int = Field(3, ge=0)
     """Result texts shown per search."""
     result_chars: int = Field(200, ge=1)
@@ -74,6 +76,18 @@ class QxSearchConfig(vf.SharedToolsetConfig):
             Reward.parse(value)
         except QxError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("dynamics")
+    @classmethod
+    def _dynamics(cls, value: str) -> str:
+        from qx_env.envs import is_adaptive
+
+        if is_adaptive(value.partition(":")[0]):
+            raise ValueError("a verifiers task is a dataset row's report, so the taskset takes static, removal or "
+                             "delayed dynamics, not adaptive (under it the platform run files the reports): train "
+                             "against adapting sellers through ExploreEnv, the OpenEnv server or the TRL "
+                             "SearchEnvironment")
         return value
 
     @model_validator(mode="after")

@@ -27,17 +27,6 @@ def is_adaptive(dynamics: Any) -> bool:
     return dynamics == ADAPTIVE or isinstance(dynamics, Mapping) and dynamics.get("kind") == ADAPTIVE
 
 
-def refuse_adaptive(dynamics: Any, where: str) -> None:
-    """One clear error where ``dynamics`` asks for the adaptive clock in ``where``, a place whose episodes each
-    keep their own removal state over a shared search system: the clock is one run shared by its episodes (it
-    files the reports, and takedowns and rewordings last for the run), which such episodes cannot share."""
-    if is_adaptive(dynamics):
-        raise QxError(f"{where} keeps each episode's removals apart over a shared search system, so it takes static, "
-                      "removal or delayed dynamics, not adaptive (one platform run whose takedowns and rewordings "
-                      "every episode shares): train against adapting sellers through ExploreEnv(DIR, "
-                      "dynamics='adaptive') or the vector envs")
-
-
 class AdaptiveClock:
     """The world of ``snapshot`` under the options of an adaptive dynamics spec (the fields of
     :class:`~qx_env.online.OnlineConfig`; ``world_dir``: where its snapshot goes, default ``DIR/online`` of the

@@ -119,6 +119,19 @@ class ExploreEnv(gym.Env[dict, Action]):
             self._system = SearchSystem.from_settings(self.snapshot, self.search_settings)
         return self._system
 
+    def share_system(self, system: SearchSystem) -> None:
+        """Search through ``system`` (one over this env's snapshot with its search settings, e.g. shared by several
+        episodes) from now on; before the first search."""
+        if system.snapshot.fingerprint != self.snapshot.fingerprint:
+            raise QxError("share_system needs a search system over this env's snapshot (under adaptive dynamics, its "
+                          "world's)")
+        if system.settings != self.search_settings:
+            raise QxError(f"share_system needs a search system with this env's settings {self.search_settings}, got "
+                          f"{system.settings}")
+        if self._system is not None or self._audit is not None or self.clock is not None and self.clock.platform:
+            raise QxError("share_system comes before the env's first search")
+        self._system = system
+
     @property
     def audit(self) -> AuditedSearch:
         if self.clock is not None:

@@ -41,6 +41,11 @@ class OnlineConfig:
     max_variants: int = 3
     #: Camouflage operators applied to make each variant from the previous one (qx_env.corpus.synth's).
     operators_per_variant: int = 1
+    #: Chance that a campaign's rewording comes with a move to a new account (a new seller id and new contact
+    #: handles, so the graph index no longer links its new listings to the old ones). Operators do rotate
+    #: accounts (about 10,000 new drug-selling accounts detected a month, Mackey et al.), but no source gives
+    #: a rate per takedown, so it is off by default (a modelling choice) and a parameter to sweep.
+    account_move_rate: float = 0.0
 
     def __post_init__(self) -> None:
         checks = (
@@ -52,6 +57,7 @@ class OnlineConfig:
             ("reaction_days", self.reaction_days >= 1, "at least 1 (a takedown is heard of the next day)"),
             ("max_variants", self.max_variants >= 1, "at least 1"),
             ("operators_per_variant", self.operators_per_variant >= 1, "at least 1"),
+            ("account_move_rate", 0 <= self.account_move_rate <= 1, "in [0, 1]"),
         )
         for name, ok, rule in checks:
             if isinstance(getattr(self, name), bool) and name != "adapt" or not ok:

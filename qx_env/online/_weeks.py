@@ -30,7 +30,7 @@ class WeeksResult:
     """Per week (``weeks``), per report (``per_report``, each with its campaign: the unit of the paired
     statistics), every rewording (``rewordings``) and every training of a :class:`~qx_env.online.Retrain` source
     (``fits``: source, week, last day, reports it saw, whether it gave a new policy), with the lineage record
-    of the world (``lineage``)."""
+    of the world (``lineage``) and the campaigns that moved account (``accounts``)."""
 
     days: int
     sources: list[str]
@@ -39,6 +39,7 @@ class WeeksResult:
     rewordings: list[dict] = field(default_factory=list)
     fits: list[dict] = field(default_factory=list)
     lineage: list[dict] = field(default_factory=list)
+    accounts: list[dict] = field(default_factory=list)
     #: The world position each base item came online as (-1: never); not part of the JSON.
     posted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
 
@@ -52,7 +53,7 @@ class WeeksResult:
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in ("days", "sources", "weeks", "per_report", "rewordings",
-                                                       "fits", "lineage")}
+                                                       "fits", "lineage", "accounts")}
 
     def to_json(self) -> str:
         """The result as JSON: the same run gives the same bytes."""
@@ -87,7 +88,8 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
             raise QxError(f"source {name!r} must be {ANNOTATION!r}, a function from texts to queries or a Retrain, "
                           f"got {source!r}")
     platform = Platform(world, timeline, system, dynamics, split, seed)
-    result = WeeksResult(days, list(sources), lineage=world.lineage.as_records())
+    result = WeeksResult(days, list(sources), lineage=world.lineage.as_records(),
+                         accounts=world.accounts.as_records())
     week = _Week(sources)
     effective_before: list[str] = []
     current = {name: source.initial if isinstance(source, Retrain) else source for name, source in sources.items()}

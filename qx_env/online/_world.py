@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from qx_env.errors import QxError
+from qx_env.online._accounts import Accounts
 from qx_env.online._config import OnlineConfig
 from qx_env.online._lineage import Lineage
 from qx_env.online._rewrite import Rewrite
@@ -45,7 +46,8 @@ class OnlineWorld:
     """The snapshot the search system indexes (the base items first, then the dormant versions), and how
     they relate: ``campaign_of`` and ``slots`` (the phrases that can be reworded) of each base item,
     ``versions[p][generations]`` the world position of base item ``p`` with its slots at those generations,
-    ``origin[x]`` the base position of world item ``x``."""
+    ``origin[x]`` the base position of world item ``x``; ``accounts`` the accounts campaigns move to as they
+    reword (none unless ``config.account_move_rate``)."""
 
     snapshot: Snapshot
     base: Snapshot
@@ -54,6 +56,7 @@ class OnlineWorld:
     campaign_of: list[str | None]
     slots: list[tuple[str, ...]]
     versions: dict[int, dict[tuple[int, ...], int]] = field(default_factory=dict)
+    accounts: Accounts = field(default_factory=lambda: Accounts({}, {}))
 
     @property
     def origin(self) -> np.ndarray:
@@ -68,10 +71,18 @@ class OnlineWorld:
             return p
         return self.versions[p][generations]
 
+    def account(self, p: int, generations: tuple[int, ...]) -> int:
+        """The account base item ``p`` is posted from at ``generations`` (its campaign's rewordings so far, as
+        this listing's slots count them; 0: the snapshot's)."""
+        return self.accounts.account(self.campaign_of[p], sum(generations))
+
     def replacements(self, p: int, generations: tuple[int, ...]) -> dict[str, str]:
-        """Phrase -> variant of base item ``p`` at ``generations``."""
+        """Phrase -> variant of base item ``p`` at ``generations``, and old -> new contact handle when the campaign
+        has moved account by then."""
         campaign = self.campaign_of[p]
-        return {phrase: self.lineage.wording(campaign, phrase, g) for phrase, g in zip(self.slots[p], generations) if g}
+        moved = self.accounts.replacements(campaign, self.account(p, generations))
+        return moved | {phrase: self.lineage.wording(campaign, phrase, g)
+                        for phrase, g in zip(self.slots[p], generations) if g}
 
     def wording(self, p: int, generations: tuple[int, ...]) -> tuple[str, ...]:
         """Each slot of base item ``p`` as written at ``generations``."""
@@ -91,6 +102,8 @@ def _recipe(base: Snapshot, config: OnlineConfig, seed: int) -> str:
     """What the world's rows depend on: the base items, the lineage settings and the seed."""
     wanted = {"base": base.items_fingerprint, "language": base.language, "max_variants": config.max_variants,
               "operators_per_variant": config.operators_per_variant, "seed": seed, "max_slots": MAX_SLOTS}
+    if config.account_move_rate:  # worlds made before accounts moved keep their recipe
+        wanted["account_move_rate"] = config.account_move_rate
     return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -121,10 +134,12 @@ def build_world(base: Snapshot, config: OnlineConfig, directory: str | os.PathLi
             slots[p] = tuple(dict.fromkeys(x for x in (phrases[p] or ()) if x and x in texts[p]))[:MAX_SLOTS]
     lineage = Lineage.make(((campaign_of[p], s) for p in range(len(base)) for s in slots[p]), base.language,
                            config.max_variants, seed, config.operators_per_variant)
+    accounts = Accounts.make({campaign: [texts[p] for p in positions.tolist()] for campaign, positions in members.items()},
+                             MAX_SLOTS * config.max_variants, config.account_move_rate, seed)
     versions: dict[int, dict[tuple[int, ...], int]] = {}
-    origins, new_texts, new_phrases, new_ids = [], [], [], []
-    ids = base.ids
-    world = OnlineWorld(base, base, config, lineage, campaign_of, slots)
+    origins, new_texts, new_phrases, new_ids, new_sellers = [], [], [], [], []
+    ids, sellers = base.ids, base.items.column("seller_id").to_pylist()
+    world = OnlineWorld(base, base, config, lineage, campaign_of, slots, accounts=accounts)
     for p in range(len(base)):
         if not slots[p]:
             continue
@@ -137,14 +152,15 @@ def build_world(base: Snapshot, config: OnlineConfig, directory: str | os.PathLi
             new_texts.append(Rewrite(texts[p], world.replacements(p, generations)).text)
             new_phrases.append(list(world.wording(p, generations)))
             new_ids.append(f"{ids[p]}~v{'.'.join(map(str, generations))}")
+            new_sellers.append(accounts.seller(sellers[p], world.account(p, generations)))
     world.versions = versions
-    world.snapshot = _world_snapshot(base, origins, new_ids, new_texts, new_phrases, Path(directory),
+    world.snapshot = _world_snapshot(base, origins, new_ids, new_texts, new_phrases, new_sellers, Path(directory),
                                      _recipe(base, config, seed))
     return world
 
 
 def _world_snapshot(base: Snapshot, origins: list[int], ids: list[str], texts: list[str], phrases: list[list[str]],
-                    directory: Path, recipe: str) -> Snapshot:
+                    sellers: list[str | None], directory: Path, recipe: str) -> Snapshot:
     """The base items then the dormant versions, saved at ``directory`` (reused when it holds ``recipe``)."""
     if (directory / "meta.json").is_file():
         try:
@@ -156,7 +172,7 @@ def _world_snapshot(base: Snapshot, origins: list[int], ids: list[str], texts: l
     items = base.items
     dormant = items.take(pa.array(origins, pa.int64()))
     for name, values, kind in (("id", ids, pa.string()), ("text", texts, pa.string()),
-                               ("risk_phrases", phrases, pa.list_(pa.string()))):
+                               ("risk_phrases", phrases, pa.list_(pa.string())), ("seller_id", sellers, pa.string())):
         dormant = dormant.set_column(dormant.schema.get_field_index(name), name, pa.array(values, kind))
     base_ids = base.ids
     items = items.append_column(ORIGIN_COLUMN, pa.nulls(len(items), pa.string()))

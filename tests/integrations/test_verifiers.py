@@ -160,6 +160,8 @@ def test_bad_settings_are_refused_with_one_clear_error(snapshot, tmp_path):
         QxSearchConfig(reward="new_toxic+nope")
     with pytest.raises(ValidationError, match=r"candidates \(10\) must be at least k \(20\)"):
         QxSearchConfig(k=20, candidates=10)  # the search settings' own check
+    with pytest.raises(ValidationError, match="not adaptive.*ExploreEnv"):
+        QxSearchConfig(dynamics="adaptive")
     with pytest.raises(ValidationError, match="unknown retrieval mode 'sparse'"):
         QxSearchConfig(modes="sparse")
     with pytest.raises(ValidationError, match="a split is one of train, dev, test"):

@@ -15,8 +15,8 @@ SPLITS = ["train", "dev", "test"]
 ADAPTIVE = {"kind": "adaptive", "days": 28}
 
 
-def _env(snapshot, **kwargs):
-    return ExploreEnv(snapshot, k=20, candidates=50, budget=3, dynamics=ADAPTIVE, split=SPLITS, **kwargs)
+def _env(snapshot, budget: int = 3, **kwargs):
+    return ExploreEnv(snapshot, k=20, candidates=50, budget=budget, dynamics=ADAPTIVE, split=SPLITS, **kwargs)
 
 
 def test_check_env_passes_under_adaptive_dynamics(campaign_snapshot):
@@ -72,15 +72,59 @@ def test_bad_adaptive_input_is_refused(campaign_snapshot):
         ExploreEnv(campaign_snapshot, dynamics={"kind": "adaptive", "report_rate": -0.2})
 
 
-@pytest.mark.parametrize("dynamics", ["adaptive", ADAPTIVE])
-def test_isolated_episodes_refuse_adaptive_dynamics_naming_what_they_take(campaign_snapshot, dynamics):
-    """OpenEnv sessions and the TRL SearchEnvironment keep each episode's removals apart: one clear error that
-    names the dynamics they take and where adaptive ones run, before any world is built."""
+def _isolated_episodes(episode, seed: int, count: int, marks: dict) -> list[dict]:
+    """As :func:`_episodes`, through an :class:`IsolatedEpisode`."""
+    rows = []
+    _, info = episode.reset(seed=seed)
+    for _ in range(count):
+        _, reward, _, _, step = episode.step(marks[info["report_id"]] or ["转让"])
+        rows.append({"report": info["report_id"], "reward": reward, "queries": step["queries"],
+                     "day": episode.env.clock.platform.day})
+        _, info = episode.reset()
+    return rows
+
+
+def test_an_isolated_episode_is_a_platform_run_of_its_own(campaign_snapshot):
+    """OpenEnv sessions and the TRL SearchEnvironment: an isolated episode under adaptive dynamics plays the same
+    run as ExploreEnv, and two of them interleaved over one shared search system do not disturb each other."""
     from qx_env.envs import IsolatedEpisode
+
+    def isolated():
+        return IsolatedEpisode(campaign_snapshot.path, k=20, candidates=50, budget=3, dynamics=ADAPTIVE,
+                               split=SPLITS)
+
+    env = _env(campaign_snapshot)
+    marks = dict(zip(env.reports.column("report_id").to_pylist(), env.reports.column("annotations").to_pylist()))
+    alone = _episodes(env, seed=3, count=12)
+    assert _isolated_episodes(isolated(), 3, 12, marks) == alone
+    one, other = isolated(), isolated()
+    assert one.env.clock is not other.env.clock
+    _, info = one.reset(seed=3)
+    other.reset(seed=5)
+    interleaved = []
+    for _ in range(12):
+        _, reward, _, _, step = one.step(marks[info["report_id"]] or ["转让"])
+        interleaved.append({"report": info["report_id"], "reward": reward, "queries": step["queries"],
+                            "day": one.env.clock.platform.day})
+        other.step(["转让", "微信"])  # the other run takes its own listings down meanwhile
+        other.reset()
+        _, info = one.reset()
+    assert interleaved == alone
+
+
+def test_the_trl_environment_plays_the_reports_its_run_files(campaign_snapshot):
+    """Under adaptive dynamics a SearchEnvironment is one platform run: each reset is the next report its run
+    files (the row's report id is not used), the same reports ExploreEnv's run of that seed files."""
+    from qx_env.adapters.trl import REPORT_PREFIXES
     from training import SearchEnvironment
 
-    for make in (lambda: IsolatedEpisode(campaign_snapshot.path, dynamics=dynamics, split=SPLITS),
-                 lambda: SearchEnvironment(str(campaign_snapshot.path), dynamics=dynamics, split=SPLITS)):
-        with pytest.raises(QxError, match=r"static, removal or delayed dynamics, not adaptive.*ExploreEnv"):
-            make()
-    assert IsolatedEpisode(campaign_snapshot.path, dynamics="removal", split=SPLITS, build=True).open().env.clock is None
+    environment = SearchEnvironment(str(campaign_snapshot.path), k=20, candidates=50, budget=2, dynamics=ADAPTIVE,
+                                    split=SPLITS, observe_results=0, seed=3)
+    env = _env(campaign_snapshot, budget=2)
+    observation, _ = env.reset(seed=3)
+    for _ in range(6):
+        assert environment.reset(prompt="", report_id="not used") == REPORT_PREFIXES["zh"] + observation["report"]
+        for _ in range(2):
+            assert "items exposed" in environment.search("转让")
+            env.step("转让")
+        observation, _ = env.reset()

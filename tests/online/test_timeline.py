@@ -68,7 +68,8 @@ def test_a_seed_draws_one_timeline(world):
 
 
 @pytest.mark.parametrize("bad", [{"report_rate": -0.1}, {"backlog_share": -0.5}, {"campaign_lifetime_days": -3.0},
-                                 {"adapt_rate": 1.5}, {"days": 0}, {"max_variants": 0}])
+                                 {"adapt_rate": 1.5}, {"days": 0}, {"max_variants": 0},
+                                 {"account_move_rate": -0.2}])
 def test_bad_rates_are_refused_by_name(bad):
     with pytest.raises(QxError, match=next(iter(bad))):
         OnlineConfig(**bad)

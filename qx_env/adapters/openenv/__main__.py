@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     SearchSettings.add_flags(parser)
     parser.add_argument("--budget", type=int, default=5, help="queries per episode")
     parser.add_argument("--reward", default="new_toxic", help="reward terms, e.g. new_toxic+0.1*query_cost")
-    parser.add_argument("--dynamics", default="removal", help="static, removal or delayed")
+    parser.add_argument("--dynamics", default="removal", help="static, removal, delayed or adaptive (each session one platform run: "
+                        "weeks online with sellers who reword)")
     parser.add_argument("--split", type=comma_list, default="train",
                         help="report split(s) the episodes draw from, comma-separated")
     parser.add_argument("--observe-results", type=int, default=3, help="texts of the top exposed items shown")
