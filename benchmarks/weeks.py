@@ -69,9 +69,11 @@ class Args:
     seeds: tuple[int, ...] = (0,)
     """Timeline seeds, comma-separated: each a world of the paired statistics (a stratum)."""
     retrain: str = ""
-    """A policy that learns from annotated reports (seqlabel[:epochs=..,hidden=..]), trained on the reports filed
-    so far: one arm trains it on the first --retrain-every weeks' reports and keeps it, one trains it again every
-    --retrain-every weeks. Empty: no such arms."""
+    """A policy trained on the reports filed so far. seqlabel[:epochs=..,hidden=..] (learns the auditors' marks):
+    one arm trains it on the first --retrain-every weeks' reports and keeps it, one trains it again every
+    --retrain-every weeks. dpo:base=DIR[,candidates=4,tau=0.05,epochs=1,baselines=annotation,...] (the fields of
+    training.LoopArgs): one arm keeps the model DIR, one retrains it every --retrain-every weeks by mining its
+    candidates on the filed reports against the platform as it stands and DPO. Empty: no such arms."""
     retrain_every: int = 4
     """Weeks between trainings of --retrain (4: a modelling choice, five trainings over the paper's 20 weeks; the
     paper does not publish a retraining schedule)."""
@@ -83,22 +85,24 @@ class Args:
 
 
 HUMAN = "human"
-#: Policies :func:`report_learner` trains on filed reports (their text as posted, the auditors' marks).
-LEARNERS = ("seqlabel",)
+#: Policies :func:`report_learner` trains on filed reports (their text as posted, the auditors' marks), and
+#: ``dpo``: a model retrained by mining and DPO (:class:`training.DPORetrainer`).
+LEARNERS = ("seqlabel", "dpo")
+#: LoopArgs fields a ``--retrain dpo:...`` spec does not take: the run gives them.
+DPO_FIXED = ("snapshot", "out", "rounds", "eval_split", "progress")
 
 
 def report_learner(spec: str, language: str) -> Callable[[Sequence], object]:
-    """The ``fit`` of a :class:`qx_env.online.Retrain` source: the policy of ``spec`` (one of :data:`LEARNERS`)
-    trained on the reports filed so far, or None (keep the current one) while no filed report holds a phrase
-    the auditors marked on it."""
+    """The ``fit`` of a :class:`qx_env.online.Retrain` source: the policy of ``spec`` (``seqlabel``) trained on
+    the reports filed so far, or None (keep the current one) while no filed report holds a phrase the auditors
+    marked on it."""
     from policies import OPTION_BOUNDS, SeqLabelPolicy
     from qx_env.errors import QxError
     from qx_env.specs import spec_options, split_spec
 
     name, arguments = split_spec(spec)
-    if name not in LEARNERS:
-        raise QxError(f"--retrain takes a policy that learns from annotated reports ({', '.join(LEARNERS)}), "
-                      f"got {name!r}")
+    if name != "seqlabel":
+        raise QxError(f"--retrain takes one of {', '.join(LEARNERS)}, got {name!r}")
     options = spec_options("policy", name, arguments, SeqLabelPolicy.__init__, OPTION_BOUNDS)
     if "path" in options:
         raise QxError("--retrain trains its policy on the reports filed so far: a saved model (path=) is not one")
@@ -112,16 +116,46 @@ def report_learner(spec: str, language: str) -> Callable[[Sequence], object]:
     return fit
 
 
-def retrain_arms(args: Args, language: str) -> dict:
-    """The two arms of ``--retrain``: trained on the first ``retrain_every`` weeks and kept; trained again every
-    ``retrain_every`` weeks. Empty without ``--retrain``."""
+def dpo_loop_args(spec: str, out: str | Path):
+    """The :class:`training.LoopArgs` of ``--retrain dpo:base=DIR[,candidates=..,tau=..,epochs=..,...]``, writing
+    under ``out``."""
+    from qx_env.errors import QxError
+    from qx_env.specs import spec_options, split_spec
+    from training import LoopArgs
+
+    options = spec_options("retrain", "dpo", split_spec(spec)[1], LoopArgs)
+    fixed = sorted(set(options) & set(DPO_FIXED))
+    if fixed:
+        raise QxError(f"--retrain dpo: {', '.join(fixed)} are the run's, not options")
+    if not options.get("base"):
+        raise QxError("--retrain dpo needs base=DIR: the model deployed first and retrained from (an SFT model, or "
+                      "one made by `qx model tiny`)")
+    if isinstance(options.get("baselines"), str):
+        options["baselines"] = tuple(b for b in options["baselines"].split("+") if b)
+    return LoopArgs(snapshot="", out=str(out), **options)
+
+
+def retrain_arms(args: Args, language: str, seed: int = 0) -> dict:
+    """The two arms of ``--retrain``, fresh for timeline ``seed`` (a DPO model is retrained per run). seqlabel:
+    trained on the first ``retrain_every`` weeks and kept; trained again every ``retrain_every`` weeks (both ask
+    nothing before their first training). dpo: the base model kept; the base model retrained by mining and DPO
+    every ``retrain_every`` weeks (both ask the base model's queries until then). Empty without ``--retrain``."""
     from qx_env.online import Retrain
 
     if not args.retrain:
         return {}
     every = args.retrain_every
-    fit = report_learner(args.retrain, language)
     name = args.retrain.partition(":")[0]
+    if name == "dpo":
+        from policies import make_policy
+        from training import DPORetrainer, model_policy_spec
+
+        loop = dpo_loop_args(args.retrain, Path(args.out) / "retrain" / f"seed{seed}")
+        retrainer = DPORetrainer(loop, language)
+        base = make_policy(model_policy_spec(loop.base, grounded=loop.grounded, language=language)).extract
+        return {"dpo base kept": base,
+                f"dpo retrained every {every} weeks": Retrain(retrainer, every, initial=base)}
+    fit = report_learner(args.retrain, language)
     return {f"{name} fixed after week {every}": Retrain(fit, every, until=every),
             f"{name} retrained every {every} weeks": Retrain(fit, every)}
 
@@ -203,9 +237,11 @@ def run(args: Args) -> dict:
     system = search_system(world.snapshot, args.mode, args.ranker, args.k)
     ready = time.perf_counter() - started
     dynamics = Dynamics(kind=args.dynamics, delay=args.delay)
-    arms = {spec: make_policy(spec, base).extract for spec in args.models} | retraining
+    fixed = {spec: make_policy(spec, base).extract for spec in args.models}
+    arms = fixed | retraining
     alone, together = {}, {arm: {} for arm in arms}
     for seed in tqdm(args.seeds, desc="seeds"):
+        arms = fixed | retrain_arms(args, base.language, seed)  # a retrained model starts again each run
         timeline = make_timeline(base, config, seed)
         alone[seed] = simulate_weeks(world, timeline, system, {HUMAN: ANNOTATION}, dynamics, args.split, seed=seed,
                                      progress=True)

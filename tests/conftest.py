@@ -120,14 +120,12 @@ def tiny_model(indexed_snapshot, tmp_path_factory):
     return build_tiny_model(indexed_snapshot, tmp_path_factory.mktemp("tiny") / "model", config)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_ray():
-    """A local Ray cluster of two CPUs on loopback for one test module (a cluster another module
-    left running is shut down first)."""
-    ray = pytest.importorskip("ray")
+    """A local Ray cluster of two CPUs on loopback, shared by the tests of this process: started when none is
+    connected (a test that shut it down leaves the next one to start another) and left to Ray's exit hook.
+    Starting one took about 27 s here (the cluster, then its workers' imports), once per module before."""
+    pytest.importorskip("ray")
     from qx_env.distributed import start_ray
 
-    if ray.is_initialized():
-        ray.shutdown()
-    yield start_ray(cpus=2)
-    ray.shutdown()
+    return start_ray(cpus=2)

@@ -13,10 +13,11 @@ from training._grpo import EnvironmentRewards, GRPOArgs, train_grpo
 from training._loop import BASELINES, LoopArgs, dpo_round, evaluate_model, model_policy_spec, train_loop
 from training._plots import plot_training
 from training._ray import mine_feedback_ray, start_ray
+from training._retrain_dpo import DPORetrainer
 from training._train import TrainArgs, train_dpo, train_sft
 
 __all__ = [
-    "BASELINES", "FEEDBACK_SCHEMA", "ClassifierArgs", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "SearchEnvironment",
+    "BASELINES", "FEEDBACK_SCHEMA", "ClassifierArgs", "DPORetrainer", "EnvironmentRewards", "GRPOArgs", "LoopArgs", "SearchEnvironment",
     "TrainArgs", "dpo_round", "evaluate_model", "mine_feedback", "mine_feedback_ray", "model_policy_spec", "pair_rows",
     "plot_training", "qualified", "read_feedback", "read_jsonl", "sft_rows", "start_ray", "tool_call_rows", "tool_rows", "tool_texts",
     "train_classifier", "train_dpo", "train_grpo", "train_loop", "train_sft", "write_jsonl",

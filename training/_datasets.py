@@ -26,7 +26,7 @@ from qx_env.parsers import format_answer, qualified_length
 from qx_env.rewards import pooled_toxic_ratio
 from qx_env.snapshot import Snapshot
 
-__all__ = ["pair_rows", "qualified", "read_jsonl", "sft_rows", "tool_call_rows", "write_jsonl"]
+__all__ = ["pair_rows", "qualified", "read_jsonl", "report_pairs", "sft_rows", "tool_call_rows", "write_jsonl"]
 
 LONG_CONTEXT_REPORTS = 20
 JOINERS = {"zh": "，", "en": ", "}
@@ -96,9 +96,7 @@ def pair_rows(feedback: pa.Table, snapshot: Snapshot, tau: float = 0.05, max_pai
     for row in feedback.to_pylist():
         answers[row["report_id"]][(row["policy"], row["answer"])].append(
             (row["query"], row["exposed"], row["toxic_hits"]))
-    rows = []
-    for report in sorted(answers):
-        rows += _pairs_for(messages(texts[report], language), [report], answers[report], tau, max_pairs, language)
+    rows = report_pairs(answers, texts, language, tau, max_pairs)
     if long_context:
         for group in _cluster_groups(answers, clusters):
             merged: dict[tuple[str, int], list[tuple[str, int, int]]] = defaultdict(list)
@@ -107,6 +105,21 @@ def pair_rows(feedback: pa.Table, snapshot: Snapshot, tau: float = 0.05, max_pai
                     merged[key] += items
             prompt = messages(JOINERS[language].join(texts[r] for r in group), language)
             rows += _pairs_for(prompt, group, merged, tau, max_pairs, language)
+    return rows
+
+
+Answers = dict[str, dict[tuple[str, int], list[tuple[str, int, int]]]]
+
+
+def report_pairs(answers: Answers, texts: dict[str, str], language: str, tau: float = 0.05,
+                 max_pairs: int = 4) -> list[dict]:
+    """Eq. 4 pairs of each report's candidate answers on its own text: ``answers[report][(policy, number)]``
+    lists each query of that answer with its (query, exposed, toxic hits)."""
+    if not 0 < tau < 1:
+        raise QxError(f"tau must be in (0, 1), got {tau}")
+    rows = []
+    for report in sorted(answers):
+        rows += _pairs_for(messages(texts[report], language), [report], answers[report], tau, max_pairs, language)
     return rows
 
 

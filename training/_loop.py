@@ -65,10 +65,11 @@ class LoopArgs:
     """Progress bars while mining."""
 
 
-def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = False) -> str:
-    """The ``llm`` policy spec that evaluates a trained model: greedy, short answers, batched."""
+def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = False, language: str = "") -> str:
+    """The ``llm`` policy spec that evaluates a trained model: greedy, short answers, batched (``language``: the
+    prompt's, where no snapshot gives it)."""
     return format_spec("llm", path=model, max_new_tokens=64, batch_size=16, adapter=adapter or None,
-                       grounded=grounded or None)
+                       grounded=grounded or None, language=language or None)
 
 
 def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "test", adapter: str = "",

@@ -7,13 +7,13 @@ filed so far (:class:`Retrain`)."""
 from qx_env.online._config import OnlineConfig
 from qx_env.online._lineage import Lineage, variant_chain
 from qx_env.online._platform import Platform
-from qx_env.online._retrain import FiledReport, Retrain
+from qx_env.online._retrain import FiledReport, Probe, Retrain
 from qx_env.online._rewrite import Rewrite
 from qx_env.online._sellers import Sellers
 from qx_env.online._timeline import Timeline, campaign_members, make_timeline
 from qx_env.online._weeks import ANNOTATION, WeeksResult, simulate_weeks
 from qx_env.online._world import OnlineWorld, build_world
 
-__all__ = ["ANNOTATION", "FiledReport", "Lineage", "OnlineConfig", "OnlineWorld", "Platform", "Retrain", "Rewrite",
+__all__ = ["ANNOTATION", "FiledReport", "Lineage", "OnlineConfig", "OnlineWorld", "Platform", "Probe", "Retrain", "Rewrite",
            "Sellers", "Timeline", "WeeksResult", "build_world", "campaign_members", "make_timeline", "simulate_weeks",
            "variant_chain"]

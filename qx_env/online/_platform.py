@@ -104,6 +104,15 @@ class Platform:
     def live_toxic(self) -> int:
         return int(np.count_nonzero(self.system.alive & (self.labels == 1)))
 
+    def probe(self, queries: Sequence[str]) -> list[tuple[int, int]]:
+        """Each query's (items exposed, toxic items among them) on the platform as it stands: searched, not
+        audited, so nothing is taken down and no seller hears of it (the feedback a retraining mines)."""
+        queries = list(queries)
+        if not queries:
+            return []
+        return [(len(hits.positions), int((self.labels[hits.positions] == 1).sum()))
+                for hits in self.system.batch_search(queries)]
+
     def still_effective(self, queries: list[str]) -> list[bool]:
         """Whether each query exposes a live toxic item now (searched, not audited: nothing is taken down)."""
         return [bool((self.labels[hits.positions] == 1).any()) for hits in self.system.batch_search(queries)] \

@@ -6,6 +6,7 @@ this layer only calls it, with what the platform has seen."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,9 @@ from qx_env.errors import QxError
 
 #: A policy's ``extract``: the reported listings' texts -> each one's queries.
 Extract = Callable[[list[str]], Sequence[Sequence[str]]]
+#: The platform's answer to queries as it stands at a fit: each query's (items exposed, toxic items among them),
+#: searched without taking anything down (:meth:`qx_env.online.Platform.probe`).
+Probe = Callable[[Sequence[str]], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class Retrain:
     """A source trained on the reports filed so far. At the end of each week ``w`` with ``w % every == 0``
     (and ``w <= until`` when ``until`` is set) ``fit(reports)`` is called with every report filed since day 0,
     in filing order, and returns the new policy: an object with ``extract`` or a function from texts to
-    queries, or None to keep the current one (nothing to learn from yet). Until the first fit the source asks
-    ``initial``'s queries, or none."""
+    queries, or None to keep the current one (nothing to learn from yet). A ``fit`` that takes a second
+    argument gets a :data:`Probe` too, the platform's answer to queries as it stands then (what mining
+    feedback for DPO asks of it). Until the first fit the source asks ``initial``'s queries, or none."""
 
     fit: Callable[[Sequence[FiledReport]], object]
     every: int = 1
@@ -57,9 +62,22 @@ class Retrain:
         """Whether the source is trained at the end of ``week`` (1-based)."""
         return week % self.every == 0 and (self.until is None or week <= self.until)
 
-    def refit(self, reports: Sequence[FiledReport]) -> Extract | None:
-        """The new policy's ``extract`` from ``fit(reports)``, or None where ``fit`` kept the current one."""
-        model = self.fit(tuple(reports))
+    @property
+    def probes(self) -> bool:
+        """Whether ``fit`` takes the platform's :data:`Probe` as its second argument."""
+        try:
+            parameters = inspect.signature(self.fit).parameters.values()
+        except (TypeError, ValueError):
+            return False
+        positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+    def refit(self, reports: Sequence[FiledReport], probe: Probe | None = None) -> Extract | None:
+        """The new policy's ``extract`` from ``fit(reports[, probe])``, or None where ``fit`` kept the current
+        one."""
+        if self.probes and probe is None:
+            raise QxError("retrain: this fit takes the platform's probe, and none was given")
+        model = self.fit(tuple(reports), probe) if self.probes else self.fit(tuple(reports))
         if model is None:
             return None
         extract = getattr(model, "extract", model)

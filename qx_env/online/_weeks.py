@@ -12,7 +12,7 @@ import numpy as np
 
 from qx_env.errors import QxError
 from qx_env.online._platform import Platform
-from qx_env.online._retrain import FiledReport, Retrain
+from qx_env.online._retrain import FiledReport, Probe, Retrain
 from qx_env.online._timeline import Timeline
 from qx_env.online._world import OnlineWorld
 from qx_env.parsers import search_queries
@@ -121,7 +121,7 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
         if day % 7 == 6 or day == days - 1:
             result.weeks.append(week.close(day, platform, effective_before))
             if day < days - 1:
-                _retrain(sources, current, day // 7 + 1, day, filed_so_far, result.fits)
+                _retrain(sources, current, day // 7 + 1, day, filed_so_far, result.fits, platform.probe)
             effective_before = week.effective
             week = _Week(sources)
     result.rewordings, result.posted = platform.sellers.events, platform.posted
@@ -129,11 +129,12 @@ def simulate_weeks(world: OnlineWorld, timeline: Timeline, system: SearchSystem,
 
 
 def _retrain(sources: Mapping[str, Source], current: dict, week: int, day: int, filed: list[FiledReport],
-             fits: list[dict]) -> None:
-    """Train each :class:`Retrain` source due at the end of ``week`` on the reports filed so far."""
+             fits: list[dict], probe: Probe) -> None:
+    """Train each :class:`Retrain` source due at the end of ``week`` on the reports filed so far (a fit that
+    mines feedback gets ``probe``, the platform as it stands)."""
     for name, source in sources.items():
         if isinstance(source, Retrain) and source.due(week):
-            extract = source.refit(filed)
+            extract = source.refit(filed, probe)
             if extract is not None:
                 current[name] = extract
             fits.append({"source": name, "week": week, "day": day, "reports": len(filed), "new": extract is not None})

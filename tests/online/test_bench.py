@@ -55,8 +55,16 @@ def test_bench_weeks_keeps_and_retrains_a_model_trained_on_the_filed_reports(cam
 
 def test_bench_weeks_retrains_only_a_learner_and_refuses_bad_schedules(campaign_snapshot, tmp_path):
     base = {"snapshot": str(campaign_snapshot.path), "models": (), "days": 7, "out": str(tmp_path / "run")}
-    with pytest.raises(QxError, match="learns from annotated reports"):
+    with pytest.raises(QxError, match="takes one of seqlabel, dpo, got 'tfidf'"):
         main(Args(**base, retrain="tfidf"))
+    with pytest.raises(QxError, match="dpo needs base=DIR"):
+        main(Args(**base, retrain="dpo"))
+    with pytest.raises(QxError, match="out are the run's"):
+        main(Args(**base, retrain=f"dpo:base={tmp_path},out={tmp_path}"))
+    with pytest.raises(QxError, match="not a directory"):
+        main(Args(**base, retrain=f"dpo:base={tmp_path / 'none'}"))
+    with pytest.raises(QxError, match=r"baselines=annotation\) at most"):
+        main(Args(**base, retrain=f"dpo:base={tmp_path},baselines=tfidf"))
     with pytest.raises(QxError, match="saved model"):
         main(Args(**base, retrain=f"seqlabel:path={tmp_path / 'model'}"))
     with pytest.raises(QxError, match="retrain-every"):
