@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qx_env.errors import QxError
-from qx_env.online import OnlineConfig, Platform, build_world, make_timeline
+from qx_env.online import OnlineConfig, OnlineWorld, Platform, build_world, make_timeline
 from qx_env.search import SearchSystem
 from qx_env.snapshot import Snapshot
 from qx_env.types import QueryOutcome
@@ -46,8 +46,18 @@ class AdaptiveClock:
         if directory is None and self.config.adapt:
             raise QxError("adaptive dynamics write their world (the listings' dormant versions) beside the snapshot: "
                           "open a saved snapshot or give world_dir")
-        self.world = build_world(snapshot, self.config, directory, seed=int(options.get("world_seed", 0)))
-        self.split = split
+        self._start(build_world(snapshot, self.config, directory, seed=int(options.get("world_seed", 0))), split)
+
+    @classmethod
+    def on_world(cls, world: OnlineWorld, split: str | Sequence[str]) -> AdaptiveClock:
+        """A clock over a world already built (runs of one world share it: a server's sessions)."""
+        clock = cls.__new__(cls)
+        clock.config = world.config
+        clock._start(world, split)
+        return clock
+
+    def _start(self, world: OnlineWorld, split: str | Sequence[str]) -> None:
+        self.world, self.split = world, split
         self.platform: Platform | None = None
         self._filed: deque[int] = deque()
         self._seed = 0

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -30,6 +31,7 @@ from qx_env.adapters.server.formats import (
 from qx_env.adapters.server.sessions import SessionStore
 from qx_env.adapters.server.stats import ServingStats
 from qx_env.errors import QxError
+from qx_env.online import build_world
 from qx_env.search import SearchSystem
 from qx_env.snapshot import Snapshot
 
@@ -67,11 +69,22 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
     """The app over ``snapshot`` (or a given ``system``); its search worker runs while the app does.
     ``build``: build missing indexes (with a warning) instead of refusing."""
     config = config or ServerConfig()
+    world = None
+    online = config.online_config()
+    if online is not None:  # sessions are platform runs over the world of dormant versions
+        if snapshot.path is None:
+            raise QxError("adaptive dynamics write their world (the listings' dormant versions) beside the snapshot: "
+                          "serve a saved snapshot")
+        world = build_world(snapshot, online, Path(snapshot.path) / "online")
+        snapshot = world.snapshot
     if system is None:
         system = SearchSystem.from_settings(snapshot, config.search_settings(build))
     elif system.k < config.k:
         raise QxError(f"the search system exposes k={system.k}, fewer than the server's k={config.k}")
-    store = SessionStore(system, config)
+    elif system.snapshot.fingerprint != snapshot.fingerprint:
+        raise QxError("the search system given is over another snapshot than the one served (under adaptive "
+                      "dynamics: its world, SNAPSHOT/online)")
+    store = SessionStore(system, config, world)
     worker = SearchWorker(store, config.max_batch)
     stats = ServingStats()
 
@@ -126,7 +139,7 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
         async def handle(_: list[int]) -> Response:
             session_id = uuid.uuid4().hex
             await worker.call(lambda: store.reset(session_id))
-            return JSONResponse({"session_id": session_id, "created": True})
+            return JSONResponse({"session_id": session_id, "created": True, **store.report(session_id)})
 
         return await answered(request, handle)
 
@@ -135,7 +148,7 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
         async def handle(_: list[int]) -> Response:
             name = session_path(session_id)
             created = await worker.call(lambda: store.reset(name))
-            return JSONResponse({"session_id": name, "created": created})
+            return JSONResponse({"session_id": name, "created": created, **store.report(name)})
 
         return await answered(request, handle)
 

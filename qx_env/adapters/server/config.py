@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from indexes import MAX_QUERY_CHARS
 from qx_env.errors import QxError
 from qx_env.flags import name_list
-from qx_env.search import Dynamics, SearchSettings
+from qx_env.online import OnlineConfig
+from qx_env.search import DYNAMICS, Dynamics, SearchSettings
 from qx_env.specs import spec_options, split_spec
+
+#: The dynamics kind whose sessions are platform runs (weeks online with sellers who adapt).
+ADAPTIVE = "adaptive"
 
 
 @dataclass
@@ -32,7 +36,9 @@ class ServerConfig:
     """Keyword matching rule: exact or bm25."""
     dynamics: str = "removal"
     """What a session's detections do: static, removal (removal-on-detection) or delayed:delay=N, each with
-    options recall=R, repost_rate=P (e.g. removal:recall=0.9)."""
+    options recall=R, repost_rate=P (e.g. removal:recall=0.9); or adaptive[:days=N,report_rate=R,...] (the
+    fields of qx_env.online.OnlineConfig): each session is a platform run of weeks online whose resets hand out
+    the reports it files and whose takedowns make campaigns reword."""
     split: tuple[str, ...] = ("test",)
     """Split(s), comma-separated, whose reported items are known and taken down before any search (as in the
     env)."""
@@ -79,6 +85,19 @@ class ServerConfig:
                               match=self.match, build=build)
 
     def parsed_dynamics(self) -> Dynamics:
-        """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``)."""
+        """The :class:`Dynamics` of ``dynamics`` (``kind[:key=value,...]``); a platform run's (removal) for
+        adaptive."""
         kind, arguments = split_spec(self.dynamics)
+        if kind == ADAPTIVE:
+            self.online_config()
+            return Dynamics(kind="removal")
+        if kind not in DYNAMICS:
+            raise QxError(f"unknown dynamics {kind!r}; choose from {', '.join((*DYNAMICS, ADAPTIVE))}")
         return Dynamics(kind=kind, **spec_options("dynamics", kind, arguments, Dynamics))
+
+    def online_config(self) -> OnlineConfig | None:
+        """The :class:`~qx_env.online.OnlineConfig` of ``adaptive[:key=value,...]`` dynamics; None for the others."""
+        kind, arguments = split_spec(self.dynamics)
+        if kind != ADAPTIVE:
+            return None
+        return OnlineConfig(**spec_options("dynamics", kind, arguments, OnlineConfig))
