@@ -9,6 +9,9 @@ import pytest
 
 from benchmarks import fidelity
 
+#: Corpus size of the toy cells, and of the size sweep's one cell: as small as keeps every claim measurable.
+ITEMS, SIZE = 1500, 1200
+
 
 def test_verdicts_follow_the_interval():
     assert fidelity.verdict(0.01, 0.2) == "holds"
@@ -22,8 +25,8 @@ def test_verdicts_follow_the_interval():
 
 
 def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
-    args = fidelity.Args(seeds=(0, 1), items=2500, toxic_share=0.05, corpora=("synth",), prevalences=(0.02,),
-                         sweep_items=2500, sizes=(2000,), synth_policies=("annotation", "tfidf", "seqlabel:epochs=2"),
+    args = fidelity.Args(seeds=(0, 1), items=ITEMS, toxic_share=0.05, corpora=("synth",), prevalences=(0.02,),
+                         sweep_items=ITEMS, sizes=(SIZE,), synth_policies=("annotation", "tfidf", "seqlabel:epochs=2"),
                          out=str(tmp_path / "out"))
     summary = fidelity.main(args)
     out = tmp_path / "out"
@@ -33,7 +36,7 @@ def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
     junk = [c for c in summary["claims"] if c["claim"] == "e"]
     assert junk and all(c["verdict"] == "holds" and c["values"] == [0.0, 0.0] for c in junk)
     for cell in summary["cells"]["synth"]:
-        assert cell["counts"]["toxic"] == round(0.05 * 2500)
+        assert cell["counts"]["toxic"] == round(0.05 * ITEMS)
         for mode, pooled in cell["pooled"].items():
             rows = [r for r in cell["rows"] if r["mode"] == mode]
             assert pooled["queries"] == sum(r["queries"] for r in rows)
@@ -69,7 +72,7 @@ def test_fidelity_bench_end_to_end_on_a_toy_size(tmp_path):
     exact_graph = next(c for c in paired if c["claim"] == "a" and "graph" in c["statement"])
     assert exact_graph["reports"] == 3 * test_reports  # every policy's row of every report
     shares = [c["counts"]["toxic"] / c["counts"]["items"] for c in summary["sweeps"]["prevalence"]]
-    assert shares == [0.02] and [c["counts"]["items"] for c in summary["sweeps"]["size"]] == [2000]
+    assert shares == [0.02] and [c["counts"]["items"] for c in summary["sweeps"]["size"]] == [SIZE]
     from qx_env.corpus.synth._annotations import KIND_WEIGHTS
 
     for cell in cells:  # the Human row taken apart by the synthetic auditors' annotation kinds

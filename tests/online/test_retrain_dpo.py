@@ -7,17 +7,28 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from qx_env.online import ANNOTATION, Retrain, make_timeline, simulate_weeks
 from training import DPORetrainer, LoopArgs
 
 SPLITS = ("train", "dev", "test")
 
 
+@pytest.fixture(scope="module")
+def tiny(campaign_snapshot, tmp_path_factory):
+    """A very small model whose tokenizer is trained on the world's own texts (no indexed snapshot needed)."""
+    from policies import TinyModelConfig, build_tiny_model
+
+    config = TinyModelConfig(vocab_size=700, hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate_size=64)
+    return build_tiny_model(campaign_snapshot, tmp_path_factory.mktemp("tiny") / "model", config)
+
+
 def test_dpo_retraining_mines_the_platform_as_it_stands_and_asks_the_new_models_queries(
-        adaptive_world, campaign_snapshot, tiny_model, tmp_path):
+        adaptive_world, campaign_snapshot, tiny, tmp_path):
     world, system = adaptive_world
     timeline = make_timeline(campaign_snapshot, world.config, seed=0)
-    args = LoopArgs(snapshot="", base=str(tiny_model), out=str(tmp_path / "retrain"), candidates=2, batch_size=2,
+    args = LoopArgs(snapshot="", base=str(tiny), out=str(tmp_path / "retrain"), candidates=2, batch_size=2,
                     max_length=256, baselines=("annotation",))
     retrainer = DPORetrainer(args, campaign_snapshot.language)
     probed = []
@@ -36,7 +47,7 @@ def test_dpo_retraining_mines_the_platform_as_it_stands_and_asks_the_new_models_
     assert [(f["week"], f["new"]) for f in result.fits] == [(1, True)]
     (training,) = retrainer.trainings
     assert training["reports"] == result.fits[0]["reports"] and training["pairs"] > 0
-    assert training["model"] != str(tiny_model) and (tmp_path / "retrain" / "fit1" / "dpo").is_dir()
+    assert training["model"] != str(tiny) and (tmp_path / "retrain" / "fit1" / "dpo").is_dir()
     pairs = [json.loads(line) for line in (tmp_path / "retrain" / "fit1" / "pairs-tau0.05.jsonl").open()]
     assert len(pairs) == training["pairs"]
     for pair in pairs:  # eq. 4 on the probed feedback: chosen at or above tau, rejected below
