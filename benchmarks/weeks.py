@@ -317,8 +317,9 @@ def markdown(result: dict) -> str:
             ["week", "detections", "detection increment [95% CI]", "hit queries", "hit query increment [95% CI]",
              "live toxic at week end", "drift"], rows)]
     if result["retrain"]:
+        kept, again = result["retrain"]
         title = ("## The model in time: its own queries' detections and hit queries per week (mean over seeds), "
-                 "kept after its first training vs trained again")
+                 f"{kept} vs {again}")
         parts += ["", title, "", retrain_table(result)]
     return "\n".join(parts)
 
