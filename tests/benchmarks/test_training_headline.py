@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
 
 from qx_env.cli import main
 
+#: 2,000 items at 3% toxic, half reported: 30 reports, enough for pairs at both taus in a minute.
+TOY = ["--items", "2000", "--toxic-share", "0.03", "--report-share", "0.5", "--sft-epochs", "0.05",
+       "--dpo-epochs", "0.05", "--candidates", "2"]
 
-def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
-    # 2,000 items at 3% toxic, half reported: 30 reports, enough for pairs at both taus in a minute
-    out = tmp_path / "headline"
-    assert main(["bench", "training", "--items", "2000", "--toxic-share", "0.03", "--report-share", "0.5", "--seeds", "0,1", "--sft-epochs", "0.05",
-                 "--dpo-epochs", "0.05", "--candidates", "2", "--out", str(out)]) == 0
-    results = json.loads((out / "results.json").read_text())
+
+@pytest.fixture(scope="module")
+def headline(tmp_path_factory):
+    """The headline on the toy world for seeds 0 and 1; its directory (snapshot, baselines' feedback, tiny
+    model) is reused by the test that trains a given model."""
+    out = tmp_path_factory.mktemp("headline") / "run"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["bench", "training", *TOY, "--seeds", "0,1", "--out", str(out)]) == 0
+    return out, json.loads((out / "results.json").read_text()), printed.getvalue()
+
+
+def test_headline_reports_sft_and_both_taus_for_every_seed(headline):
+    out, results, printed = headline
     assert [run["seed"] for run in results["runs"]] == [0, 1]
     for run in results["runs"]:
         for key in ("sft", "dpo_tau0.05", "dpo_tau0.01"):
@@ -39,21 +52,21 @@ def test_headline_reports_sft_and_both_taus_for_every_seed(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "| all | dpo_tau0.05 minus sft |" in summary
     assert summary.count("| SFT | ") == 3 and "| SFT+DPO tau 0.01 | mean |" in summary  # two seeds and a mean
-    assert "relative" in capsys.readouterr().out
+    assert "relative" in printed
     assert (out / "sft_vs_dpo.png").stat().st_size > 1000
     # made once: the snapshot, the baselines' feedback and the tiny model are shared by the seeds
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["feedback-baselines", "seed0", "seed1", "snapshot",
                                                                    "tiny"]
 
 
-def test_headline_trains_a_given_local_model(tmp_path, tiny_model):
-    out = tmp_path / "headline"
-    assert main(["bench", "training", "--items", "2000", "--toxic-share", "0.03", "--report-share", "0.5", "--seeds", "0",
-                 "--sft-epochs", "0.05", "--dpo-epochs", "0.05",
-                 "--candidates", "2", "--base", str(tiny_model), "--out", str(out)]) == 0
-    assert not (out / "tiny").exists()
-    card = json.loads((out / "seed0" / "sft" / "run_card.json").read_text())
+def test_headline_trains_a_given_local_model(headline, tiny_model):
+    """A given model is what a new seed's SFT starts from (the world and the baselines' feedback made once are
+    reused, the tiny model of the earlier run is not)."""
+    out, _, _ = headline
+    assert main(["bench", "training", *TOY, "--seeds", "2", "--base", str(tiny_model), "--out", str(out)]) == 0
+    card = json.loads((out / "seed2" / "sft" / "run_card.json").read_text())
     assert card["args"]["base"] == str(tiny_model)
+    assert [run["seed"] for run in json.loads((out / "results.json").read_text())["runs"]] == [2]
 
 
 def test_headline_names_an_unknown_pair_source(tmp_path, capsys):
