@@ -29,9 +29,10 @@ def run_serve(args: argparse.Namespace) -> int:
     config = dataclass_from_flags(ServerConfig, args)
     snapshot = Snapshot.load(args.snapshot)
     app = create_app(snapshot, config, build=args.build_missing)
+    served = app.state.snapshot
     sock = listen(config.host, config.port)
     host, port = sock.getsockname()[:2]
-    print(f"qx serve: {snapshot.meta.name} ({len(snapshot)} items), modes {','.join(config.modes)}, dynamics {config.dynamics}, "
+    print(f"qx serve: {served.meta.name} ({len(served)} items), modes {','.join(config.modes)}, dynamics {config.dynamics}, "
           f"on http://{host}:{port} (POST /retrieve, /session/{{id}}/reset, GET /health, /stats)", flush=True)
     serve_forever(app, sock)
     return 0

@@ -99,6 +99,7 @@ def create_app(snapshot: Snapshot, config: ServerConfig | None = None, system: S
     app = FastAPI(title="qx-env retrieval server", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store, app.state.worker, app.state.stats, app.state.config = store, worker, stats, config
+    app.state.snapshot = snapshot  # what is served: under adaptive dynamics the world of dormant versions
 
     async def answered(request: Request, handler, queries: int = 0) -> Response:
         """Run ``handler``, turning refusals into 4xx and surprises into a one-line 500; count it."""
