@@ -231,7 +231,8 @@ def run(args: Args) -> dict:
 
     started = time.perf_counter()
     base = Snapshot.load(args.snapshot)
-    retraining = retrain_arms(args, base.language)  # a bad --retrain is refused before the world is built
+    # the first run's retrained arms, made now: a bad --retrain is refused before the world is built
+    retraining = retrain_arms(args, base.language, args.seeds[0])
     config = online_config(args)
     world = build_world(base, config, args.world or Path(args.snapshot) / "online")
     system = search_system(world.snapshot, args.mode, args.ranker, args.k)
@@ -240,8 +241,9 @@ def run(args: Args) -> dict:
     fixed = {spec: make_policy(spec, base).extract for spec in args.models}
     arms = fixed | retraining
     alone, together = {}, {arm: {} for arm in arms}
-    for seed in tqdm(args.seeds, desc="seeds"):
-        arms = fixed | retrain_arms(args, base.language, seed)  # a retrained model starts again each run
+    for run, seed in enumerate(tqdm(args.seeds, desc="seeds")):
+        if run:  # a retrained model starts again each run
+            arms = fixed | retrain_arms(args, base.language, seed)
         timeline = make_timeline(base, config, seed)
         alone[seed] = simulate_weeks(world, timeline, system, {HUMAN: ANNOTATION}, dynamics, args.split, seed=seed,
                                      progress=True)

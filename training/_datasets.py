@@ -83,16 +83,17 @@ def _cluster_groups(reports: Iterable[str], clusters: dict[str, str | None]) -> 
     return groups
 
 
+#: Candidate answers per report: ``answers[report][(policy, number)]`` = [(query, exposed, toxic hits), ...].
+Answers = dict[str, dict[tuple[str, int], list[tuple[str, int, int]]]]
+
+
 def pair_rows(feedback: pa.Table, snapshot: Snapshot, tau: float = 0.05, max_pairs: int = 4,
               long_context: bool = True) -> list[dict]:
     """Eq. 4 preference pairs ranked by margin (chosen ratio - rejected ratio), at most
     ``max_pairs`` per prompt; identical chosen and rejected answers are never paired."""
-    if not 0 < tau < 1:
-        raise QxError(f"tau must be in (0, 1), got {tau}")
     language = snapshot.language
     texts, clusters = _texts(snapshot)
-    # candidate answers per report: (policy, answer) -> [(query, exposed, toxic)]
-    answers: dict[str, dict[tuple[str, int], list[tuple[str, int, int]]]] = defaultdict(lambda: defaultdict(list))
+    answers: Answers = defaultdict(lambda: defaultdict(list))
     for row in feedback.to_pylist():
         answers[row["report_id"]][(row["policy"], row["answer"])].append(
             (row["query"], row["exposed"], row["toxic_hits"]))
@@ -108,13 +109,9 @@ def pair_rows(feedback: pa.Table, snapshot: Snapshot, tau: float = 0.05, max_pai
     return rows
 
 
-Answers = dict[str, dict[tuple[str, int], list[tuple[str, int, int]]]]
-
-
 def report_pairs(answers: Answers, texts: dict[str, str], language: str, tau: float = 0.05,
                  max_pairs: int = 4) -> list[dict]:
-    """Eq. 4 pairs of each report's candidate answers on its own text: ``answers[report][(policy, number)]``
-    lists each query of that answer with its (query, exposed, toxic hits)."""
+    """Eq. 4 pairs of each report's candidate answers (:data:`Answers`) on its own text."""
     if not 0 < tau < 1:
         raise QxError(f"tau must be in (0, 1), got {tau}")
     rows = []

@@ -72,6 +72,19 @@ def model_policy_spec(model: str | Path, adapter: str = "", grounded: bool = Fal
                        grounded=grounded or None, language=language or None)
 
 
+def candidates_policy_spec(model: str | Path, args: LoopArgs, language: str = "") -> str:
+    """The ``llm`` policy spec whose beam candidates a DPO round mines (``args.candidates`` beams)."""
+    return format_spec("llm", path=model, num_beams=args.candidates, max_new_tokens=64,
+                       grounded=args.grounded or None, language=language or None)
+
+
+def dpo_train_args(args: LoopArgs, base: str | Path, data: str | Path, out: str | Path) -> TrainArgs:
+    """DPO's :class:`TrainArgs` for one round of ``args`` from ``base`` on the pairs in ``data``."""
+    return TrainArgs(base=str(base), data=str(data), out=str(out), lora=args.lora, learning_rate=args.learning_rate,
+                     epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length, beta=args.beta,
+                     seed=args.seed, threads=args.threads, save_steps=100_000)
+
+
 def evaluate_model(snapshot, model: str | Path, split: str | Sequence[str] = "test", adapter: str = "",
                    grounded: bool = False) -> dict:
     """Table 5 row of a model's answers on a split (split names, or one name: see
@@ -96,7 +109,7 @@ def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline:
               tau: float | None = None) -> tuple[Path, int]:
     """Mine ``model``'s candidates (plus the baselines' feedback), build pairs, train DPO."""
     tau = args.tau if tau is None else tau
-    spec = format_spec("llm", path=model, num_beams=args.candidates, max_new_tokens=64, grounded=args.grounded or None)
+    spec = candidates_policy_spec(model, args)
     own = read_feedback(mine_feedback(snapshot, [spec], work / "feedback-model", candidates=args.candidates,
                                       progress=args.progress))
     feedback = own if baseline is None else pa.concat_tables([baseline, own])
@@ -104,10 +117,7 @@ def dpo_round(snapshot, model: str | Path, work: Path, args: LoopArgs, baseline:
     data = write_jsonl(pairs, work / f"pairs-tau{tau}.jsonl")
     if not pairs:  # nothing to prefer: the model stays as it is
         return Path(model), 0
-    final = train_dpo(TrainArgs(base=str(model), data=str(data), out=str(work / f"dpo-tau{tau}"), lora=args.lora,
-                                learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
-                                max_length=args.max_length, beta=args.beta, seed=args.seed, threads=args.threads,
-                                save_steps=100_000))
+    final = train_dpo(dpo_train_args(args, model, data, work / f"dpo-tau{tau}"))
     return final, len(pairs)
 
 

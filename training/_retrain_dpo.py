@@ -13,10 +13,9 @@ from pathlib import Path
 
 from qx_env.errors import QxError
 from qx_env.jsonl import write_jsonl
-from qx_env.specs import format_spec
 from training._datasets import report_pairs
-from training._loop import LoopArgs, model_policy_spec
-from training._train import TrainArgs, train_dpo
+from training._loop import LoopArgs, candidates_policy_spec, dpo_train_args, model_policy_spec
+from training._train import train_dpo
 
 #: Name of the model's answers in the pairs (``chosen_policy``/``rejected_policy``).
 MODEL = "model"
@@ -45,9 +44,7 @@ class DPORetrainer:
         """The current model's beam candidates for each text."""
         from policies import make_policy
 
-        spec = format_spec("llm", path=self.model, num_beams=self.args.candidates, max_new_tokens=64,
-                           grounded=self.args.grounded or None, language=self.language)
-        policy = make_policy(spec)
+        policy = make_policy(candidates_policy_spec(self.model, self.args, self.language))
         return [policy.candidates(text, self.args.candidates) for text in texts]
 
     def __call__(self, reports: Sequence, probe: Callable[[Sequence[str]], list[tuple[int, int]]]):
@@ -69,14 +66,9 @@ class DPORetrainer:
         pairs = report_pairs(answers, texts, self.language, self.args.tau, self.args.max_pairs)
         data = write_jsonl(pairs, work / f"pairs-tau{self.args.tau}.jsonl")
         record = {"reports": len(ids), "queries": len(queries), "pairs": len(pairs), "model": str(self.model)}
-        if pairs:  # else nothing to prefer yet: the source keeps what it asks
-            args = self.args
-            self.model = train_dpo(TrainArgs(base=str(self.model), data=str(data), out=str(work / "dpo"),
-                                             lora=args.lora, learning_rate=args.learning_rate, epochs=args.epochs,
-                                             batch_size=args.batch_size, max_length=args.max_length, beta=args.beta,
-                                             seed=args.seed, threads=args.threads, save_steps=100_000))
-            record["model"] = str(self.model)
-        self.trainings.append(record)
-        if not pairs:
+        if not pairs:  # nothing to prefer yet: the source keeps what it asks
+            self.trainings.append(record)
             return None
+        self.model = train_dpo(dpo_train_args(self.args, self.model, data, work / "dpo"))
+        self.trainings.append({**record, "model": str(self.model)})
         return make_policy(model_policy_spec(self.model, grounded=self.args.grounded, language=self.language))

@@ -2,7 +2,7 @@
 (:class:`ExploreEnv`), and episodes with their own removal state over one shared search system
 (:class:`IsolatedEpisode`, what an OpenEnv session and a TRL rollout each need)."""
 
-from qx_env.envs._adaptive import AdaptiveClock, is_adaptive
+from qx_env.envs._adaptive import ADAPTIVE, AdaptiveClock, is_adaptive
 from qx_env.envs._explore import ExploreEnv
 from qx_env.envs._isolated import IsolatedEpisode
 from qx_env.envs._spaces import UnicodeText
@@ -10,4 +10,4 @@ from qx_env.envs._timing import RecordStepTime
 
 ENV_ID = "qx_env/Explore-v0"
 
-__all__ = ["ENV_ID", "AdaptiveClock", "ExploreEnv", "IsolatedEpisode", "RecordStepTime", "UnicodeText", "is_adaptive"]
+__all__ = ["ADAPTIVE", "ENV_ID", "AdaptiveClock", "ExploreEnv", "IsolatedEpisode", "RecordStepTime", "UnicodeText", "is_adaptive"]

@@ -4,20 +4,14 @@ rewording comes with a move to a new account, whose listings carry a new seller 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from dataclasses import dataclass
 
 from indexes import HANDLE_PATTERN
+from qx_env.online._lineage import keyed_rng
 
 _DIGIT = re.compile(r"\d")
-
-
-def _rng(seed: int, *parts: object) -> random.Random:
-    """One generator per purpose: a campaign's draws do not depend on which other campaigns exist."""
-    digest = hashlib.sha256("\0".join(map(str, (seed, *parts))).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def campaign_handles(texts: list[str]) -> list[str]:
@@ -51,7 +45,7 @@ class Accounts:
         it moves to (none at ``rate`` 0)."""
         moves, handles = {}, {}
         for campaign in sorted(campaign_texts):
-            rng = _rng(seed, campaign, "accounts")
+            rng = keyed_rng(seed, campaign, "accounts")
             moves[campaign] = tuple(rate > 0 and rng.random() < rate for _ in range(rewordings))
             found = campaign_handles(campaign_texts[campaign])
             handles[campaign] = tuple({h: renewed_handle(h, rng) for h in found}

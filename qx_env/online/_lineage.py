@@ -15,9 +15,9 @@ from qx_env.corpus.synth import camouflage
 TRIES = 8
 
 
-def _rng(seed: int, campaign: str, phrase: str) -> random.Random:
-    """One generator per (campaign, phrase): a chain does not depend on which other chains exist."""
-    digest = hashlib.sha256(f"{seed}\0{campaign}\0{phrase}".encode()).digest()
+def keyed_rng(seed: int, *parts: object) -> random.Random:
+    """One generator per key (a campaign and a phrase, say): its draws do not depend on which other keys exist."""
+    digest = hashlib.sha256("\0".join(map(str, (seed, *parts))).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
@@ -50,7 +50,7 @@ class Lineage:
         """Chains of ``generations`` variants of each ``(campaign, phrase)``."""
         variants, operators = {}, {}
         for campaign, phrase in sorted(set(phrases)):
-            chain, used = variant_chain(phrase, language, generations, _rng(seed, campaign, phrase),
+            chain, used = variant_chain(phrase, language, generations, keyed_rng(seed, campaign, phrase),
                                         operators_per_variant)
             variants[campaign, phrase], operators[campaign, phrase] = chain, used
         return cls(variants, operators)

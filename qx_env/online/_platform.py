@@ -115,5 +115,4 @@ class Platform:
 
     def still_effective(self, queries: list[str]) -> list[bool]:
         """Whether each query exposes a live toxic item now (searched, not audited: nothing is taken down)."""
-        return [bool((self.labels[hits.positions] == 1).any()) for hits in self.system.batch_search(queries)] \
-            if queries else []
+        return [toxic > 0 for _, toxic in self.probe(queries)]

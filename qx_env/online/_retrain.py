@@ -75,9 +75,10 @@ class Retrain:
     def refit(self, reports: Sequence[FiledReport], probe: Probe | None = None) -> Extract | None:
         """The new policy's ``extract`` from ``fit(reports[, probe])``, or None where ``fit`` kept the current
         one."""
-        if self.probes and probe is None:
+        probes = self.probes
+        if probes and probe is None:
             raise QxError("retrain: this fit takes the platform's probe, and none was given")
-        model = self.fit(tuple(reports), probe) if self.probes else self.fit(tuple(reports))
+        model = self.fit(tuple(reports), probe) if probes else self.fit(tuple(reports))
         if model is None:
             return None
         extract = getattr(model, "extract", model)

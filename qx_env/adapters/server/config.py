@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexes import MAX_QUERY_CHARS
+from qx_env.envs import ADAPTIVE
 from qx_env.errors import QxError
 from qx_env.flags import name_list
 from qx_env.online import OnlineConfig
 from qx_env.search import DYNAMICS, Dynamics, SearchSettings
 from qx_env.specs import spec_options, split_spec
-
-#: The dynamics kind whose sessions are platform runs (weeks online with sellers who adapt).
-ADAPTIVE = "adaptive"
 
 
 @dataclass
