@@ -117,12 +117,13 @@ def parse_modes(specs: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
-def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100):
-    """The search system of a mode spec (``keyword``, ``keyword:match=bm25``, ``hybrid``, ...)."""
+def search_system(snapshot, mode: str, ranker: str = "retrieval", k: int = 100, retrieval_cache=None):
+    """The search system of a mode spec (``keyword``, ``keyword:match=bm25``, ``hybrid``, ...); systems given
+    one ``retrieval_cache`` retrieve a query in a mode once (see :class:`qx_env.search.SearchSystem`)."""
     from qx_env.search import SearchSystem
 
     name, match = parse_mode(mode)
-    return SearchSystem(snapshot, modes=name, k=k, ranker=ranker, match=match)
+    return SearchSystem(snapshot, modes=name, k=k, ranker=ranker, match=match, retrieval_cache=retrieval_cache)
 
 
 def evaluate_grid(snapshot, extracted: Mapping[str, Extracted], modes: list[str], rankers: list[str],

@@ -66,8 +66,9 @@ class Args:
     ray: bool = False
     """Run each evaluation's searches as Ray tasks (a local cluster on loopback): the same rows."""
     jobs: int = 1
-    """Worlds made and evaluated at once, each in its own process (synthesis, jieba counts and most of the
-    evaluation use one core each): 2 on a 2-core machine; the cells, hence the tables, are the same."""
+    """Processes at once (synthesis, counting and most of the evaluation use one core each): 2 on a 2-core
+    machine. Each world is made by one task, then each of its policies is a task; the cells, hence the
+    tables, are the same."""
 
 
 # ---- cells: one (world, policy, mode) each, written as they finish ------------------------------------
@@ -112,67 +113,123 @@ def read_cell(path: Path, key: dict) -> dict | None:
     return cell if cell.get("key") == key else None
 
 
-def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Path) -> list[dict]:
-    """Every (policy, mode) cell of one world, read when already written, else evaluated and written."""
-    from tqdm.auto import tqdm
-
-    from benchmarks.modes import extract_queries
-    from qx_env.metrics import evaluate_queries
-
-    cells, todo = [], []
+def pending_cells(spec: WorldSpec, seed: int, args: Args, modes: list[str],
+                  out: Path) -> tuple[list[dict], dict[str, list[tuple[str, Path, dict]]]]:
+    """One world's cells already written, and the missing ones by policy: ``(mode, path, key)`` each."""
+    cells: list[dict] = []
+    todo: dict[str, list[tuple[str, Path, dict]]] = {}
     for mode in modes:
         for policy in args.policies:
-            path = cell_path(out, spec, seed, policy, mode)
-            key = cell_key(spec, seed, policy, mode)
+            path, key = cell_path(out, spec, seed, policy, mode), cell_key(spec, seed, policy, mode)
             cell = read_cell(path, key)
             if cell:
                 cells.append(cell)
             else:
-                todo.append((mode, policy, path, key))
-    if not todo:
-        return cells
-    snapshot = ensure_world(spec, seed, Path(args.root), [parse_mode(m)[0] for m in modes])
+                todo.setdefault(policy, []).append((mode, path, key))
+    return cells, todo
+
+
+def training_first(policies: list[str]) -> list[str]:
+    """Policies that fit a model when made (the Bi-LSTM-CRF: minutes at a million items) before the rest,
+    so that a pool of processes does not end on one of them alone."""
+    from policies import policy_class
+
+    return sorted(policies, key=lambda p: not policy_class(p).trains)
+
+
+#: The world this process opened last, by (root, kind of world, seed): a process's policy tasks of one world
+#: open it once.
+_opened: dict[tuple[str, str, int], object] = {}
+
+
+def build_world(spec: WorldSpec, seed: int, args: Args, modes: list[str]):
+    """The world of ``seed`` with every index the modes need (made once under ``args.root``; held open)."""
+    where = (args.root, spec.directory_name, seed)
+    if where not in _opened:
+        _opened.clear()
+        _opened[where] = ensure_world(spec, seed, Path(args.root), [parse_mode(m)[0] for m in modes])
+    return _opened[where]
+
+
+def make_world(spec: WorldSpec, seed: int, args: Args, modes: list[str]) -> None:
+    """:func:`build_world` in a worker process, answering with nothing rather than shipping the world back."""
+    build_world(spec, seed, args, modes)
+
+
+def run_policy(spec: WorldSpec, seed: int, args: Args, policy: str, wanted: list[tuple[str, Path, dict]],
+               snapshot=None) -> list[dict]:
+    """One policy's missing cells on one world, each written as it finishes: its queries extracted once
+    and evaluated in each mode; the modes' search systems share one retrieval cache, so the hybrid mode
+    fuses the graph walks the graph mode made rather than walking again (the same rows)."""
+    from benchmarks.modes import extract_queries
+    from qx_env.metrics import evaluate_queries
+
+    snapshot = snapshot or build_world(spec, seed, args, list(args.modes))
     split = spec.raw["evaluate"]
     reports = snapshot.reports_in(split)
     campaigns = dict(zip(reports.column("report_id").to_pylist(), snapshot.report_campaigns(reports)))
-    extracted: dict[str, object] = {}
-    by_mode: dict[str, list] = {}
-    for mode, policy, path, key in todo:
-        by_mode.setdefault(mode, []).append((policy, path, key))
-    for mode, wanted in by_mode.items():
-        system = search_system(snapshot, mode, k=spec.raw["k"])
-        for policy, path, key in tqdm(wanted, desc=f"world {seed}, {mode}"):
-            if policy not in extracted:
-                extracted[policy] = extract_queries(snapshot, policy, split)
-            started = time.perf_counter()
-            evaluation = evaluate_queries(system, extracted[policy].queries, ray=args.ray)
-            cell = {"key": key, **evaluation.metrics.as_dict(), "per_report": evaluation.per_report(campaigns),
-                    "snapshot": {"path": str(snapshot.path), "fingerprint": snapshot.fingerprint,
-                                 "split_rule": snapshot.split_rule},
-                    "extract_ms_per_report": round(1000 * extracted[policy].seconds_per_report, 2),
-                    "search_ms_per_query": round(1000 * (time.perf_counter() - started)
-                                                 / max(1, evaluation.metrics.queries), 3)}
-            write_text_atomic(path, json.dumps(cell, ensure_ascii=False))
-            cells.append(cell)
-        del system
+    extracted = extract_queries(snapshot, policy, split)
+    retrieved: dict[tuple, object] = {}
+    cells = []
+    for mode, path, key in sorted(wanted, key=lambda w: w[0] == "hybrid"):  # hybrid after the modes it fuses
+        system = search_system(snapshot, mode, k=spec.raw["k"], retrieval_cache=retrieved)
+        started = time.perf_counter()
+        evaluation = evaluate_queries(system, extracted.queries, ray=args.ray)
+        cell = {"key": key, **evaluation.metrics.as_dict(), "per_report": evaluation.per_report(campaigns),
+                "snapshot": {"path": str(snapshot.path), "fingerprint": snapshot.fingerprint,
+                             "split_rule": snapshot.split_rule},
+                "extract_ms_per_report": round(1000 * extracted.seconds_per_report, 2),
+                "search_ms_per_query": round(1000 * (time.perf_counter() - started)
+                                             / max(1, evaluation.metrics.queries), 3)}
+        write_text_atomic(path, json.dumps(cell, ensure_ascii=False))
+        cells.append(cell)
     return cells
 
 
+def run_world(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Path) -> list[dict]:
+    """Every (policy, mode) cell of one world, read when already written, else evaluated and written."""
+    from tqdm.auto import tqdm
+
+    cells, todo = pending_cells(spec, seed, args, modes, out)
+    if not todo:
+        return cells
+    snapshot = build_world(spec, seed, args, modes)
+    for policy in tqdm(training_first(list(todo)), desc=f"world {seed}: policies"):
+        cells += run_policy(spec, seed, args, policy, todo[policy], snapshot)
+    return cells
+
+
+def count_cells(spec: WorldSpec, seed: int, args: Args, policy: str, wanted: list[tuple[str, Path, dict]]) -> int:
+    """:func:`run_policy` in a worker process, answering with a count rather than shipping the cells back."""
+    return len(run_policy(spec, seed, args, policy, wanted))
+
+
 def run_worlds_at_once(spec: WorldSpec, seeds: list[int], args: Args, modes: list[str], out: Path) -> None:
-    """Each world's cells made in its own process, ``args.jobs`` at a time (spawned: each starts its own
-    JVM); they are written under ``out`` and read back by the caller."""
+    """The worlds' missing cells made in ``args.jobs`` processes at once (spawned: each starts its own JVM),
+    in tasks small enough to keep every process busy: each world is made (synthesized and indexed) by one
+    task, then each of its policies is a task of its own (extracted once, evaluated in every mode), the
+    policies that train first. They are written under ``out`` and read back by the caller."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(seeds)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        for done in [pool.submit(count_cells, spec, seed, args, modes, out) for seed in seeds]:
-            done.result()
+    from tqdm.auto import tqdm
 
-
-def count_cells(spec: WorldSpec, seed: int, args: Args, modes: list[str], out: Path) -> int:
-    """:func:`run_world` in a worker process, answering with a count rather than shipping the cells back."""
-    return len(run_world(spec, seed, args, modes, out))
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {}
+        for seed in seeds:
+            todo = pending_cells(spec, seed, args, modes, out)[1]
+            if todo:
+                running[pool.submit(make_world, spec, seed, args, modes)] = (seed, todo)
+        tasks = sum(1 + len(todo) for _, todo in running.values())
+        with tqdm(total=tasks, desc=f"{spec.label}: worlds and policies") as progress:
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    seed, todo = running.pop(future)
+                    future.result()  # a failed task fails the run, naming its error
+                    progress.update()
+                    for policy in training_first(list(todo or {})):
+                        running[pool.submit(count_cells, spec, seed, args, policy, todo[policy])] = (seed, None)
 
 
 # ---- pooling and comparing ----------------------------------------------------------------------------
@@ -283,7 +340,7 @@ def main(args: Args) -> dict:
         raise QxError(f"--worlds {strangers[0]} is not a seed of {spec.label} (its seeds: {spec.seeds})")
     out = Path(args.out)
     started = time.perf_counter()
-    if args.jobs > 1 and len(seeds) > 1:
+    if args.jobs > 1:
         run_worlds_at_once(spec, seeds, args, modes, out)
     cells = [cell for seed in seeds for cell in run_world(spec, seed, args, modes, out)]
     if args.worlds and set(seeds) != set(spec.seeds):

@@ -39,6 +39,9 @@ class Policy(ABC):
     #: Raised when the same spec and snapshot give other queries than before (a fix that changes results):
     #: results cached by benchmarks carry it, so a cached figure of an older revision is made again.
     revision: ClassVar[int] = 1
+    #: True for policies that fit a model on the snapshot's training reports when made (minutes at a
+    #: million items): a scheduler of many evaluations starts them first.
+    trains: ClassVar[bool] = False
 
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self.snapshot = snapshot

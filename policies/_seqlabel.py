@@ -83,6 +83,7 @@ class SeqLabelPolicy(Policy):
     training reports (or loads a trained model from ``path``; a trained one is saved there)."""
 
     name = "seqlabel"
+    trains = True
     revision = 2  # 2: trained and run on one torch thread (1: torch's default count, machine-dependent)
 
     def __init__(self, snapshot: Snapshot | None = None, path: str = "", epochs: int = 20, embedding: int = 64,

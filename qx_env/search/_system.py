@@ -3,7 +3,8 @@ risk, expose the top k; detected items can be removed from every mode at once.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -35,12 +36,18 @@ class SearchSystem:
     ``build=False`` it is refused, naming every such index and the command that builds them (the rule of
     :func:`indexes.ensure_indexes`). :meth:`remove` hides items from every mode in O(1) each;
     :meth:`restore` brings them all back without rebuilding anything.
+
+    ``retrieval_cache``: a mapping shared by systems over one snapshot, so that what a mode retrieves for a
+    query among the same live items is retrieved once (the suite gives each policy's evaluations one: its
+    hybrid mode fuses the graph walks its graph mode made). Entries are keyed by everything the result
+    depends on (the snapshot, the mode and its settings, the candidates, the query, the live items).
     """
 
     def __init__(self, snapshot: Snapshot, modes: str | Sequence[str] = ("keyword",), k: int = 100,
                  candidates: int | None = None, ranker: str | Ranker = "retrieval", match: str = "exact",
                  build: bool = True, progress: bool = False, ranker_options: dict[str, Any] | None = None,
-                 embedding_min_score: float | None = EMBEDDING_MIN_SCORE) -> None:
+                 embedding_min_score: float | None = EMBEDDING_MIN_SCORE,
+                 retrieval_cache: MutableMapping[tuple, Hits] | None = None) -> None:
         #: The settings, checked in one place (:class:`SearchSettings`); candidates None: the larger of k and 1,000.
         self.settings = SearchSettings(modes=modes, k=k, candidates=candidates, match=match, build=build,
                                        ranker=ranker if isinstance(ranker, str) else ranker.name,
@@ -58,6 +65,8 @@ class SearchSystem:
             {m: self.indexes[m] for m in self.modes if m != "graph"}, self.candidates)
         self.ranker = ranker if isinstance(ranker, Ranker) else make_ranker(ranker, snapshot, **(ranker_options or {}))
         self._risk = self.ranker.scores()
+        self.retrieval_cache = retrieval_cache
+        self._cache_scope = snapshot.items_fingerprint if retrieval_cache is not None else ""
 
     @classmethod
     def from_settings(cls, snapshot: Snapshot, settings: SearchSettings, progress: bool = False,
@@ -113,18 +122,39 @@ class SearchSystem:
     def retrieve(self, query: str) -> Hits:
         """Up to ``candidates`` live items, with the modes that found each."""
         alive = self.alive if self.removed else None
+        live = self._live_digest() if self.retrieval_cache is not None else b""
         results: dict[str, Hits] = {}
         for mode in self.modes:  # build order: the graph's seeders come before it
+            key = (self._cache_scope, *self._mode_settings(mode), self.candidates, query, live)
+            cached = self.retrieval_cache.get(key) if self.retrieval_cache is not None else None
             index = self.indexes[mode]
-            if mode == "graph" and self._graph_reuses_hits:
+            if cached is not None:
+                results[mode] = cached
+            elif mode == "graph" and self._graph_reuses_hits:
                 assert isinstance(index, GraphIndex)
                 results[mode] = index.search_related([results[s.mode] for s in index.seeders], self.candidates, alive)
             else:
                 results[mode] = index.search(query, self.candidates, alive)
+            if self.retrieval_cache is not None:
+                self.retrieval_cache[key] = results[mode]
         if len(results) == 1:
             (mode, hits), = results.items()
             return hits.found_by(mode)
         return reciprocal_rank_fusion(results, self.candidates)
+
+    def _mode_settings(self, mode: str) -> tuple:
+        """What a mode's retrieval depends on besides the query and the live items: the keyword rule, the
+        embedding cut-off, and for the graph its seeders' (it walks from what they find)."""
+        index = self.indexes[mode]
+        own = {"keyword": (self.match,), "embedding": (self.embedding_min_score,)}
+        if isinstance(index, GraphIndex):
+            return (mode, *((s.mode, *own.get(s.mode, ())) for s in index.seeders))
+        return (mode, *own.get(mode, ()))
+
+    def _live_digest(self) -> bytes:
+        """A digest of which items are live (the retrieval cache's key: the same query among other live
+        items is retrieved again)."""
+        return hashlib.blake2b(np.packbits(self.alive).tobytes(), digest_size=16).digest()
 
     def rank(self, candidates: Hits) -> Hits:
         """Order candidates by risk (ties by retrieval rank) and expose the top ``k``."""

@@ -104,3 +104,29 @@ def test_hybrid_seeds_the_graph_with_the_hits_it_already_has_and_finds_the_same(
                 got = system.retrieve(query)
                 assert got.positions.tolist() == fused.positions.tolist() and (got.modes == fused.modes).all()
             system.restore()
+
+
+def test_systems_sharing_a_retrieval_cache_retrieve_each_query_once_and_find_the_same(indexed_snapshot):
+    """The graph mode's walks, kept in a shared cache, are what the hybrid mode fuses: the same hits as
+    systems without a cache; another set of live items is retrieved again, not read from the cache."""
+    queries = _queries(indexed_snapshot)
+    plain = {modes: SearchSystem(indexed_snapshot, modes=modes, k=20, candidates=50, build=False)
+             for modes in ("graph", "hybrid")}
+    cache: dict = {}
+    shared = {modes: SearchSystem(indexed_snapshot, modes=modes, k=20, candidates=50, build=False,
+                                  retrieval_cache=cache) for modes in ("graph", "hybrid")}
+    for query in queries:
+        shared["graph"].search(query)
+    walks = len(cache)
+    assert walks == len(set(queries))  # one graph walk per distinct query
+    for query in queries:
+        got, want = shared["hybrid"].search(query), plain["hybrid"].search(query)
+        assert got.positions.tolist() == want.positions.tolist() and (got.modes == want.modes).all()
+    graph_keys = [key for key in cache if key[1] == "graph"]
+    assert len(graph_keys) == walks  # hybrid read the graph's walks rather than adding its own
+    taken = shared["hybrid"].search(queries[0]).positions[:3]
+    for system in (shared["hybrid"], plain["hybrid"]):
+        system.remove(taken)
+    got, want = shared["hybrid"].search(queries[0]), plain["hybrid"].search(queries[0])
+    assert got.positions.tolist() == want.positions.tolist() and not set(taken.tolist()) & set(got.positions.tolist())
+    assert len([key for key in cache if key[1] == "graph"]) == walks + 1
