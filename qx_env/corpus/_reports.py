@@ -32,10 +32,12 @@ def reports_table(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     split_by: str = "campaign",
     created: Sequence[int] | None = None,
+    split_groups: Sequence[str | None] | None = None,
     **extra_columns: Sequence | pa.Array,
 ) -> pa.Table:
     """Assemble ``reports.parquet``: ids ``r000000...``, splits by ``split_by`` (see
-    :class:`qx_env.snapshot.SplitRule`; ``created`` is each reported item's step, for the time rule).
+    :class:`qx_env.snapshot.SplitRule`; ``created`` is each reported item's step, for the time rule;
+    ``split_groups`` what the campaign rule keeps together, default the clusters).
     Give an extra column as a typed Arrow array when it may be empty (a plain empty list has Arrow
     type null)."""
     n = len(item_ids)
@@ -45,8 +47,8 @@ def reports_table(
         "item_id": pa.array(list(item_ids), pa.string()),
         "annotations": pa.array([list(a) for a in annotations] if annotations else [[] for _ in range(n)],
                                 REPORT_COLUMNS["annotations"]),
-        "split": pa.array(split_reports(rule, list(clusters), list(created) if created is not None else [0] * n),
-                          pa.string()),
+        "split": pa.array(split_reports(rule, [g or c for g, c in zip(split_groups or clusters, clusters)],
+                                        list(created) if created is not None else [0] * n), pa.string()),
         "cluster_id": pa.array(list(clusters), pa.string()),
     }
     for name, values in extra_columns.items():  # typed arrays keep their type when empty

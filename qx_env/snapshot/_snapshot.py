@@ -185,6 +185,18 @@ class Snapshot:
         return [clusters[self.position_of[item]] or f"report:{report}" for report, item in
                 zip(reports.column("report_id").to_pylist(), reports.column("item_id").to_pylist())]
 
+    def report_split_groups(self, reports: pa.Table | None = None) -> list[str]:
+        """What the campaign split keeps together, per report: its item's ``split_group`` where the items
+        carry one (a composed corpus joins campaigns holding near-duplicates of each other), else its
+        campaign (:meth:`report_campaigns`)."""
+        reports = self.reports if reports is None else reports
+        campaigns = self.report_campaigns(reports)
+        if "split_group" not in self.items.column_names:
+            return campaigns
+        groups = self.items.column("split_group").to_pylist()
+        return [groups[self.position_of[item]] or campaign
+                for item, campaign in zip(reports.column("item_id").to_pylist(), campaigns)]
+
     def resplit(self, rule: SplitRule) -> Snapshot:
         """Assign the reports to train, dev and test anew under ``rule`` and write them in place: only
         ``reports.parquet`` and ``meta.json`` change, so the built indexes stay valid (they are tied to the
@@ -193,7 +205,7 @@ class Snapshot:
             raise SnapshotError("only a saved snapshot can be split anew; save it first")
         steps = self.items.column("created_step").to_numpy()
         created = [int(steps[self.position_of[item]]) for item in self.reports.column("item_id").to_pylist()]
-        splits = split_reports(rule, self.report_campaigns(), created)
+        splits = split_reports(rule, self.report_split_groups(), created)
         reports = self.reports.set_column(self.reports.column_names.index("split"), "split", pa.array(splits, pa.string()))
         meta = dataclasses.replace(self.meta, split=rule.as_dict(), files=dict(self.meta.files))
         with atomic_file(self.path / REPORTS_FILE) as staging:

@@ -152,3 +152,45 @@ def test_a_source_with_few_families_keeps_them_all(tmp_path):
     assert toxic["items"]["kept"] == 60 and toxic["singletons"]["kept"] == 54
     with pytest.raises(CorpusSourceError, match=r"--singleton-share must be in \[0, 1\]"):
         compose([source], language="en", toxic_share=0.003, singleton_share=1.5, progress=False)
+
+
+def test_near_duplicates_in_different_campaigns_of_one_category_share_a_split(tmp_path):
+    """k-means cuts a chain of near-duplicates within one category into several campaigns; the split keeps
+    the campaigns holding near-duplicates of each other together (a split group), while each stays its own
+    campaign."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = random.Random(5)
+    chains = []
+    for _ in range(6):  # each chain: a post mutated a character at a time, 12 steps
+        post = list(_post(rng))
+        for _ in range(12):
+            post[rng.randrange(len(post))] = rng.choice(HAN)
+            chains.append("".join(post))
+    rows = [(t, 1) for t in chains] + [(_post(rng), 0) for _ in range(400)]
+    path = tmp_path / "chains.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    snapshot = compose([Source(path=str(path), text_col="text", label_col="label")], language="zh",
+                       report_share=1.0, cluster_size=4, progress=False)
+    rows = _families(snapshot)
+    toxic = rows[rows["label"] == 1].reset_index(drop=True)
+    matrix = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit_transform(toxic["text"])
+    similar = (matrix @ matrix.T).toarray() >= 0.4
+    first, second = np.nonzero(np.triu(similar, 1))
+    across = toxic["cluster_id"].to_numpy()[first] != toxic["cluster_id"].to_numpy()[second]
+    assert across.sum() > 10  # near-duplicates the campaigns (clusters of about 4) cut apart
+    splits = toxic["split"].to_numpy()
+    assert (splits[first] == splits[second]).all()
+    grouping = snapshot.meta.generator["composition"]["families"]["split_groups"]
+    assert grouping["near_duplicate_pairs_across_families"] == across.sum() and grouping["groups_made"] >= 1
+    assert toxic["cluster_id"].nunique() > snapshot.items.column("split_group").to_pandas().nunique()
+    # re-splitting the saved snapshot keeps the groups together too
+    from qx_env.snapshot import SplitRule
+
+    snapshot.save(tmp_path / "s")
+    from qx_env.snapshot import Snapshot
+
+    again = _families(Snapshot.load(tmp_path / "s").resplit(SplitRule("campaign", 9, (0.5, 0.2, 0.3))))
+    again = again[again["label"] == 1].set_index("text").loc[toxic["text"], "split"].to_numpy()
+    assert (again[first] == again[second]).all()

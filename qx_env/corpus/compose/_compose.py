@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from qx_env import __version__
 from qx_env.corpus._reports import reports_table, sample_report_positions
-from qx_env.corpus.compose._clusters import NEAR_DUPLICATE, cluster_texts, join_families
+from qx_env.corpus.compose._clusters import NEAR_DUPLICATE, cluster_texts, join_families, split_groups
 from qx_env.corpus.compose._presets import PRESETS, Preset
 from qx_env.corpus.compose._sources import Source, check_script, normalize_text, read_source
 from qx_env.corpus.synth._generator import SynthConfig
@@ -336,6 +336,12 @@ def compose(
             )
         frame = frame[(frame["label"] == 0) | frame["cluster_id"].isin(kept_clusters)]
 
+    planted = frame.index[frame["label"] == 1]
+    frame["split_group"] = None
+    groups, grouping = split_groups(frame.loc[planted, "cluster_id"].tolist(), frame.loc[planted, "text"].tolist(),
+                                    language, near_duplicate)
+    frame.loc[planted, "split_group"] = groups
+
     order = np.random.default_rng(seed).permutation(len(frame))
     frame = frame.iloc[order].reset_index(drop=True)
     ids = [f"i{i:07d}" for i in range(len(frame))]
@@ -345,6 +351,7 @@ def compose(
         "label": pa.array(frame["label"].to_numpy(dtype=np.int8), pa.int8()),
         "category": pa.array(frame["category"].astype(str).tolist(), pa.string()),
         "cluster_id": pa.array(frame["cluster_id"].tolist(), pa.string()),
+        "split_group": pa.array(frame["split_group"].tolist(), pa.string()),
         "seller_id": pa.nulls(len(frame), pa.string()),
         "created_step": pa.array(np.zeros(len(frame), dtype=np.int32)),
         "source": pa.array(frame["source"].tolist(), pa.string()),
@@ -353,11 +360,12 @@ def compose(
     labels = frame["label"].to_numpy()
     positions = sample_report_positions(labels, report_share, seed + 1, fix="check the label mapping")
     reports = reports_table([ids[p] for p in positions], [frame["cluster_id"].iloc[p] for p in positions],
-                            seed + 2, fractions=split_fractions)
+                            seed + 2, fractions=split_fractions,
+                            split_groups=[frame["split_group"].iloc[p] for p in positions])
     composition = _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplicates,
                                {"counts": real_unused, "reason": unused_reason}, synth_info, length_range, reports)
     composition["families"] = {**families, "singleton_share_asked": singleton_share if toxic_share != "source"
-                               else None}
+                               else None, "split_groups": grouping}
     composition["inputs"] = {entry["name"]: {k: entry[k] for k in ("rows", "empty_rows", "filtered_rows", "bad_lines",
                                                                     "label_map")
                                              if k in entry} for entry in described}
