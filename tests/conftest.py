@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one pytest worker per core (make test): a worker's own BLAS / OpenMP threads would fight the others' for the
+    # same cores; set before numpy, faiss or torch load them (training runs on one torch thread anyway)
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
 
 import pytest
 

@@ -170,14 +170,16 @@ def join_families(labels: Sequence[str], texts: Sequence[str], categories: Seque
 
 def split_groups(families: Sequence[str], texts: Sequence[str], language: str,
                  near_duplicate: float = NEAR_DUPLICATE) -> tuple[list[str], dict]:
-    """The group each planted toxic text's reports are split with: its family joined with every family
-    holding a near-duplicate of one of its texts, in any category. Families stay the campaigns (what is
-    planted whole, and what comparisons resample); groups only keep near-duplicates out of different
-    splits. k-means cuts a category's near-duplicate chains into clusters of about ``cluster_size``, and
-    joining those chains into families would make one family of a quarter of a corpus's toxic texts
-    (measured: 2,149 of harm-zh's, 1,660 of fbs-zh's), which no split could hold; among the texts planted
-    at a realistic share the chains are short, and a group larger than a split's share goes whole to train
-    (the split furthest below its share). A group's id is its largest family's."""
+    """The group each report is split with, given its item's family and text: its family joined with every
+    family one of whose reports is a near-duplicate of one of its own, in any category. Families stay the
+    campaigns (what is planted whole, and what comparisons resample); groups only keep near-duplicate
+    reports out of different splits. k-means cuts a category's near-duplicate chains into clusters of about
+    ``cluster_size``, and joining those chains into families would make one family of a quarter of a
+    corpus's toxic texts (measured: 2,149 of harm-zh's, 1,660 of fbs-zh's), which no split could hold; among
+    the reports of a world planted at a realistic share the chains are short, and a group larger than a
+    split's share goes whole to train (the split furthest below its share). The similarity is the one a
+    leak is measured with (character n-gram TF-IDF fitted on the reports' texts). A group's id is its
+    largest family's."""
     info = {"near_duplicate_pairs_across_families": 0, "families_grouped": 0, "groups_made": 0,
             "largest_group_items": 0}
     families = np.asarray(families, dtype=object)

@@ -336,14 +336,15 @@ def compose(
             )
         frame = frame[(frame["label"] == 0) | frame["cluster_id"].isin(kept_clusters)]
 
-    planted = frame.index[frame["label"] == 1]
-    frame["split_group"] = None
-    groups, grouping = split_groups(frame.loc[planted, "cluster_id"].tolist(), frame.loc[planted, "text"].tolist(),
-                                    language, near_duplicate)
-    frame.loc[planted, "split_group"] = groups
-
     order = np.random.default_rng(seed).permutation(len(frame))
     frame = frame.iloc[order].reset_index(drop=True)
+    labels = frame["label"].to_numpy()
+    positions = sample_report_positions(labels, report_share, seed + 1, fix="check the label mapping")
+    reported = frame.iloc[positions]
+    groups, grouping = split_groups(reported["cluster_id"].tolist(), reported["text"].tolist(), language,
+                                    near_duplicate)
+    group_of = dict(zip(reported["cluster_id"], groups))  # a family's reports all join the same group
+    split_group = [group_of.get(c, c) if label == 1 else None for c, label in zip(frame["cluster_id"], labels)]
     ids = [f"i{i:07d}" for i in range(len(frame))]
     items = pa.table({
         "id": pa.array(ids, pa.string()),
@@ -351,17 +352,15 @@ def compose(
         "label": pa.array(frame["label"].to_numpy(dtype=np.int8), pa.int8()),
         "category": pa.array(frame["category"].astype(str).tolist(), pa.string()),
         "cluster_id": pa.array(frame["cluster_id"].tolist(), pa.string()),
-        "split_group": pa.array(frame["split_group"].tolist(), pa.string()),
+        "split_group": pa.array(split_group, pa.string()),
         "seller_id": pa.nulls(len(frame), pa.string()),
         "created_step": pa.array(np.zeros(len(frame), dtype=np.int32)),
         "source": pa.array(frame["source"].tolist(), pa.string()),
         "source_row": pa.array(frame["source_row"].to_numpy(dtype=np.int64)),
     })
-    labels = frame["label"].to_numpy()
-    positions = sample_report_positions(labels, report_share, seed + 1, fix="check the label mapping")
     reports = reports_table([ids[p] for p in positions], [frame["cluster_id"].iloc[p] for p in positions],
                             seed + 2, fractions=split_fractions,
-                            split_groups=[frame["split_group"].iloc[p] for p in positions])
+                            split_groups=[split_group[p] for p in positions])
     composition = _composition(frame, sizes, kept_clusters, toxic_share, n_background, duplicates,
                                {"counts": real_unused, "reason": unused_reason}, synth_info, length_range, reports)
     composition["families"] = {**families, "singleton_share_asked": singleton_share if toxic_share != "source"
