@@ -26,6 +26,8 @@ BENCHMARKS = {
     "duplicates": ("benchmarks.near_duplicates", "near-duplicates by the graph's MinHash rule: real corpora vs synthetic"),
     "separability": ("benchmarks.separability", ("held-out AUC of a classic classifier, synthetic against real; "
                      "--leak: planted real toxic texts against synthetic and real backgrounds")),
+    "leak": ("benchmarks.split_leak", ("planted real corpora: test reports with a near-duplicate in train, split by "
+             "campaign against split by split group")),
     "encoders": ("benchmarks.encoders", "text encoders: speed, paraphrase and span retrieval on real text, junk"),
     "serve": ("benchmarks.serve", ("the retrieval server under N concurrent clients, its own and verl's stock one: "
               "q/s, p50/p95/p99, errors, client and server CPU")),
