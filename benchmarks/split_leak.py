@@ -5,8 +5,9 @@ together (after: campaigns holding near-duplicates of each other, ``split_group`
 For each preset and seed the world is composed as the fidelity bench composes it (the preset's share,
 real benign texts plus ``--background-items`` synthetic normals, ``--report-share``); both splits are made by
 the snapshot's own rule and seed from its reports' campaigns or groups. A test report leaks when a training
-report's text lies at character 1-3-gram TF-IDF cosine ``>= --cosine`` (the vectorizer fitted on the world's
-report texts; the compose rule's own threshold by default), and strongly at ``>= 0.7``.
+report's text lies at character n-gram TF-IDF cosine ``>= --cosine`` (the compose rule's similarity,
+``near_duplicate_pairs``, fitted on the world's report texts; its own threshold by default), and strongly at
+``>= 0.7``.
 
     python -m benchmarks.split_leak            # also: qx bench leak
 
@@ -48,18 +49,22 @@ class Args:
     """Output directory: results.json, table.md."""
 
 
-def leak(texts: list[str], campaigns: list[str], splits: list[str], cosine: float) -> dict:
-    """Test reports with a training report at ``cosine`` or more (and at :data:`STRONG`), and test campaigns
-    that also have training reports."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def leak(texts: list[str], campaigns: list[str], splits: list[str], language: str, cosine: float) -> dict:
+    """Test reports with a training report at ``cosine`` or more (and at :data:`STRONG`), by the compose rule's
+    own similarity (:func:`~qx_env.corpus.compose.near_duplicate_pairs` over the reports' texts), and test
+    campaigns that also have training reports."""
+    from qx_env.corpus.compose import near_duplicate_pairs
 
     splits_array, campaign_array = np.asarray(splits), np.asarray(campaigns, dtype=object)
-    test, train = np.flatnonzero(splits_array == "test"), np.flatnonzero(splits_array == "train")
-    matrix = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit_transform(texts)
-    nearest = ((matrix[test] @ matrix[train].T).toarray().max(axis=1) if len(test) and len(train)
-               else np.zeros(len(test)))
+    in_test, in_train = splits_array == "test", splits_array == "train"
+    test, train = np.flatnonzero(in_test), np.flatnonzero(in_train)
+
+    def leaking(threshold: float) -> int:
+        a, b = near_duplicate_pairs(texts, language, threshold)
+        return len(np.unique(np.concatenate([a[in_test[a] & in_train[b]], b[in_test[b] & in_train[a]]])))
+
     return {"test_reports": len(test), "train_reports": len(train),
-            "leaking": int((nearest >= cosine).sum()), "leaking_strongly": int((nearest >= STRONG).sum()),
+            "leaking": leaking(cosine), "leaking_strongly": leaking(STRONG),
             "test_campaigns_in_train": len(set(campaign_array[test]) & set(campaign_array[train])),
             "shares": [round(float((splits_array == s).mean()), 3) for s in ("train", "dev", "test")]}
 
@@ -71,10 +76,10 @@ def measure(preset: str, seed: int, args: Args) -> dict:
 
     snapshot = compose(get_preset(preset), args.data_dir, seed=seed, report_share=args.report_share,
                        background_items=args.background_items, progress=False)
-    rule = SplitRule(snapshot.meta.split["rule"], snapshot.meta.split["seed"], tuple(snapshot.meta.split["fractions"]))
+    rule = SplitRule(**snapshot.meta.split)
     texts, campaigns = snapshot.report_texts(), snapshot.report_campaigns()
     steps = [0] * len(texts)
-    rows = {name: leak(texts, campaigns, split_reports(rule, groups, steps), args.cosine)
+    rows = {name: leak(texts, campaigns, split_reports(rule, groups, steps), snapshot.language, args.cosine)
             for name, groups in (("campaigns", campaigns), ("split groups", snapshot.report_split_groups()))}
     return {"preset": preset, "seed": seed, "reports": len(texts),
             "groups": snapshot.meta.generator["composition"]["families"]["split_groups"], "split_by": rows}

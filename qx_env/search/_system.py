@@ -122,21 +122,23 @@ class SearchSystem:
     def retrieve(self, query: str) -> Hits:
         """Up to ``candidates`` live items, with the modes that found each."""
         alive = self.alive if self.removed else None
-        live = self._live_digest() if self.retrieval_cache is not None else b""
+        cache = self.retrieval_cache
+        live = self._live_digest() if cache is not None else b""
         results: dict[str, Hits] = {}
         for mode in self.modes:  # build order: the graph's seeders come before it
-            key = (self._cache_scope, *self._mode_settings(mode), self.candidates, query, live)
-            cached = self.retrieval_cache.get(key) if self.retrieval_cache is not None else None
-            index = self.indexes[mode]
-            if cached is not None:
-                results[mode] = cached
-            elif mode == "graph" and self._graph_reuses_hits:
-                assert isinstance(index, GraphIndex)
-                results[mode] = index.search_related([results[s.mode] for s in index.seeders], self.candidates, alive)
-            else:
-                results[mode] = index.search(query, self.candidates, alive)
-            if self.retrieval_cache is not None:
-                self.retrieval_cache[key] = results[mode]
+            key = None if cache is None else (self._cache_scope, *self._mode_settings(mode), self.candidates, query,
+                                              live)
+            hits = cache.get(key) if key is not None else None
+            if hits is None:
+                index = self.indexes[mode]
+                if mode == "graph" and self._graph_reuses_hits:
+                    assert isinstance(index, GraphIndex)
+                    hits = index.search_related([results[s.mode] for s in index.seeders], self.candidates, alive)
+                else:
+                    hits = index.search(query, self.candidates, alive)
+                if key is not None:
+                    cache[key] = hits
+            results[mode] = hits
         if len(results) == 1:
             (mode, hits), = results.items()
             return hits.found_by(mode)
